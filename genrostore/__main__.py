@@ -1,0 +1,3 @@
+from genrostore.cli.app import run
+
+run()

@@ -1,0 +1,1 @@
+"""One module per backend; each declares `SPEC` and imports its client library lazily."""

@@ -1,0 +1,200 @@
+"""Local disk: atomic writes (temp file + fsync + rename), mode bits kept, symlinks jailed."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+
+from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotPermitted, UsageError
+from genrostore.core.schema import BackendSpec, Option
+
+SPEC = BackendSpec(
+    type="local",
+    summary="A directory on this machine's disk.",
+    options=(Option("path", "Root directory of the mount (absolute; `~` is expanded).", required=True,
+                    aliases=("base_path",)),),
+    module=__name__,
+    cls="LocalBackend",
+    schemes=("file",),
+    aliases=("file",),
+)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+class AtomicFileWriter(Writer):
+    """Writes to a temp file beside the target and renames it into place on commit."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        directory = os.path.dirname(target) or "."
+        fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".genrostore-tmp", dir=directory)
+        self._file = os.fdopen(fd, "wb")
+        self._done = False
+
+    @property
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.chmod(self.temp, self._mode())
+            os.replace(self.temp, self.target)
+        except BaseException:
+            self._remove_temp()
+            raise
+
+    def _mode(self) -> int:
+        try:
+            return stat.S_IMODE(os.stat(self.target).st_mode)
+        except FileNotFoundError:
+            return 0o666 & ~_UMASK
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._remove_temp()
+
+    def _remove_temp(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.temp)
+        except FileNotFoundError:
+            pass
+
+
+def _entry(path: str, st: os.stat_result) -> Entry:
+    is_dir = stat.S_ISDIR(st.st_mode)
+    return Entry(
+        path=path,
+        type="dir" if is_dir else "file",
+        size=None if is_dir else st.st_size,
+        mtime=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+    )
+
+
+class LocalBackend(Backend):
+    """A local directory; every path is checked to resolve inside the root, symlinks included."""
+
+    def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        root = os.path.expanduser(options["path"])
+        if not os.path.isabs(root):
+            raise ConfigError(f"mount '{self.name}': local path must be absolute, got {options['path']!r}")
+        self.root = os.path.normpath(root)
+        self._real_root = os.path.realpath(self.root)
+
+    @classmethod
+    def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
+        """`file:///abs/path` → a mount of `/` and the path inside it."""
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise UsageError(f"{url}: file:// URLs must name a local path")
+        return {"path": "/"}, unquote(parts.path)
+
+    def full(self, path: str) -> str:
+        full = os.path.join(self.root, path) if path else self.root
+        real = os.path.realpath(full)
+        if self._real_root != "/" and real != self._real_root and not real.startswith(self._real_root + os.sep):
+            raise NotPermitted(f"{self.name}:{path}: resolves outside the mount root (symlink)",
+                               hint="links that leave a mount are not followed")
+        return full
+
+    def local_path(self, path: str) -> str | None:
+        return self.full(path)
+
+    def info(self, path: str) -> Entry:
+        return _entry(path, os.stat(self.full(path)))
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        full = self.full(path)
+        try:
+            with os.scandir(full) as scan:
+                items = sorted(scan, key=lambda e: e.name)
+        except FileNotFoundError:
+            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+        except NotADirectoryError:
+            raise DirectoryNotFound(f"{self.name}:{path}: not a directory") from None
+        for item in items:
+            child = f"{path}/{item.name}" if path else item.name
+            try:
+                st = item.stat()
+            except FileNotFoundError:
+                continue  # a dangling symlink or a file removed while listing
+            yield _entry(child, st)
+
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        full = self.full(path)
+        if os.path.isdir(full):
+            raise IsADirectoryError(full)
+        handle = open(full, "rb")  # noqa: SIM115 - returned to the caller
+        if offset:
+            handle.seek(offset)
+        return handle
+
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        full = self.full(path)
+        if os.path.isdir(full):
+            raise IsADirectoryError(full)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        return AtomicFileWriter(full)
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        full = self.full(path)
+        if parents:
+            if os.path.exists(full) and not os.path.isdir(full):
+                raise FileExistsError(full)
+            os.makedirs(full, exist_ok=True)
+            return
+        try:
+            os.mkdir(full)
+        except FileExistsError:
+            if not (exist_ok and os.path.isdir(full)):
+                raise
+        except FileNotFoundError:
+            raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
+                                    hint="use -p to create parents") from None
+
+    def remove_file(self, path: str) -> None:
+        full = self.full(path)
+        if os.path.isdir(full) and not os.path.islink(full):
+            raise IsADirectoryError(full)
+        os.unlink(full)
+
+    def remove_dir(self, path: str) -> None:
+        os.rmdir(self.full(path))
+
+    def remove_tree(self, path: str) -> None:
+        import shutil
+
+        full = self.full(path)
+        if not os.path.exists(full):
+            raise FileNotFound(f"{self.name}:{path}: no such file or directory")
+        shutil.rmtree(full)

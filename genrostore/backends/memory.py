@@ -1,0 +1,154 @@
+"""In-process memory: one private store per mount (never a store shared by every mount)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+
+from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.errors import DirectoryNotFound, GenrostoreError
+from genrostore.core.paths import dirname
+from genrostore.core.schema import BackendSpec
+
+SPEC = BackendSpec(
+    type="memory",
+    summary="Files held in this process's memory; gone when the process ends.",
+    options=(),
+    module=__name__,
+    cls="MemoryBackend",
+    schemes=("memory",),
+    aliases=("mem",),
+)
+
+
+@dataclass(frozen=True)
+class _Blob:
+    data: bytes
+    mtime: datetime
+
+
+class _MemoryWriter(Writer):
+    def __init__(self, backend: MemoryBackend, path: str) -> None:
+        self._backend = backend
+        self._path = path
+        self._buffer = io.BytesIO()
+
+    def write(self, data: bytes) -> None:
+        self._buffer.write(data)
+
+    def commit(self) -> None:
+        if self._buffer is not None:
+            self._backend._store(self._path, self._buffer.getvalue())
+            self._buffer = None  # type: ignore[assignment]
+
+    def abort(self) -> None:
+        self._buffer = None  # type: ignore[assignment]
+
+
+class MemoryBackend(Backend):
+    """A dict of files plus a set of directories, guarded by a lock for parallel copies."""
+
+    def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        self._files: dict[str, _Blob] = {}
+        self._dirs: set[str] = {""}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
+        return {}, url.split("://", 1)[1]
+
+    def _store(self, path: str, data: bytes) -> None:
+        with self._lock:
+            if path in self._dirs:
+                raise IsADirectoryError(path)
+            self._add_parents(path)
+            self._files[path] = _Blob(data, datetime.now(timezone.utc))
+
+    def _add_parents(self, path: str) -> None:
+        parent = dirname(path)
+        while parent not in self._dirs:
+            if parent in self._files:
+                raise NotADirectoryError(parent)
+            self._dirs.add(parent)
+            parent = dirname(parent)
+
+    def info(self, path: str) -> Entry:
+        with self._lock:
+            if path in self._dirs:
+                return Entry(path, "dir")
+            blob = self._files.get(path)
+        if blob is None:
+            raise FileNotFoundError(path)
+        return Entry(path, "file", len(blob.data), blob.mtime)
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        with self._lock:
+            if path not in self._dirs:
+                raise DirectoryNotFound(f"{self.name}:{path}: no such directory")
+            prefix = f"{path}/" if path else ""
+            dirs = [d for d in self._dirs if d and d.startswith(prefix) and "/" not in d[len(prefix):]]
+            files = [(p, b) for p, b in self._files.items() if p.startswith(prefix) and "/" not in p[len(prefix):]]
+        entries = [Entry(d, "dir") for d in dirs] + [Entry(p, "file", len(b.data), b.mtime) for p, b in files]
+        yield from sorted(entries, key=lambda e: e.name)
+
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        with self._lock:
+            if path in self._dirs:
+                raise IsADirectoryError(path)
+            blob = self._files.get(path)
+        if blob is None:
+            raise FileNotFoundError(path)
+        stream = io.BytesIO(blob.data)
+        stream.seek(offset)
+        return stream
+
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        with self._lock:
+            if path in self._dirs:
+                raise IsADirectoryError(path)
+        return _MemoryWriter(self, path)
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        with self._lock:
+            if path in self._files:
+                raise FileExistsError(path)
+            if path in self._dirs:
+                if exist_ok or parents:
+                    return
+                raise FileExistsError(path)
+            if not parents and dirname(path) not in self._dirs:
+                raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
+                                        hint="use -p to create parents")
+            self._add_parents(path)
+            self._dirs.add(path)
+
+    def remove_file(self, path: str) -> None:
+        with self._lock:
+            if path in self._dirs:
+                raise IsADirectoryError(path)
+            if self._files.pop(path, None) is None:
+                raise FileNotFoundError(path)
+
+    def remove_dir(self, path: str) -> None:
+        with self._lock:
+            if path not in self._dirs:
+                raise FileNotFoundError(path)
+            prefix = f"{path}/" if path else ""
+            if any(p.startswith(prefix) for p in self._files) or any(d.startswith(prefix) for d in self._dirs if d):
+                raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+            if path:
+                self._dirs.discard(path)
+
+    def remove_tree(self, path: str) -> None:
+        with self._lock:
+            if path not in self._dirs and path not in self._files:
+                raise FileNotFoundError(path)
+            prefix = f"{path}/" if path else ""
+            for p in [p for p in self._files if p.startswith(prefix) or p == path]:
+                del self._files[p]
+            self._dirs = {d for d in self._dirs if not (d.startswith(prefix) and d) and d != path} | {""}

@@ -1,0 +1,1 @@
+"""The `genrostore` command: one thin module per subcommand over `genrostore.core`."""

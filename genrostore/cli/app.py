@@ -1,0 +1,137 @@
+"""The Typer root: global options, command registration, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated, Optional
+
+import typer
+
+from genrostore.cli.context import App
+from genrostore.core import errors
+from genrostore.core.secrets import redact
+
+app = typer.Typer(
+    name="genrostore",
+    help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from genrostore import __version__
+
+        print(f"genrostore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[Optional[str], typer.Option("--profile", envvar="GENROSTORE_PROFILE",
+                       help="Profile YAML file (env: GENROSTORE_PROFILE; default "
+                            "$XDG_CONFIG_HOME/genrostore/mounts.yaml).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", envvar="GENROSTORE_DEBUG",
+                     help="Show tracebacks of errors (secrets redacted).")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Silence progress and info; errors still show.")] = False,
+    retries: Annotated[int, typer.Option("--retries", min=0, envvar="GENROSTORE_RETRIES",
+                       help="Retries of transient errors, with exponential backoff.")] = 3,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, envvar="GENROSTORE_TIMEOUT",
+                       help="Connect/read time-out in seconds for network backends.")] = 30.0,
+    low_speed_limit: Annotated[int, typer.Option("--low-speed-limit", min=0,
+                               help="Bytes/s under which a transfer counts as stalled (0: off).")] = 0,
+    low_speed_time: Annotated[float, typer.Option("--low-speed-time", min=0.1,
+                              help="Seconds below --low-speed-limit before a stalled transfer is retried.")] = 30.0,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                       help="Print the version and exit.")] = False,
+) -> None:
+    """Global options; every command gets one App object."""
+    state = App(profile=profile, debug=debug)
+    state.settings.quiet = quiet
+    state.settings.retries = retries
+    state.settings.timeout = timeout
+    state.settings.low_speed_limit = low_speed_limit
+    state.settings.low_speed_time = low_speed_time
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def _register() -> None:
+    from genrostore.cli import b64, cat, cp, ls, md5, mkdir, mounts, rm, stat
+
+    for module in (ls, cat, cp, rm, mkdir, md5, b64, stat, mounts):
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error leaves as one stderr line and its documented exit code."""
+    from typer._click import exceptions as click_exceptions
+    from typer.main import get_command
+
+    command = get_command(app)
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("GENROSTORE_DEBUG"))
+    try:
+        result = command.main(args=argv, prog_name="genrostore", standalone_mode=False)
+    except click_exceptions.ClickException as exc:
+        exc.show()
+        return errors.USAGE if isinstance(exc, click_exceptions.UsageError) else exc.exit_code
+    except typer.Abort:
+        return errors.INTERRUPTED
+    except errors.OutputClosed:
+        return _quiet_broken_pipe()
+    except errors.GenrostoreError as exc:
+        if debug:
+            _print_traceback()
+        print(redact(f"genrostore: {exc}"), file=sys.stderr)
+        if isinstance(exc, errors.PartialFailure):
+            for where, failure in exc.failures:
+                print(redact(f"  failed: {where}: {failure}"), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("genrostore: interrupted", file=sys.stderr)
+        return errors.INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
+        if debug:
+            _print_traceback()
+        print(redact(f"genrostore: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug "
+                     "and report it)"), file=sys.stderr)
+        return errors.ERROR
+    if isinstance(result, int):
+        if result == errors.INTERRUPTED:
+            print("genrostore: interrupted", file=sys.stderr)
+        return result
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    return errors.OK
+
+
+def _print_traceback() -> None:
+    print(redact(traceback.format_exc()), file=sys.stderr, end="")
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout left (`| head`): stop without a word, as `cat` does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return errors.BROKEN_PIPE
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

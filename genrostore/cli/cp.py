@@ -1,0 +1,59 @@
+"""`genrostore cp`: any backend to any backend, streamed, atomic, parallel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from genrostore.cli.context import App
+from genrostore.cli.progress import make_progress
+from genrostore.core.errors import UsageError
+from genrostore.core.select import expand
+from genrostore.core.transfer import CopyOptions, default_jobs, plan, raise_for, run
+
+
+def cp(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="SRC... DST; '-' reads stdin (SRC) or writes stdout (DST).")],
+    recursive: Annotated[bool, typer.Option("-r", "-R", "--recursive", help="Copy directories.")] = False,
+    no_clobber: Annotated[bool, typer.Option("-n", "--no-clobber", help="Never overwrite an existing file.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be copied (DRY-RUN:), change nothing.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("-j", "--transfers", min=1,
+                    help="Parallel transfers (default 16 for remote stores, 4 for local disks).")] = None,
+    checksum: Annotated[bool, typer.Option("--checksum", help="Verify each copy by md5; a mismatch fails.")] = False,
+    progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress",
+                        help="Force or hide the progress display (default: only on a terminal).")] = None,
+) -> None:
+    """Copy files; a DST that is a directory or ends in '/' receives basenames.
+
+    Examples: genrostore cp s3:reports/q3.pdf home: · echo hi | genrostore cp - azure:x.txt ·
+    genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/
+    """
+    app: App = ctx.obj
+    if len(paths) < 2:
+        raise UsageError("cp needs a source and a destination", hint="genrostore cp SRC... DST")
+    app.settings.dry_run = dry_run
+    storage = app.storage
+    *source_texts, target = paths
+    sources = [node for text in source_texts for node in expand(storage, text)]
+    destination = storage.node(target)
+    if sum(1 for s in sources if s.is_stdio) > 1:
+        raise UsageError("standard input can be read only once")
+    sink = make_progress(progress, app.settings.quiet)
+    options = CopyOptions(recursive=recursive, no_clobber=no_clobber, checksum=checksum,
+                          jobs=jobs or default_jobs(destination.mount, *(s.mount for s in sources[:1])),
+                          progress=sink)
+    try:
+        outcome = run(plan(sources, destination, recursive=recursive), options)
+    finally:
+        if sink is not None:
+            sink.close()
+    if destination.mount.backend.raw_paths and not destination.is_stdio:
+        for node in outcome.copied:
+            app.out(node.path)
+    raise_for(outcome)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cp")(cp)

@@ -1,0 +1,85 @@
+"""`genrostore ls`: list mounts, directories or matches, as text, long text or streamed JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Optional
+
+import typer
+
+from genrostore.cli.context import App
+from genrostore.cli.format import entry_json, long_line
+from genrostore.core.backend import Entry
+from genrostore.core.node import Node
+from genrostore.core.select import iter_expand
+
+
+def ls(
+    ctx: typer.Context,
+    path: Annotated[Optional[str], typer.Argument(help="mount:path, local path or URL; none lists the mounts.")] = None,
+    long: Annotated[bool, typer.Option("-l", "--long", help="Add size and modification time.")] = False,
+    recursive: Annotated[bool, typer.Option("-R", "--recursive", help="List every level below PATH.")] = False,
+    human: Annotated[bool, typer.Option("-h", "--human-readable", help="With -l, sizes as 1.5K, 2.0M.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array of {path, name, type, size, mtime}.")] = False,
+) -> None:
+    """List a directory (directories end in '/'), or the mounts when no PATH is given.
+
+    Examples: genrostore ls · genrostore ls -l home:docs · genrostore ls --json 's3:logs/*.gz'
+    """
+    app: App = ctx.obj
+    rows = _mount_rows(app) if path is None else _path_rows(app, path, recursive)
+    if as_json:
+        _print_json(app, rows)
+        return
+    for entry, address, shown in rows:
+        if entry is None:
+            app.out(shown)
+        elif long:
+            app.out(long_line(entry, shown, human=human))
+        else:
+            app.out(shown)
+
+
+Row = tuple[Optional[Entry], str, str]
+
+
+def _mount_rows(app: App) -> Iterator[Row]:
+    for name, config in app.storage.mount_configs.items():
+        yield Entry(name, "dir"), f"{name}:", f"{name}:"
+
+
+def _path_rows(app: App, path: str, recursive: bool) -> Iterator[Row]:
+    for node in iter_expand(app.storage, path):
+        entry = node.info()
+        if not entry.is_dir:
+            yield entry, node.fullpath, _display(node, path)
+            continue
+        entries = node.mount.walk(node.path) if recursive else node.mount.iterdir(node.path)
+        prefix = len(node.path) + 1 if node.path else 0
+        for child in entries:
+            relative = child.path[prefix:]
+            shown = relative + "/" if child.is_dir else relative
+            yield child, node.mount.label(child.path) + ("/" if child.is_dir else ""), shown
+
+
+def _display(node: Node, typed: str) -> str:
+    return typed if not any(c in typed for c in "*?[") else node.fullpath
+
+
+def _print_json(app: App, rows: Iterator[Row]) -> None:
+    """Streams the array: each entry is written as it is listed."""
+    first = True
+    app.out_bytes(b"[")
+    for entry, address, _ in rows:
+        assert entry is not None
+        record = entry_json(entry, address)
+        if address.endswith(":"):
+            record.update(type="mount", backend=app.storage.mount_configs[entry.path].spec.type)
+        app.out_bytes((("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False)).encode())
+        first = False
+    app.out_bytes(b"\n]\n" if not first else b"]\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ls")(ls)

@@ -1,0 +1,48 @@
+"""`genrostore md5`: md5sum-format hashes, streamed, and `-c` to check a sums file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from genrostore.cli.context import App
+from genrostore.core import checksums
+from genrostore.core.errors import GenrostoreError, UsageError
+from genrostore.core.transfer import CopyResult, raise_for
+
+
+def md5(
+    ctx: typer.Context,
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Files (or directories with -r); '-' is stdin.")] = None,
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Hash every file below directories.")] = False,
+    check: Annotated[Optional[str], typer.Option("-c", "--check", help="Verify the sums listed in FILE ('-': stdin).")] = None,
+) -> None:
+    """Print `<md5>  <path>` lines, like md5sum; with -c, verify them (exit 1 on a mismatch).
+
+    Examples: genrostore md5 s3:big.iso · genrostore md5 -r home:photos > sums.md5 ·
+    genrostore md5 -c sums.md5
+    """
+    app: App = ctx.obj
+    if check is not None:
+        if paths:
+            raise UsageError("md5 -c takes the sums file only")
+        checksums.check(app.storage, check, report=app.out, warn=app.warn)
+        return
+    if not paths:
+        raise UsageError("md5 needs at least one path")
+    outcome = CopyResult()
+    for path in paths:
+        try:
+            for label, digest in checksums.hashes(app.storage, path, recursive=recursive):
+                app.out(f"{digest}  {label}")
+        except GenrostoreError as exc:
+            if len(paths) == 1:
+                raise
+            app.warn(f"genrostore: {exc}")
+            outcome.failures.append((path, exc))
+    raise_for(outcome)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("md5")(md5)

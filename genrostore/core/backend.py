@@ -1,0 +1,236 @@
+"""The backend contract: a small set of required operations on mount-relative POSIX paths.
+
+Paths given to a backend are already normalised and jailed by the core (no `..`, no leading
+`/`, `""` is the mount root). Backends may raise any exception: the core maps it at one
+boundary (`Backend.translate_error` first, then `errors.translate`). Optional capabilities
+(server-side copy, stored md5, local fast paths) have defaults that say "not available".
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+
+from genrostore.core.errors import GenrostoreError, Unsupported
+from genrostore.core.paths import basename
+
+if TYPE_CHECKING:
+    from genrostore.core.schema import BackendSpec
+    from genrostore.core.settings import Settings
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file or directory as a listing or `stat` reports it."""
+
+    path: str
+    type: str  # "file" or "dir"
+    size: int | None = None
+    mtime: datetime | None = None  # timezone-aware
+    md5: str | None = None  # hex, only when known to be the real md5 of the content
+
+    @property
+    def name(self) -> str:
+        return basename(self.path)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type == "dir"
+
+
+class Writer(ABC):
+    """A destination being written: the bytes become visible only when `commit()` succeeds.
+
+    Used as a context manager, it commits on success and aborts on any exception (Ctrl-C
+    included), so a failed copy never leaves a partial destination.
+    """
+
+    final_path: str | None = None  # set by backends whose write chooses the path (base64)
+
+    @abstractmethod
+    def write(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def abort(self) -> None: ...
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class FileObjectWriter(Writer):
+    """A Writer over a file object whose `close()` publishes and `discard()` drops the data."""
+
+    def __init__(self, fileobj: Any, *, on_commit: Any = None, on_abort: Any = None) -> None:
+        self._file = fileobj
+        self._on_commit = on_commit
+        self._on_abort = on_abort
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._file.close()
+        if self._on_commit is not None:
+            self._on_commit()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            discard = getattr(self._file, "discard", None)
+            if discard is not None:
+                discard()
+            else:
+                self._file.close()
+        finally:
+            if self._on_abort is not None:
+                self._on_abort()
+
+
+class NullWriter(Writer):
+    """What a dry run writes to."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class Backend(ABC):
+    """One configured mount's connection to its storage."""
+
+    supports_dirs: ClassVar[bool] = True  # False: no directory operations at all (base64)
+    implicit_dirs: ClassVar[bool] = False  # True: directories exist only as prefixes (object stores)
+    raw_paths: ClassVar[bool] = False  # True: the path is data, not a POSIX path (base64)
+
+    def __init__(self, options: dict[str, Any], *, name: str, settings: Settings) -> None:
+        self.options = options
+        self.name = name
+        self.settings = settings
+
+    @property
+    def spec(self) -> BackendSpec:
+        """The SPEC declared beside the backend's class (one record, never repeated)."""
+        return sys.modules[type(self).__module__].SPEC  # type: ignore[attr-defined]
+
+    # -- required -------------------------------------------------------------------------
+    @abstractmethod
+    def info(self, path: str) -> Entry:
+        """Entry for `path`; FileNotFoundError when nothing is there."""
+
+    @abstractmethod
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        """Direct children of the directory `path`, streamed as the backend pages them in."""
+
+    @abstractmethod
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        """A binary stream of the file from `offset`."""
+
+    @abstractmethod
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        """An atomic writer for `path`; parent directories are created as needed."""
+
+    @abstractmethod
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None: ...
+
+    @abstractmethod
+    def remove_file(self, path: str) -> None: ...
+
+    @abstractmethod
+    def remove_dir(self, path: str) -> None:
+        """Remove an empty directory."""
+
+    # -- optional, with working defaults -----------------------------------------------------
+    def walk(self, path: str) -> Iterator[Entry]:
+        """Every entry below `path`, depth first, parents before children."""
+        stack = [path]
+        while stack:
+            current = stack.pop()
+            children = list(self.iterdir(current))
+            for entry in children:
+                yield entry
+            stack.extend(e.path for e in reversed(children) if e.is_dir)
+
+    def remove_tree(self, path: str) -> None:
+        """Remove `path` and everything below it."""
+        entries = list(self.walk(path))
+        for entry in entries:
+            if not entry.is_dir:
+                self.remove_file(entry.path)
+        for entry in sorted((e for e in entries if e.is_dir), key=lambda e: e.path.count("/"), reverse=True):
+            self.remove_dir(entry.path)
+        if path:
+            self.remove_dir(path)
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        with self.open_read(path, offset) as stream:
+            return stream.read(length)
+
+    def md5(self, path: str) -> str | None:
+        """The stored md5 when the store knows it to be the real md5 of the content."""
+        return self.info(path).md5
+
+    def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Copy without moving bytes through this process; False when not possible."""
+        return False
+
+    def local_path(self, path: str) -> str | None:
+        """The OS path when the data lives on this machine's disk (enables kernel fast paths)."""
+        return None
+
+    def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
+        """Map this backend's client exceptions; None falls through to the generic mapping."""
+        return None
+
+    def close(self) -> None:
+        """Release connections; called once when the command ends."""
+
+    def unsupported(self, operation: str) -> Unsupported:
+        return Unsupported(f"{self.name}: the {self.spec.type} backend does not support {operation}")
+
+
+class ChunkReader(io.RawIOBase):
+    """Adapts an iterator of byte chunks to a readable binary stream."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size

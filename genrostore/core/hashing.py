@@ -1,0 +1,52 @@
+"""md5 of a node: the store's own hash when it is known to be the real md5, else streamed."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from genrostore.core.backend import CHUNK_SIZE
+from genrostore.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
+
+HASH_CHUNK = 4 * CHUNK_SIZE
+
+
+def md5_of(node: Node) -> str:
+    """Hex md5 of the node's bytes, never reading the whole file into memory."""
+    if not node.is_stdio:
+        entry = node.info()
+        if entry.is_dir:
+            raise UsageError(f"{node.fullpath}: is a directory", hint="use -r to hash every file below it")
+        stored = node.mount.md5(node.path)
+        if stored:
+            return stored
+        local = node.mount.local_path(node.path)
+        if local is not None:
+            return _md5_file(local)
+    digest = hashlib.md5()
+    with node.mount.open_read(node.path) as stream:
+        while True:
+            try:
+                chunk = stream.read(HASH_CHUNK)
+            except Exception as exc:
+                raise node.mount.translate(exc, node.path) from exc
+            if not chunk:
+                break
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _md5_file(path: str) -> str:
+    digest = hashlib.md5()
+    buffer = bytearray(HASH_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            size = handle.readinto(buffer)
+            if not size:
+                break
+            digest.update(view[:size])
+    return digest.hexdigest()

@@ -1,0 +1,147 @@
+"""A configured mount: the boundary where backend calls are retried, errors are mapped, and
+every write or delete is checked against read-only and dry-run (the only such place)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, TypeVar
+
+from genrostore.core.backend import Backend, Entry, NullWriter, Writer
+from genrostore.core.errors import GenrostoreError, ReadOnly, translate
+from genrostore.core.registry import backend_class
+from genrostore.core.retry import with_retries
+from genrostore.core.schema import BackendSpec
+from genrostore.core.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Mount:
+    """A name bound to a backend type and its validated options; the backend is built on first use."""
+
+    name: str
+    spec: BackendSpec
+    options: dict[str, Any]
+    origin: str
+    settings: Settings = field(default_factory=Settings)
+    display_name: str | None = None
+    _backend: Backend | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def readonly(self) -> bool:
+        return self.spec.readonly or bool(self.options.get("readonly"))
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    cls = backend_class(self.spec)
+                    self._backend = self._call(
+                        lambda: cls(self.options, name=self.name, settings=self.settings), "", retry=False
+                    )
+        return self._backend
+
+    def label(self, path: str) -> str:
+        """How a path on this mount is shown to the user."""
+        if self.display_name is not None:
+            return self.display_name + path if self.display_name.endswith("/") or not path else f"{self.display_name}/{path}"
+        return f"{self.name}:{path}"
+
+    def _call(self, func: Callable[[], T], path: str, *, retry: bool = True) -> T:
+        backend = self._backend
+        return with_retries(
+            func,
+            retries=self.settings.retries if retry else 0,
+            where=self.label(path),
+            translate_error=backend.translate_error if backend is not None else None,
+        )
+
+    def translate(self, exc: BaseException, path: str) -> GenrostoreError:
+        backend = self._backend
+        mapped = backend.translate_error(exc, self.label(path)) if backend is not None else None
+        return mapped or translate(exc, self.label(path))
+
+    # -- reads -------------------------------------------------------------------------------
+    def info(self, path: str) -> Entry:
+        return self._call(lambda: self.backend.info(path), path)
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        return self._iterate(lambda: self.backend.iterdir(path), path)
+
+    def walk(self, path: str) -> Iterator[Entry]:
+        return self._iterate(lambda: self.backend.walk(path), path)
+
+    def _iterate(self, make: Callable[[], Iterator[Entry]], path: str) -> Iterator[Entry]:
+        iterator = self._call(make, path)
+        while True:
+            try:
+                entry = next(iterator)
+            except StopIteration:
+                return
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - mapping boundary
+                raise self.translate(exc, path) from exc
+            yield entry
+
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        return self._call(lambda: self.backend.open_read(path, offset), path)
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        return self._call(lambda: self.backend.read_range(path, offset, length), path)
+
+    def md5(self, path: str) -> str | None:
+        return self._call(lambda: self.backend.md5(path), path)
+
+    def local_path(self, path: str) -> str | None:
+        return self.backend.local_path(path)
+
+    # -- writes: the one place that enforces read-only and dry-run -----------------------------
+    def permit(self, action: str, path: str) -> bool:
+        """Raise on a read-only mount; in a dry run report `action` and return False."""
+        if self.readonly:
+            kind = f"the {self.spec.type} backend is read-only" if self.spec.readonly else "the mount is read-only"
+            raise ReadOnly(f"{self.label(path)}: cannot {action.split(' ')[0]}: {kind}")
+        if self.settings.dry_run:
+            self.settings.report(f"DRY-RUN: {action}")
+            return False
+        return True
+
+    def open_write(self, path: str, size_hint: int | None = None, *, action: str | None = None) -> Writer:
+        if not self.permit(action or f"write {self.label(path)}", path):
+            return NullWriter()
+        return self._call(lambda: self.backend.open_write(path, size_hint), path, retry=False)
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        if self.permit(f"mkdir {self.label(path)}", path):
+            self._call(lambda: self.backend.mkdir(path, parents=parents, exist_ok=exist_ok), path)
+
+    def remove_file(self, path: str) -> None:
+        if self.permit(f"remove {self.label(path)}", path):
+            self._call(lambda: self.backend.remove_file(path), path)
+
+    def remove_dir(self, path: str) -> None:
+        if self.permit(f"remove {self.label(path)}/", path):
+            self._call(lambda: self.backend.remove_dir(path), path)
+
+    def remove_tree(self, path: str) -> None:
+        if self.permit(f"remove {self.label(path)}/ (recursive)", path):
+            self._call(lambda: self.backend.remove_tree(path), path)
+
+    def server_copy(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        """Try a copy inside the store; the caller has already passed `dst.permit`."""
+        if dst.readonly:
+            raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
+        return self._call(lambda: self.backend.server_copy(src_path, dst.backend, dst_path), src_path)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            try:
+                self._backend.close()
+            except Exception:  # noqa: BLE001 - closing must never mask the command's result
+                pass

@@ -1,0 +1,87 @@
+"""Addresses (`mount:path`, local paths, URLs, `-`) and the path jail inside a mount."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from genrostore.core.errors import UsageError
+
+STDIO = "-"
+_MOUNT_RE = re.compile(r"^([A-Za-z0-9_.-]+):(.*)\Z", re.DOTALL)
+_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Address:
+    """What the user typed, split: exactly one of `mount`, `url` or `local` is set (or `stdio`)."""
+
+    raw: str
+    mount: str | None = None
+    path: str = ""
+    url: str | None = None
+    scheme: str | None = None
+    local: str | None = None
+    stdio: bool = False
+
+    @property
+    def trailing_slash(self) -> bool:
+        """`x/` means "the directory x": a copy destination receives basenames."""
+        return self.raw.endswith("/") or self.raw.endswith(":")
+
+
+def parse_address(text: str) -> Address:
+    """Classify a command-line path; the mount-relative part is *not* normalised here."""
+    if text == STDIO:
+        return Address(raw=text, stdio=True)
+    if "\x00" in text:
+        raise UsageError(f"{text!r}: paths cannot contain NUL bytes")
+    url = _URL_RE.match(text)
+    if url:
+        return Address(raw=text, url=text, scheme=url.group(1).lower())
+    mount = _MOUNT_RE.match(text)
+    if mount and "/" not in mount.group(1):
+        return Address(raw=text, mount=mount.group(1), path=mount.group(2))
+    return Address(raw=text, local=text)
+
+
+def normalize(path: str, *, where: str = "") -> str:
+    """Return the POSIX path relative to a mount root; `..` may never climb above that root.
+
+    Leading slashes are dropped (a mount's `/a` is its `a`), `.` and empty segments vanish.
+    """
+    if "\x00" in path:
+        raise UsageError(f"{where or path!r}: paths cannot contain NUL bytes")
+    parts: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not parts:
+                raise UsageError(
+                    f"{where or path}: '..' would leave the mount root",
+                    hint="paths are jailed inside their mount",
+                )
+            parts.pop()
+            continue
+        parts.append(segment)
+    return "/".join(parts)
+
+
+def join(base: str, *names: str) -> str:
+    """Join mount-relative paths, keeping the jail (each name is normalised against `base`)."""
+    joined = "/".join([base, *names]) if base else "/".join(names)
+    return normalize(joined)
+
+
+def basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def dirname(path: str) -> str:
+    path = path.rstrip("/")
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def is_within(path: str, root: str) -> bool:
+    return root == "" or path == root or path.startswith(root + "/")

@@ -1,0 +1,265 @@
+"""The profile: mounts from YAML, from the environment, and the built-ins, validated against
+each backend's schema. Errors carry `file:line: mount 'x': ...` and exit 7."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genrostore.core.errors import ConfigError
+from genrostore.core.registry import spec_for
+from genrostore.core.schema import BackendSpec
+
+ENV_PROFILE = "GENROSTORE_PROFILE"
+ENV_MOUNT_PREFIX = "GENROSTORE_MOUNT_"
+MAX_PROFILE_BYTES = 1024 * 1024
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class MountConfig:
+    """A mount as declared: its validated options and where it was defined."""
+
+    name: str
+    spec: BackendSpec
+    options: dict[str, Any]
+    origin: str
+
+
+@dataclass
+class Profile:
+    """Every mount known to a command, in definition order."""
+
+    path: Path | None
+    mounts: dict[str, MountConfig] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else "no profile file"
+
+
+def default_profile_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "genrostore" / "mounts.yaml"
+
+
+def find_profile(explicit: str | os.PathLike[str] | None = None) -> tuple[Path | None, bool]:
+    """The profile file to use and whether it was asked for explicitly (then it must exist)."""
+    if explicit:
+        return Path(explicit), True
+    env = os.environ.get(ENV_PROFILE)
+    if env:
+        return Path(env), True
+    default = default_profile_path()
+    return (default, False) if default.exists() else (None, False)
+
+
+def builtin_mounts() -> list[MountConfig]:
+    return [
+        MountConfig("home", spec_for("local"), {"path": os.path.expanduser("~"), "readonly": False}, "built-in"),
+        MountConfig("mem", spec_for("memory"), {"readonly": False}, "built-in"),
+        MountConfig("data", spec_for("base64"), {"readonly": False}, "built-in"),
+    ]
+
+
+def load_profile(path: str | os.PathLike[str] | None = None, *, environ: dict[str, str] | None = None,
+                 warn: Any = None) -> Profile:
+    """Built-ins, then the profile file, then env-only mounts; later definitions win."""
+    env = dict(os.environ if environ is None else environ)
+    file, explicit = find_profile(path)
+    profile = Profile(path=file)
+    for mount in builtin_mounts():
+        profile.mounts[mount.name] = mount
+    if file is not None:
+        if not file.exists():
+            if explicit:
+                raise ConfigError(f"profile {file} does not exist",
+                                  hint=f"create it, or unset --profile/{ENV_PROFILE}")
+        else:
+            for mount in _load_file(file, env):
+                profile.mounts[mount.name] = mount
+            _warn_if_exposed(file, profile, warn)
+    for mount in _env_mounts(env):
+        profile.mounts[mount.name] = mount
+    return profile
+
+
+def mounts_from_dicts(items: list[dict[str, Any]], origin: str = "api") -> list[MountConfig]:
+    """Mounts given as Python dicts (the `Storage(mounts=[...])` API)."""
+    return [_mount_from_mapping(dict(item), origin, env=dict(os.environ)) for item in items]
+
+
+# -- YAML with line numbers ---------------------------------------------------------------
+def _loader() -> type:
+    import yaml
+
+    class LineLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            mapping = super().construct_mapping(node, deep=deep)
+            lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
+            return _LineDict(mapping, node.start_mark.line + 1, lines)
+
+    return LineLoader
+
+
+class _LineDict(dict):  # type: ignore[type-arg]
+    def __init__(self, data: dict[Any, Any], line: int, lines: dict[Any, int]) -> None:
+        super().__init__(data)
+        self.line = line
+        self.lines = lines
+
+
+def _load_file(file: Path, env: dict[str, str]) -> list[MountConfig]:
+    import yaml
+
+    try:
+        if file.stat().st_size > MAX_PROFILE_BYTES:
+            raise ConfigError(f"{file}: profile is larger than {MAX_PROFILE_BYTES // 1024} KiB")
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: profile is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read profile: {exc.strerror}") from None
+    try:
+        document = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark else str(file)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: profile nests too deeply") from None
+    return list(_mounts_in_document(document, file, env))
+
+
+def _mounts_in_document(document: Any, file: Path, env: dict[str, str]) -> list[MountConfig]:
+    if document is None:
+        return []
+    items: list[tuple[str | None, Any]]
+    if isinstance(document, list):
+        items = [(None, item) for item in document]
+    elif isinstance(document, dict) and set(document) <= {"mounts", "version"}:
+        mounts = document.get("mounts") or {}
+        if isinstance(mounts, list):
+            items = [(None, item) for item in mounts]
+        elif isinstance(mounts, dict):
+            items = [(str(name), options) for name, options in mounts.items()]
+        else:
+            raise ConfigError(f"{file}:{_line(document, 'mounts')}: 'mounts' must be a mapping of name to options")
+    else:
+        raise ConfigError(f"{file}:1: a profile is either 'mounts:' (name → options) or a list of mounts with 'name'")
+    result: list[MountConfig] = []
+    for name, options in items:
+        line = getattr(options, "line", None) or (_line(document.get("mounts"), name) if name else 1)
+        origin = f"{file}:{line}"
+        if not isinstance(options, dict):
+            raise ConfigError(f"{origin}: mount {name or '?'}: expected a mapping of options")
+        data = dict(options)
+        if name is not None:
+            data.setdefault("name", name)
+        result.append(_mount_from_mapping(data, origin, env=env, lines=getattr(options, "lines", {}), file=file))
+    return result
+
+
+def _line(mapping: Any, key: Any) -> int:
+    return getattr(mapping, "lines", {}).get(key, getattr(mapping, "line", 1))
+
+
+def _mount_from_mapping(data: dict[str, Any], origin: str, *, env: dict[str, str],
+                        lines: dict[str, int] | None = None, file: Path | None = None,
+                        from_text: bool = False) -> MountConfig:
+    lines = lines or {}
+
+    def where(key: str | None) -> str:
+        if file is not None and key in lines:
+            return f"{file}:{lines[key]}"
+        return origin
+
+    name = data.pop("name", None)
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(f"{where('name')}: mount name {name!r} must use letters, digits, '_', '-', '.'")
+    kind = data.pop("type", None)
+    protocol = data.pop("protocol", None)
+    kind = kind or protocol
+    if not isinstance(kind, str):
+        raise ConfigError(f"{origin}: mount '{name}': missing 'type' (the backend, e.g. local, s3, sftp)")
+    try:
+        spec = spec_for(kind)
+        interpolated = {k: _interpolate(v, env, k) for k, v in data.items()}
+        options = spec.validate(interpolated, from_text=from_text)
+    except ConfigError as exc:
+        key = _failing_key(exc.message, data)
+        raise ConfigError(f"{where(key)}: mount '{name}': {exc.message}", hint=exc.hint) from None
+    from genrostore.core import secrets
+
+    for secret in spec.secrets(options):
+        secrets.register(secret)
+    return MountConfig(name, spec, options, origin)
+
+
+def _failing_key(message: str, data: dict[str, Any]) -> str | None:
+    match = re.search(r"option '([^']+)'", message)
+    if match and match.group(1) in data:
+        return match.group(1)
+    return "type" if "type" in message else None
+
+
+def _interpolate(value: Any, env: dict[str, str], key: str) -> Any:
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            var, default = match.group(1), match.group(2)
+            if var in env:
+                return env[var]
+            if default is not None:
+                return default
+            raise ConfigError(f"option '{key}': environment variable ${{{var}}} is not set",
+                              hint=f"export {var}=... or write ${{{var}:-default}}")
+        return _VAR_RE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, key) for k, v in value.items()}
+    return value
+
+
+def _env_mounts(env: dict[str, str]) -> list[MountConfig]:
+    """rclone-style mounts from GENROSTORE_MOUNT_<NAME>_TYPE and GENROSTORE_MOUNT_<NAME>_<OPTION>."""
+    names = sorted(
+        key[len(ENV_MOUNT_PREFIX) : -len("_TYPE")]
+        for key in env
+        if key.startswith(ENV_MOUNT_PREFIX) and key.endswith("_TYPE") and len(key) > len(ENV_MOUNT_PREFIX) + 5
+    )
+    options: dict[str, dict[str, Any]] = {n: {"name": n.lower()} for n in names}
+    for key, value in env.items():
+        if not key.startswith(ENV_MOUNT_PREFIX):
+            continue
+        rest = key[len(ENV_MOUNT_PREFIX):]
+        owners = [n for n in names if rest.startswith(n + "_")]
+        if owners:
+            owner = max(owners, key=len)
+            options[owner][rest[len(owner) + 1:].lower()] = value
+    return [
+        _mount_from_mapping(options[n], f"environment ({ENV_MOUNT_PREFIX}{n}_*)", env=env, from_text=True)
+        for n in names
+    ]
+
+
+def _warn_if_exposed(file: Path, profile: Profile, warn: Any) -> None:
+    """Like ssh: a profile holding secrets should not be readable by group or others."""
+    try:
+        mode = stat.S_IMODE(file.stat().st_mode)
+    except OSError:
+        return
+    if not mode & 0o077:
+        return
+    holds_secrets = any(
+        m.spec.secrets(m.options) for m in profile.mounts.values() if m.origin.startswith(str(file))
+    )
+    if holds_secrets:
+        message = (f"warning: {file} holds secrets and is readable by others (mode {mode:o}); "
+                   f"run: chmod 600 {file}")
+        (warn or (lambda text: print(text, file=sys.stderr)))(message)

@@ -1,0 +1,45 @@
+"""Retries with exponential backoff and jitter for transient errors; permanent ones fail at once."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from genrostore.core.errors import GenrostoreError, TemporaryError, translate
+
+T = TypeVar("T")
+BASE_DELAY = 0.25
+MAX_DELAY = 8.0
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (1-based): full jitter, capped."""
+    return random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
+
+
+def with_retries(
+    func: Callable[[], T],
+    *,
+    retries: int,
+    where: str,
+    translate_error: Callable[[BaseException, str], GenrostoreError | None] | None = None,
+) -> T:
+    """Run `func`, retrying `retries` times on TemporaryError; every error leaves as a project error."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return func()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - this is the mapping boundary
+            mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
+            if not isinstance(mapped, TemporaryError) or attempt > retries:
+                if isinstance(mapped, TemporaryError) and attempt > 1:
+                    mapped = TemporaryError(f"{mapped.message} (gave up after {attempt} attempts)", hint=mapped.hint)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+        time.sleep(backoff(attempt))

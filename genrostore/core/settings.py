@@ -1,0 +1,24 @@
+"""Per-command settings every mount sees: dry run, retries, time-outs, where reports go."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def _stdout_line(line: str) -> None:
+    print(line, file=sys.stdout, flush=True)
+
+
+@dataclass
+class Settings:
+    """Global behaviour chosen on the command line (or by a library caller)."""
+
+    dry_run: bool = False
+    retries: int = 3
+    timeout: float = 30.0
+    low_speed_limit: int = 0  # bytes/s; 0 disables the stall watchdog
+    low_speed_time: float = 30.0
+    quiet: bool = False
+    report: Callable[[str], None] = field(default=_stdout_line)

@@ -1,0 +1,97 @@
+"""`-` as a path: standard input as a source, standard output as a destination."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.errors import OutputClosed, UsageError
+from genrostore.core.schema import BackendSpec
+
+SPEC = BackendSpec(type="stdio", summary="standard input and output", options=(), module=__name__, cls="StdioBackend")
+
+
+def write_stdout(data: bytes) -> None:
+    """Write to stdout, turning a vanished reader (`| head`) into a quiet end."""
+    try:
+        sys.stdout.buffer.write(data)
+    except BrokenPipeError:
+        raise OutputClosed("stdout closed") from None
+
+
+def flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed("stdout closed") from None
+
+
+class _StdoutWriter(Writer):
+    def write(self, data: bytes) -> None:
+        write_stdout(data)
+
+    def commit(self) -> None:
+        flush_stdout()
+
+    def abort(self) -> None:
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+
+class StdioBackend(Backend):
+    """Reads stdin and writes stdout; nothing else is possible."""
+
+    supports_dirs = False
+    raw_paths = True
+
+    def info(self, path: str) -> Entry:
+        return Entry("-", "file")
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        raise UsageError("'-' (standard input/output) cannot be listed")
+
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        stream = sys.stdin.buffer
+        if offset:
+            remaining = offset
+            while remaining:
+                skipped = stream.read(min(remaining, 1 << 20))
+                if not skipped:
+                    break
+                remaining -= len(skipped)
+        return _Unclosable(stream)  # type: ignore[return-value]
+
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        return _StdoutWriter()
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        raise UsageError("'-' (standard output) is not a directory")
+
+    def remove_file(self, path: str) -> None:
+        raise UsageError("'-' cannot be removed")
+
+    def remove_dir(self, path: str) -> None:
+        raise UsageError("'-' cannot be removed")
+
+
+class _Unclosable:
+    """Stdin must stay open for the rest of the process when a reader closes its stream."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _Unclosable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass

@@ -1,0 +1,144 @@
+"""`Storage`: the mounts of one profile and the entry point `storage.node("mount:path")`."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from genrostore.core.errors import UnknownMount, UsageError
+from genrostore.core.mount import Mount
+from genrostore.core.paths import Address, normalize, parse_address
+from genrostore.core.profile import MountConfig, Profile, load_profile, mounts_from_dicts
+from genrostore.core.registry import backend_class, spec_for, spec_for_scheme
+from genrostore.core.settings import Settings
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
+
+
+class Storage:
+    """The mounts a command works with; build it from a profile or from a list of dicts."""
+
+    def __init__(self, mounts: list[dict[str, Any]] | None = None, *, profile: Profile | None = None,
+                 settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.profile = profile if profile is not None else Profile(path=None)
+        if profile is None:
+            from genrostore.core.profile import builtin_mounts
+
+            for config in builtin_mounts():
+                self.profile.mounts[config.name] = config
+        for config in mounts_from_dicts(mounts or []):
+            self.profile.mounts[config.name] = config
+        self._mounts: dict[str, Mount] = {}
+        self._adhoc: dict[tuple[str, str], Mount] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_profile(cls, path: str | os.PathLike[str] | None = None, *, settings: Settings | None = None) -> Storage:
+        """Load the profile (`path`, else $GENROSTORE_PROFILE, else the XDG default, else none)."""
+        return cls(profile=load_profile(path), settings=settings)
+
+    # -- mounts ------------------------------------------------------------------------------
+    @property
+    def mount_configs(self) -> dict[str, MountConfig]:
+        return self.profile.mounts
+
+    def mount(self, name: str) -> Mount:
+        with self._lock:
+            mount = self._mounts.get(name)
+            if mount is None:
+                config = self.profile.mounts.get(name)
+                if config is None:
+                    raise self._unknown(name)
+                mount = Mount(config.name, config.spec, config.options, config.origin, self.settings)
+                self._mounts[name] = mount
+            return mount
+
+    def _unknown(self, name: str) -> UnknownMount:
+        known = sorted(self.profile.mounts)
+        guess = difflib.get_close_matches(name, known, n=1)
+        did_you_mean = f"did you mean '{guess[0]}:'? " if guess else ""
+        return UnknownMount(
+            f"unknown mount '{name}' (profile: {self.profile.source})",
+            hint=f"{did_you_mean}known mounts: {', '.join(known)}",
+        )
+
+    def _local_root(self) -> Mount:
+        return self._adhoc_mount("local", {"path": "/", "readonly": False}, display="/")
+
+    def _adhoc_mount(self, type_name: str, options: dict[str, Any], display: str) -> Mount:
+        spec = spec_for(type_name)
+        validated = spec.validate(options)
+        key = (type_name, repr(sorted(validated.items())))
+        with self._lock:
+            mount = self._adhoc.get(key)
+            if mount is None:
+                mount = Mount(display, spec, validated, "command line", self.settings, display_name=display)
+                self._adhoc[key] = mount
+            return mount
+
+    def _stdio(self) -> Mount:
+        from genrostore.core import stdio
+
+        with self._lock:
+            mount = self._adhoc.get(("stdio", ""))
+            if mount is None:
+                mount = Mount("-", stdio.SPEC, {}, "built-in", self.settings, display_name="-")
+                self._adhoc[("stdio", "")] = mount
+            return mount
+
+    # -- nodes -------------------------------------------------------------------------------
+    def resolve(self, text: str) -> tuple[Mount, str, Address]:
+        """Mount and normalised mount-relative path for anything a user may type."""
+        address = parse_address(text)
+        if address.stdio:
+            return self._stdio(), "-", address
+        if address.local is not None:
+            absolute = os.path.abspath(os.path.expanduser(address.local))
+            return self._local_root(), normalize(absolute), address
+        if address.url is not None:
+            return self._resolve_url(address)
+        mount = self.mount(address.mount or "")
+        if mount.spec.type == "base64":
+            return mount, address.path, address
+        return mount, normalize(address.path, where=text), address
+
+    def _resolve_url(self, address: Address) -> tuple[Mount, str, Address]:
+        assert address.url is not None and address.scheme is not None
+        spec = spec_for_scheme(address.scheme)
+        cls = backend_class(spec)
+        from_url = getattr(cls, "from_url", None)
+        if from_url is None:
+            raise UsageError(f"{address.url}: the {spec.type} backend takes no URLs")
+        options, path = from_url(address.url)
+        parts = urlsplit(address.url)
+        display = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}/"
+        if spec.type == "local":
+            display = "/"
+        mount = self._adhoc_mount(spec.type, options, display)
+        return mount, normalize(path, where=address.url), address
+
+    def node(self, text: str) -> Node:
+        """The node at `mount:path`, a local path, a `scheme://` URL, or `-`."""
+        from genrostore.core.node import Node
+
+        mount, path, address = self.resolve(text)
+        return Node(self, mount, path, trailing_slash=address.trailing_slash)
+
+    def close(self) -> None:
+        """Close every backend that was opened."""
+        for mount in [*self._mounts.values(), *self._adhoc.values()]:
+            mount.close()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Storage(mounts={sorted(self.profile.mounts)})"

@@ -1,0 +1,341 @@
+"""The transfer engine: plans source→destination pairs and copies them, streamed, in parallel.
+
+Every byte path goes through `copy_file`: server-side when both ends share a store, the
+kernel's copy when both are local files, else a chunked stream into an atomic Writer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from genrostore.core.backend import CHUNK_SIZE, Entry
+from genrostore.core.errors import (
+    GenrostoreError,
+    Interrupted,
+    PartialFailure,
+    TemporaryError,
+    UsageError,
+)
+from genrostore.core.retry import backoff
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
+
+
+class ProgressSink(Protocol):
+    """Receives transfer progress; the CLI draws it, a library caller may ignore it."""
+
+    def add_total(self, files: int, size: int | None) -> None: ...
+
+    def advance(self, size: int) -> None: ...
+
+    def file_done(self, name: str) -> None: ...
+
+
+@dataclass
+class CopyOptions:
+    recursive: bool = False
+    no_clobber: bool = False
+    checksum: bool = False
+    jobs: int = 4
+    progress: ProgressSink | None = None
+
+
+@dataclass
+class CopyResult:
+    copied: list[Node] = field(default_factory=list)
+    skipped: list[Node] = field(default_factory=list)
+    failures: list[tuple[str, GenrostoreError]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One planned copy, or a source that could not be planned (`error` set, `dst` None)."""
+
+    src: Node
+    dst: Node | None
+    entry: Entry | None = None
+    error: GenrostoreError | None = None
+
+
+# -- planning -------------------------------------------------------------------------------
+def destination_for(src: Node, dst: Node, *, many: bool) -> Node:
+    """Where one source file lands: inside `dst` when it is a directory (or must be one)."""
+    if dst.is_stdio or dst.mount.backend.raw_paths:
+        return type(dst)(dst.storage, dst.mount, dst.path)
+    if many or dst.trailing_slash or dst.is_dir():
+        name = src.basename if not src.is_stdio else None
+        if name is None:
+            raise UsageError(f"{dst.fullpath}: a destination directory needs a name for standard input")
+        return dst.child(name)
+    return dst
+
+
+def plan(sources: list[Node], dst: Node, *, recursive: bool) -> Iterator[Pair]:
+    """Yield one Pair per source file, streaming directory walks; a bad source yields its error."""
+    many = len(sources) > 1
+    for src in sources:
+        try:
+            yield from _plan_source(src, dst, many=many, recursive=recursive)
+        except GenrostoreError as exc:
+            if not many:
+                raise
+            yield Pair(src, None, error=exc)
+
+
+def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterator[Pair]:
+    if src.is_stdio:
+        yield Pair(src, destination_for(src, dst, many=many))
+        return
+    entry = src.info()
+    if not entry.is_dir:
+        yield Pair(src, destination_for(src, dst, many=many), entry)
+        return
+    if not recursive:
+        raise UsageError(f"{src.fullpath}: is a directory", hint="use -r to copy directories")
+    if dst.is_stdio:
+        raise UsageError("cannot copy a directory to standard output")
+    if src.trailing_slash or not src.path:
+        root = dst
+    elif many or dst.trailing_slash or dst.is_dir():
+        root = dst.child(src.basename)
+    else:
+        root = dst
+    yield from _plan_tree(src, root)
+
+
+def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
+    from genrostore.core.node import Node
+
+    # Like rclone, directories travel with the files they hold; empty ones are not recreated.
+    prefix = len(src.path) + 1 if src.path else 0
+    for entry in src.mount.walk(src.path):
+        if not entry.is_dir:
+            yield Pair(Node(src.storage, src.mount, entry.path), root.child(entry.path[prefix:]), entry)
+
+
+# -- copying one file ------------------------------------------------------------------------
+def copy_file(src: Node, dst: Node, *, entry: Entry | None = None, options: CopyOptions | None = None) -> bool:
+    """Copy one file; False when skipped (no-clobber or dry run). Retries transient failures."""
+    options = options or CopyOptions()
+    if options.no_clobber and not dst.is_stdio and dst.exists():
+        return False
+    if not dst.mount.permit(f"copy {src.fullpath} -> {dst.fullpath}", dst.path):
+        return False
+    retries = 0 if src.is_stdio else dst.mount.settings.retries
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            _copy_once(src, dst, entry, options)
+            break
+        except TemporaryError as exc:
+            if attempt > retries:
+                if attempt > 1:
+                    raise TemporaryError(f"{exc.message} (gave up after {attempt} attempts)") from exc
+                raise
+            time.sleep(backoff(attempt))
+    if options.checksum and not dst.is_stdio:
+        verify(src, dst)
+    return True
+
+
+def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) -> None:
+    if not src.is_stdio and src.mount.server_copy(src.path, dst.mount, dst.path):
+        if options.progress is not None and entry is not None and entry.size:
+            options.progress.advance(entry.size)
+        return
+    size = entry.size if entry is not None else None
+    writer = dst.mount.open_write(dst.path, size)
+    with writer:
+        source_path = None if src.is_stdio else src.mount.local_path(src.path)
+        fileno = getattr(writer, "fileno", None)
+        if source_path is not None and fileno is not None:
+            _kernel_copy(source_path, fileno, options.progress)
+        else:
+            _stream(src, dst, writer, options.progress)
+    dst._adopt(writer)
+
+
+def _stream(src: Node, dst: Node, writer: object, progress: ProgressSink | None) -> None:
+    watchdog = _Watchdog(dst.mount.settings.low_speed_limit, dst.mount.settings.low_speed_time, src.fullpath)
+    with src.mount.open_read(src.path) as stream:
+        while True:
+            try:
+                chunk = stream.read(CHUNK_SIZE)
+            except Exception as exc:
+                raise src.mount.translate(exc, src.path) from exc
+            if not chunk:
+                return
+            try:
+                writer.write(chunk)  # type: ignore[attr-defined]
+            except GenrostoreError:
+                raise
+            except Exception as exc:
+                raise dst.mount.translate(exc, dst.path) from exc
+            watchdog.tick(len(chunk))
+            if progress is not None:
+                progress.advance(len(chunk))
+
+
+def _kernel_copy(source_path: str, out_fd: int, progress: ProgressSink | None) -> None:
+    """Local to local: let the kernel move the bytes (copy_file_range/sendfile), as shutil does."""
+    with open(source_path, "rb") as handle:
+        in_fd = handle.fileno()
+        step = 64 * CHUNK_SIZE
+        copy_range = getattr(os, "copy_file_range", None)
+        while True:
+            try:
+                sent = copy_range(in_fd, out_fd, step) if copy_range else os.sendfile(out_fd, in_fd, None, step)
+            except OSError:
+                copy_range = None
+                try:
+                    sent = os.sendfile(out_fd, in_fd, None, step)
+                except OSError:
+                    _plain_copy(in_fd, out_fd, progress)
+                    return
+            if not sent:
+                return
+            if progress is not None:
+                progress.advance(sent)
+
+
+def _plain_copy(in_fd: int, out_fd: int, progress: ProgressSink | None) -> None:
+    while True:
+        chunk = os.read(in_fd, CHUNK_SIZE)
+        if not chunk:
+            return
+        os.write(out_fd, chunk)
+        if progress is not None:
+            progress.advance(len(chunk))
+
+
+class _Watchdog:
+    """Fails a transfer whose rate stays below `limit` bytes/s for `window` seconds."""
+
+    def __init__(self, limit: int, window: float, where: str) -> None:
+        self.limit = limit
+        self.window = window
+        self.where = where
+        self.start = time.monotonic()
+        self.bytes = 0
+
+    def tick(self, size: int) -> None:
+        if not self.limit:
+            return
+        self.bytes += size
+        elapsed = time.monotonic() - self.start
+        if elapsed >= self.window:
+            if self.bytes / elapsed < self.limit:
+                raise TemporaryError(
+                    f"{self.where}: transfer stalled ({self.bytes / elapsed:.0f} B/s for {elapsed:.0f} s, "
+                    f"below --low-speed-limit {self.limit} B/s)"
+                )
+            self.start = time.monotonic()
+            self.bytes = 0
+
+
+def verify(src: Node, dst: Node) -> None:
+    """Compare md5 of both ends; a mismatch removes the destination and fails."""
+    from genrostore.core.hashing import md5_of
+
+    if src.is_stdio:
+        return
+    expected, actual = md5_of(src), md5_of(dst)
+    if expected != actual:
+        try:
+            dst.mount.remove_file(dst.path)
+        finally:
+            raise GenrostoreError(f"{dst.fullpath}: checksum mismatch after copy ({actual} != {expected}); removed")
+
+
+# -- many files ------------------------------------------------------------------------------
+def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
+    """Copy every pair with `options.jobs` workers; failures are collected, not fatal."""
+    result = CopyResult()
+    lock = threading.Lock()
+    jobs = max(1, options.jobs)
+
+    def one(pair: Pair) -> None:
+        try:
+            if pair.error is not None:
+                raise pair.error
+            assert pair.dst is not None
+            copied = copy_file(pair.src, pair.dst, entry=pair.entry, options=options)
+        except GenrostoreError as exc:
+            with lock:
+                result.failures.append((pair.src.fullpath, exc))
+            return
+        with lock:
+            (result.copied if copied else result.skipped).append(pair.dst)
+        if options.progress is not None:
+            options.progress.file_done(pair.src.fullpath)
+
+    def announce(pair: Pair) -> None:
+        if options.progress is not None:
+            options.progress.add_total(1, pair.entry.size if pair.entry else None)
+
+    iterator = iter(pairs)
+    if jobs == 1:
+        for pair in iterator:
+            announce(pair)
+            one(pair)
+        return result
+    pending: set[Future[None]] = set()
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-copy") as pool:
+        try:
+            for pair in iterator:
+                announce(pair)
+                pending.add(pool.submit(one, pair))
+                if len(pending) >= jobs * 4:  # bounded queue: listings stream, memory stays flat
+                    _, pending = wait(pending, return_when=FIRST_COMPLETED)
+            wait(pending)
+        except KeyboardInterrupt:
+            for future in pending:
+                future.cancel()
+            raise Interrupted("interrupted; partial destinations were removed") from None
+    for future in pending:
+        future.result()
+    return result
+
+
+def copy_node(src: Node, dst: Node, *, recursive: bool = False, no_clobber: bool = False,
+              checksum: bool = False, jobs: int = 4, progress: ProgressSink | None = None) -> Node:
+    """The library's `Node.copy_to`: one file or, with recursive, one directory tree."""
+    options = CopyOptions(recursive=recursive, no_clobber=no_clobber, checksum=checksum, jobs=jobs,
+                          progress=progress)
+    pairs = list(plan([src], dst, recursive=recursive))
+    if len(pairs) == 1 and pairs[0].src is src and pairs[0].dst is not None:
+        copy_file(src, pairs[0].dst, entry=pairs[0].entry, options=options)
+        return pairs[0].dst
+    outcome = run(pairs, options)
+    raise_for(outcome)
+    return dst
+
+
+def raise_for(outcome: CopyResult) -> None:
+    """Turn collected failures into an error: the single one itself, or a partial failure."""
+    if not outcome.failures:
+        return
+    if len(outcome.failures) == 1 and not outcome.copied and not outcome.skipped:
+        raise outcome.failures[0][1]
+    raise PartialFailure(
+        f"{len(outcome.failures)} of {len(outcome.failures) + len(outcome.copied) + len(outcome.skipped)} "
+        "file(s) failed",
+        outcome.failures,
+    )
+
+
+
+
+def default_jobs(*mounts: object) -> int:
+    """Object stores and network backends gain from many parallel transfers; disks do not."""
+    remote = any(getattr(m, "spec", None) is not None and m.spec.type not in ("local", "memory", "base64", "stdio")  # type: ignore[attr-defined]
+                 for m in mounts)
+    return 16 if remote else 4
