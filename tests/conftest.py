@@ -1,0 +1,52 @@
+"""Session set-up: backend cases are plugins in tests/cases; servers start once per session."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+
+import pytest
+
+pytest.register_assert_rewrite("tests.cases")
+
+import tests.cases  # noqa: E402
+
+_CASE_MODULES = [m.name for m in pkgutil.iter_modules(tests.cases.__path__) if not m.name.startswith("_")]
+pytest_plugins = [f"tests.cases.{name}" for name in _CASE_MODULES]
+CASE_NAMES = [case for name in _CASE_MODULES for case in importlib.import_module(f"tests.cases.{name}").CASES]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", CASE_NAMES, indirect=True, ids=CASE_NAMES)
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest):  # noqa: ANN201 - a tests.cases._base.Case
+    return request.getfixturevalue(f"case_{request.param}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own profile."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "xdg"))
+    monkeypatch.delenv("GENROSTORE_PROFILE", raising=False)
+    for key in list(os.environ):
+        if key.startswith("GENROSTORE_MOUNT_"):
+            monkeypatch.delenv(key)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under CI=true a skipped backend test is a failure, never a silent pass."""
+    config._genrostore_ci = os.environ.get("CI", "").lower() == "true"  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and getattr(item.config, "_genrostore_ci", False) and "case" in getattr(item, "fixturenames", ()):
+        if "[capability]" not in str(report.longrepr):
+            report.outcome = "failed"
+            report.longrepr = f"skipped under CI=true (a backend test may not skip): {report.longrepr}"
