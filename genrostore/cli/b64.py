@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.core import b64stream
 from genrostore.core.errors import UsageError
@@ -14,7 +15,7 @@ from genrostore.core.errors import UsageError
 
 def b64(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(help="The file to encode (or decode with -d); '-' is stdin.")],
+    path: Annotated[str, typer.Argument(autocompletion=complete_path, help="The file to encode (or decode with -d); '-' is stdin.")],
     uri: Annotated[bool, typer.Option("--uri", help="Print a data:<mime>;base64,... URI.")] = False,
     mime: Annotated[Optional[str], typer.Option("--mime", help="MIME type for --uri (default: guessed from the name).")] = None,
     wrap: Annotated[int, typer.Option("-w", "--wrap", min=0, help="Wrap lines after N characters (0: one line).")] = 0,

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.core import reading
 from genrostore.core.errors import GenrostoreError, UsageError
@@ -15,7 +16,7 @@ from genrostore.core.transfer import CopyResult, raise_for
 
 def cat(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Files to print; '-' is standard input; quoted globs.")],
+    paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="Files to print; '-' is standard input; quoted globs.")],
     offset: Annotated[Optional[int], typer.Option("--offset", min=0, help="Start at this byte.")] = None,
     count: Annotated[Optional[int], typer.Option("--count", min=0, help="Print at most this many bytes.")] = None,
     tail: Annotated[Optional[int], typer.Option("--tail", min=0, help="Print only the last N bytes.")] = None,

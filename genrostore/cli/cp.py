@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.progress import make_progress
 from genrostore.core.errors import UsageError
@@ -15,7 +16,7 @@ from genrostore.core.transfer import CopyOptions, default_jobs, plan, raise_for,
 
 def cp(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="SRC... DST; '-' reads stdin (SRC) or writes stdout (DST).")],
+    paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="SRC... DST; '-' reads stdin (SRC) or writes stdout (DST).")],
     recursive: Annotated[bool, typer.Option("-r", "-R", "--recursive", help="Copy directories.")] = False,
     no_clobber: Annotated[bool, typer.Option("-n", "--no-clobber", help="Never overwrite an existing file.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be copied (DRY-RUN:), change nothing.")] = False,

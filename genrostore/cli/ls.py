@@ -8,16 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.format import entry_json, long_line
 from genrostore.core.backend import Entry
+from genrostore.core.errors import DirectoryNotFound, FileNotFound
 from genrostore.core.node import Node
 from genrostore.core.select import iter_expand
 
 
 def ls(
     ctx: typer.Context,
-    path: Annotated[Optional[str], typer.Argument(help="mount:path, local path or URL; none lists the mounts.")] = None,
+    path: Annotated[Optional[str], typer.Argument(autocompletion=complete_path, help="mount:path, local path or URL; none lists the mounts.")] = None,
     long: Annotated[bool, typer.Option("-l", "--long", help="Add size and modification time.")] = False,
     recursive: Annotated[bool, typer.Option("-R", "--recursive", help="List every level below PATH.")] = False,
     human: Annotated[bool, typer.Option("-h", "--human-readable", help="With -l, sizes as 1.5K, 2.0M.")] = False,
@@ -51,7 +53,10 @@ def _mount_rows(app: App) -> Iterator[Row]:
 
 def _path_rows(app: App, path: str, recursive: bool) -> Iterator[Row]:
     for node in iter_expand(app.storage, path):
-        entry = node.info()
+        try:
+            entry = node.info()
+        except FileNotFound:
+            raise DirectoryNotFound(f"{node.fullpath}: no such file or directory") from None
         if not entry.is_dir:
             yield entry, node.fullpath, _display(node, path)
             continue

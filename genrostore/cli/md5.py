@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.core import checksums
 from genrostore.core.errors import GenrostoreError, UsageError
@@ -14,7 +15,7 @@ from genrostore.core.transfer import CopyResult, raise_for
 
 def md5(
     ctx: typer.Context,
-    paths: Annotated[Optional[list[str]], typer.Argument(help="Files (or directories with -r); '-' is stdin.")] = None,
+    paths: Annotated[Optional[list[str]], typer.Argument(autocompletion=complete_path, help="Files (or directories with -r); '-' is stdin.")] = None,
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Hash every file below directories.")] = False,
     check: Annotated[Optional[str], typer.Option("-c", "--check", help="Verify the sums listed in FILE ('-': stdin).")] = None,
 ) -> None:

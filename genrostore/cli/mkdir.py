@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.core.errors import GenrostoreError
 from genrostore.core.transfer import CopyResult, raise_for
@@ -13,7 +14,7 @@ from genrostore.core.transfer import CopyResult, raise_for
 
 def mkdir(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Directories to create.")],
+    paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="Directories to create.")],
     parents: Annotated[bool, typer.Option("-p", "--parents", help="Create parents; an existing directory is fine.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be created (DRY-RUN:), change nothing.")] = False,
 ) -> None:

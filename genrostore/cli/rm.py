@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.core.errors import FileNotFound, GenrostoreError
 from genrostore.core.select import iter_expand
@@ -14,7 +15,7 @@ from genrostore.core.transfer import CopyResult, raise_for
 
 def rm(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Files or directories to remove; quoted globs.")],
+    paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="Files or directories to remove; quoted globs.")],
     recursive: Annotated[bool, typer.Option("-r", "-R", "--recursive", help="Remove directories and their content.")] = False,
     force: Annotated[bool, typer.Option("-f", "--force", help="Ignore files that do not exist.")] = False,
     allow_root: Annotated[bool, typer.Option("--allow-root", help="Allow removing everything in a mount's root.")] = False,

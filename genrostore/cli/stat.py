@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
+from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.format import entry_json, human_time
 
 
 def stat(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(help="The file or directory.")],
+    path: Annotated[str, typer.Argument(autocompletion=complete_path, help="The file or directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object {path, name, type, size, mtime}.")] = False,
 ) -> None:
     """Show type, size and modification time of PATH.

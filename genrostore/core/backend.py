@@ -167,14 +167,16 @@ class Backend(ABC):
 
     # -- optional, with working defaults -----------------------------------------------------
     def walk(self, path: str) -> Iterator[Entry]:
-        """Every entry below `path`, depth first, parents before children."""
-        stack = [path]
+        """Every entry below `path` in sorted pre-order (a directory, then its content), streamed."""
+        stack = [self.iterdir(path)]
         while stack:
-            current = stack.pop()
-            children = list(self.iterdir(current))
-            for entry in children:
-                yield entry
-            stack.extend(e.path for e in reversed(children) if e.is_dir)
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+                continue
+            yield entry
+            if entry.is_dir:
+                stack.append(self.iterdir(entry.path))
 
     def remove_tree(self, path: str) -> None:
         """Remove `path` and everything below it."""

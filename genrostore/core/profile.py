@@ -105,6 +105,14 @@ def _loader() -> type:
             lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
             return _LineDict(mapping, node.start_mark.line + 1, lines)
 
+        def construct_line_map(self, node: Any) -> Any:
+            data = _LineDict({}, node.start_mark.line + 1, {})
+            yield data
+            value = self.construct_mapping(node)
+            data.update(value)
+            data.lines = value.lines
+
+    LineLoader.add_constructor("tag:yaml.org,2002:map", LineLoader.construct_line_map)
     return LineLoader
 
 

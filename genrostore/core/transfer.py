@@ -45,6 +45,12 @@ class CopyOptions:
     checksum: bool = False
     jobs: int = 4
     progress: ProgressSink | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def check_cancelled(self) -> None:
+        """Workers stop at the next chunk once the user pressed Ctrl-C (their writers abort)."""
+        if self.cancel.is_set():
+            raise Interrupted("interrupted")
 
 
 @dataclass
@@ -157,13 +163,15 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
         source_path = None if src.is_stdio else src.mount.local_path(src.path)
         fileno = getattr(writer, "fileno", None)
         if source_path is not None and fileno is not None:
-            _kernel_copy(source_path, fileno, options.progress)
+            _kernel_copy(source_path, fileno, options)
         else:
-            _stream(src, dst, writer, options.progress)
+            _stream(src, dst, writer, options)
+        options.check_cancelled()
     dst._adopt(writer)
 
 
-def _stream(src: Node, dst: Node, writer: object, progress: ProgressSink | None) -> None:
+def _stream(src: Node, dst: Node, writer: object, options: CopyOptions) -> None:
+    progress = options.progress
     watchdog = _Watchdog(dst.mount.settings.low_speed_limit, dst.mount.settings.low_speed_time, src.fullpath)
     with src.mount.open_read(src.path) as stream:
         while True:
@@ -180,12 +188,14 @@ def _stream(src: Node, dst: Node, writer: object, progress: ProgressSink | None)
             except Exception as exc:
                 raise dst.mount.translate(exc, dst.path) from exc
             watchdog.tick(len(chunk))
+            options.check_cancelled()
             if progress is not None:
                 progress.advance(len(chunk))
 
 
-def _kernel_copy(source_path: str, out_fd: int, progress: ProgressSink | None) -> None:
+def _kernel_copy(source_path: str, out_fd: int, options: CopyOptions) -> None:
     """Local to local: let the kernel move the bytes (copy_file_range/sendfile), as shutil does."""
+    progress = options.progress
     with open(source_path, "rb") as handle:
         in_fd = handle.fileno()
         step = 64 * CHUNK_SIZE
@@ -202,6 +212,7 @@ def _kernel_copy(source_path: str, out_fd: int, progress: ProgressSink | None) -
                     return
             if not sent:
                 return
+            options.check_cancelled()
             if progress is not None:
                 progress.advance(sent)
 
@@ -297,8 +308,10 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
                     _, pending = wait(pending, return_when=FIRST_COMPLETED)
             wait(pending)
         except KeyboardInterrupt:
+            options.cancel.set()
             for future in pending:
                 future.cancel()
+            wait(pending)
             raise Interrupted("interrupted; partial destinations were removed") from None
     for future in pending:
         future.result()

@@ -1,0 +1,67 @@
+"""GiB-class streams through the real command keep memory bounded (cases declaring BIG)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+
+from tests.cases._base import BIG, PERSIST, WRITE, Case, require
+
+SIZE = int(os.environ.get("GENROSTORE_TEST_BIG_MIB", "1024")) * 1024 * 1024
+PEAK_RSS_LIMIT = 200 * 1024 * 1024
+
+
+def _block(index: int) -> bytes:
+    seed = hashlib.sha256(index.to_bytes(8, "big")).digest()
+    return seed * (1024 * 1024 // len(seed))
+
+
+def _run_measured(case: Case, args: list[str], feed: int | None = None) -> tuple[int, int, str, bytes]:
+    """Run genrostore; return (exit code, peak RSS bytes, md5 of what was fed, stdout digest)."""
+    env = {**os.environ, **case.env, "GENROSTORE_PROFILE": str(case.profile)}
+    proc = subprocess.Popen([sys.executable, "-m", "genrostore", *args], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fed = hashlib.md5()
+    out = hashlib.md5()
+
+    def writer() -> None:
+        assert proc.stdin is not None
+        try:
+            for index in range((feed or 0) // (1024 * 1024)):
+                block = _block(index)
+                fed.update(block)
+                proc.stdin.write(block)
+        finally:
+            proc.stdin.close()
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(1 << 20):
+            out.update(chunk)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for thread in threads:
+        thread.join()
+    return proc.returncode, usage.ru_maxrss * 1024, fed.hexdigest(), out.hexdigest().encode()
+
+
+def test_gib_stream_in_and_out_keeps_memory_bounded(case: Case) -> None:
+    require(case, BIG)
+    require(case, WRITE)
+    require(case, PERSIST)
+    address = f"{case.fresh()}/big.bin"
+    code, peak, fed_md5, _ = _run_measured(case, ["cp", "-", address], feed=SIZE)
+    assert code == 0
+    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB while uploading"
+    code, peak, _, out_md5 = _run_measured(case, ["cat", address])
+    assert code == 0 and out_md5.decode() == fed_md5
+    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB while downloading"
+    code, peak, _, _ = _run_measured(case, ["md5", address])
+    assert code == 0 and peak < PEAK_RSS_LIMIT
