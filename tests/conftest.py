@@ -13,7 +13,7 @@ pytest.register_assert_rewrite("tests.cases")
 import tests.cases  # noqa: E402
 
 _CASE_MODULES = [m.name for m in pkgutil.iter_modules(tests.cases.__path__) if not m.name.startswith("_")]
-pytest_plugins = [f"tests.cases.{name}" for name in _CASE_MODULES]
+pytest_plugins = ["tests.clirun", *(f"tests.cases.{name}" for name in _CASE_MODULES)]
 CASE_NAMES = [case for name in _CASE_MODULES for case in importlib.import_module(f"tests.cases.{name}").CASES]
 
 

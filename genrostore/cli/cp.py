@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from typing import Annotated, Optional
 
 import typer
@@ -11,7 +13,8 @@ from genrostore.cli.context import App
 from genrostore.cli.progress import make_progress
 from genrostore.core.errors import UsageError
 from genrostore.core.select import expand
-from genrostore.core.transfer import CopyOptions, default_jobs, plan, raise_for, run
+from genrostore.core.node import Node
+from genrostore.core.transfer import CopyOptions, Pair, default_jobs, plan, plan_from_list, raise_for, run
 
 
 def cp(
@@ -25,6 +28,9 @@ def cp(
     checksum: Annotated[bool, typer.Option("--checksum", help="Verify each copy by md5; a mismatch fails.")] = False,
     progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress",
                         help="Force or hide the progress display (default: only on a terminal).")] = None,
+    from_list: Annotated[Optional[str], typer.Option("--from-list", metavar="FILE",
+                         help="Copy the sources named in FILE ('-': stdin), one per line, as they arrive. "
+                              "With SRC DST, names are relative to SRC and keep their paths.")] = None,
 ) -> None:
     """Copy files; a DST that is a directory or ends in '/' receives basenames.
 
@@ -32,21 +38,25 @@ def cp(
     genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/
     """
     app: App = ctx.obj
-    if len(paths) < 2:
-        raise UsageError("cp needs a source and a destination", hint="genrostore cp SRC... DST")
     app.settings.dry_run = dry_run
     storage = app.storage
-    *source_texts, target = paths
-    sources = [node for text in source_texts for node in expand(storage, text)]
-    destination = storage.node(target)
-    if sum(1 for s in sources if s.is_stdio) > 1:
-        raise UsageError("standard input can be read only once")
+    if from_list is not None:
+        pairs, destination, first = _from_list(app, from_list, paths)
+    else:
+        if len(paths) < 2:
+            raise UsageError("cp needs a source and a destination", hint="genrostore cp SRC... DST")
+        *source_texts, target = paths
+        sources = [node for text in source_texts for node in expand(storage, text)]
+        destination = storage.node(target)
+        if sum(1 for s in sources if s.is_stdio) > 1:
+            raise UsageError("standard input can be read only once")
+        pairs, first = plan(sources, destination, recursive=recursive), (sources[0] if sources else None)
     sink = make_progress(progress, app.settings.quiet)
     options = CopyOptions(recursive=recursive, no_clobber=no_clobber, checksum=checksum,
-                          jobs=jobs or default_jobs(destination.mount, *(s.mount for s in sources[:1])),
+                          jobs=jobs or default_jobs(destination.mount, *([first.mount] if first else [])),
                           progress=sink)
     try:
-        outcome = run(plan(sources, destination, recursive=recursive), options)
+        outcome = run(pairs, options)
     finally:
         if sink is not None:
             sink.close()
@@ -54,6 +64,18 @@ def cp(
         for node in outcome.copied:
             app.out(node.path)
     raise_for(outcome)
+
+
+def _from_list(app: App, list_file: str, paths: list[str]) -> tuple[Iterator[Pair], Node, Node | None]:
+    if len(paths) not in (1, 2):
+        raise UsageError("with --from-list, give DST (names are addresses) or SRC DST (names relative to SRC)")
+    storage = app.storage
+    destination = storage.node(paths[-1])
+    base = storage.node(paths[0]) if len(paths) == 2 else None
+    if destination.is_stdio or (base is not None and base.is_stdio):
+        raise UsageError("--from-list copies files: '-' cannot be SRC or DST here")
+    stream = io.TextIOWrapper(storage.node(list_file).open("rb"), encoding="utf-8", errors="surrogateescape")
+    return plan_from_list(stream, destination, base=base), destination, base
 
 
 def register(app: typer.Typer) -> None:

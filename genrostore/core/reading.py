@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING
 from genrostore.core.backend import CHUNK_SIZE
 from genrostore.core.errors import UsageError
 
+PARALLEL_THRESHOLD = 64 * CHUNK_SIZE  # remote objects from 64 MiB are fetched in parallel ranges
+RANGE_PART = 8 * CHUNK_SIZE
+RANGE_WORKERS = 4
+
 if TYPE_CHECKING:
     from genrostore.core.node import Node
 
@@ -25,6 +29,11 @@ def stream_to(node: Node, sink: Callable[[bytes], None], *, offset: int | None =
             size = entry.size or 0
             start = max(0, size - tail)
             count = min(tail, size) if count is None else min(count, tail)
+        size = entry.size or 0
+        length = max(0, size - start if count is None else min(count, size - start))
+        if length >= PARALLEL_THRESHOLD and node.mount.local_path(node.path) is None:
+            _parallel_ranges(node, start, length, sink)
+            return
     elif tail is not None:
         _tail_stream(node, sink, tail)
         return
@@ -41,6 +50,25 @@ def stream_to(node: Node, sink: Callable[[bytes], None], *, offset: int | None =
             sink(chunk)
             if remaining is not None:
                 remaining -= len(chunk)
+
+
+def _parallel_ranges(node: Node, start: int, length: int, sink: Callable[[bytes], None]) -> None:
+    """Fetch a large remote object in concurrent ranges, written out strictly in order.
+
+    At most `RANGE_WORKERS * 2` parts are in flight, so memory stays bounded whatever the size.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    offsets = range(start, start + length, RANGE_PART)
+    end = start + length
+    window: collections.deque = collections.deque()
+    with ThreadPoolExecutor(max_workers=RANGE_WORKERS, thread_name_prefix="genrostore-range") as pool:
+        for offset in offsets:
+            window.append(pool.submit(node.mount.read_range, node.path, offset, min(RANGE_PART, end - offset)))
+            if len(window) >= RANGE_WORKERS * 2:
+                sink(window.popleft().result())
+        while window:
+            sink(window.popleft().result())
 
 
 def _tail_stream(node: Node, sink: Callable[[bytes], None], tail: int) -> None:

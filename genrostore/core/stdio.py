@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.errors import OutputClosed, UsageError
@@ -55,15 +56,15 @@ class StdioBackend(Backend):
         raise UsageError("'-' (standard input/output) cannot be listed")
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
-        stream = sys.stdin.buffer
-        if offset:
-            remaining = offset
-            while remaining:
-                skipped = stream.read(min(remaining, 1 << 20))
-                if not skipped:
-                    break
-                remaining -= len(skipped)
-        return _Unclosable(stream)  # type: ignore[return-value]
+        # A reader of its own over fd 0 that leaves stdin open when the caller closes it.
+        stream = os.fdopen(sys.stdin.fileno(), "rb", closefd=False)
+        remaining = offset
+        while remaining:
+            skipped = stream.read(min(remaining, 1 << 20))
+            if not skipped:
+                break
+            remaining -= len(skipped)
+        return stream
 
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         return _StdoutWriter()
@@ -76,22 +77,3 @@ class StdioBackend(Backend):
 
     def remove_dir(self, path: str) -> None:
         raise UsageError("'-' cannot be removed")
-
-
-class _Unclosable:
-    """Stdin must stay open for the rest of the process when a reader closes its stream."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> _Unclosable:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass

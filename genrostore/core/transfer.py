@@ -64,10 +64,15 @@ class CopyResult:
 class Pair:
     """One planned copy, or a source that could not be planned (`error` set, `dst` None)."""
 
-    src: Node
+    src: Node | None
     dst: Node | None
     entry: Entry | None = None
     error: GenrostoreError | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or (self.src.fullpath if self.src is not None else "?")
 
 
 # -- planning -------------------------------------------------------------------------------
@@ -114,6 +119,25 @@ def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterat
     else:
         root = dst
     yield from _plan_tree(src, root)
+
+
+def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None) -> Iterator[Pair]:
+    """Pairs for a list of names read as they arrive (`cp --from-list`).
+
+    With `base`, each name is relative to it and keeps its relative path under `dst` (like
+    rclone's --files-from); without, each name is an address and `dst` receives basenames.
+    """
+    storage = dst.storage
+    for raw in names:
+        name = raw.rstrip("\r\n")
+        if not name.strip() or name.startswith("#"):
+            continue
+        try:
+            src = base.child(name) if base is not None else storage.node(name)
+            target = dst.child(name) if base is not None else destination_for(src, dst, many=True)
+            yield Pair(src, target, src.info())
+        except GenrostoreError as exc:
+            yield Pair(None, None, error=exc, label=name)
 
 
 def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
@@ -277,16 +301,16 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
         try:
             if pair.error is not None:
                 raise pair.error
-            assert pair.dst is not None
+            assert pair.src is not None and pair.dst is not None
             copied = copy_file(pair.src, pair.dst, entry=pair.entry, options=options)
         except GenrostoreError as exc:
             with lock:
-                result.failures.append((pair.src.fullpath, exc))
+                result.failures.append((pair.name, exc))
             return
         with lock:
             (result.copied if copied else result.skipped).append(pair.dst)
         if options.progress is not None:
-            options.progress.file_done(pair.src.fullpath)
+            options.progress.file_done(pair.name)
 
     def announce(pair: Pair) -> None:
         if options.progress is not None:

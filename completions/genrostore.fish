@@ -1,0 +1,1 @@
+complete --command genrostore --no-files --arguments "(env _GENROSTORE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) genrostore)" --condition "env _GENROSTORE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) genrostore"
