@@ -11,13 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-try:
-    from importlib.metadata import PackageNotFoundError, version as _version
-
-    __version__ = _version("genrostore")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
-
 if TYPE_CHECKING:
     from genrostore.core.errors import GenrostoreError
     from genrostore.core.node import Node
@@ -35,7 +28,14 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the API on first use so `genrostore --help` stays fast."""
+    """Import the API (and read the version metadata) on first use so startup stays fast."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("genrostore")
+        except PackageNotFoundError:  # a source tree that is not installed
+            return "0.0.0+unknown"
     if name in _LAZY:
         import importlib
 

@@ -9,8 +9,6 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
-from genrostore.core import b64stream
-from genrostore.core.errors import UsageError
 
 
 def b64(
@@ -25,6 +23,8 @@ def b64(
 
     Examples: genrostore b64 --uri home:logo.png · echo aGk= | genrostore b64 -d -
     """
+    from genrostore.core import b64stream
+    from genrostore.core.errors import UsageError
     app: App = ctx.obj
     node = app.storage.node(path)
     if decode:

@@ -8,10 +8,6 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
-from genrostore.core import reading
-from genrostore.core.errors import GenrostoreError, UsageError
-from genrostore.core.select import iter_expand
-from genrostore.core.transfer import CopyResult, raise_for
 
 
 def cat(
@@ -25,6 +21,10 @@ def cat(
 
     Examples: genrostore cat s3:logs/app.log | grep ERROR · genrostore cat --tail 1000 sftp:big.log
     """
+    from genrostore.core import reading
+    from genrostore.core.errors import GenrostoreError, UsageError
+    from genrostore.core.select import iter_expand
+    from genrostore.core.transfer import CopyResult, raise_for
     app: App = ctx.obj
     if tail is not None and offset is not None:
         raise UsageError("--tail and --offset cannot be combined")

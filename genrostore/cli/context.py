@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genrostore.core.secrets import redact
 from genrostore.core.settings import Settings
 from genrostore.core.stdio import flush_stdout, write_stdout
-from genrostore.core.storage import Storage
+
+if TYPE_CHECKING:
+    from genrostore.core.storage import Storage
 
 
 @dataclass
@@ -25,6 +27,8 @@ class App:
     @property
     def storage(self) -> Storage:
         if self._storage is None:
+            from genrostore.core.storage import Storage
+
             self._storage = Storage.from_profile(self.profile, settings=self.settings)
         return self._storage
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.progress import make_progress
-from genrostore.core.errors import UsageError
-from genrostore.core.select import expand
-from genrostore.core.node import Node
-from genrostore.core.transfer import CopyOptions, Pair, default_jobs, plan, plan_from_list, raise_for, run
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
+    from genrostore.core.transfer import Pair
 
 
 def cp(
@@ -37,6 +37,10 @@ def cp(
     Examples: genrostore cp s3:reports/q3.pdf home: · echo hi | genrostore cp - azure:x.txt ·
     genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/
     """
+    from genrostore.core.errors import UsageError
+    from genrostore.core.select import expand
+    from genrostore.core.transfer import CopyOptions, default_jobs, plan, raise_for, run
+
     app: App = ctx.obj
     app.settings.dry_run = dry_run
     storage = app.storage
@@ -67,6 +71,9 @@ def cp(
 
 
 def _from_list(app: App, list_file: str, paths: list[str]) -> tuple[Iterator[Pair], Node, Node | None]:
+    from genrostore.core.errors import UsageError
+    from genrostore.core.transfer import plan_from_list
+
     if len(paths) not in (1, 2):
         raise UsageError("with --from-list, give DST (names are addresses) or SRC DST (names relative to SRC)")
     storage = app.storage

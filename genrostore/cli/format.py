@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genrostore.core.backend import Entry
 from genrostore.cli.context import human_size
+
+if TYPE_CHECKING:
+    from genrostore.core.backend import Entry
 
 
 def human_time(moment: datetime | None) -> str:

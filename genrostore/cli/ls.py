@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.format import entry_json, long_line
-from genrostore.core.backend import Entry
-from genrostore.core.errors import DirectoryNotFound, FileNotFound
-from genrostore.core.node import Node
-from genrostore.core.select import iter_expand
+
+if TYPE_CHECKING:
+    from genrostore.core.backend import Entry
+    from genrostore.core.node import Node
 
 
 def ls(
@@ -43,15 +43,20 @@ def ls(
             app.out(shown)
 
 
-Row = tuple[Optional[Entry], str, str]
+Row = tuple[Optional["Entry"], str, str]
 
 
 def _mount_rows(app: App) -> Iterator[Row]:
-    for name, config in app.storage.mount_configs.items():
+    from genrostore.core.backend import Entry
+
+    for name in app.storage.mount_configs:
         yield Entry(name, "dir"), f"{name}:", f"{name}:"
 
 
 def _path_rows(app: App, path: str, recursive: bool) -> Iterator[Row]:
+    from genrostore.core.errors import DirectoryNotFound, FileNotFound
+    from genrostore.core.select import iter_expand
+
     for node in iter_expand(app.storage, path):
         try:
             entry = node.info()

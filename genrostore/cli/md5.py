@@ -8,9 +8,6 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
-from genrostore.core import checksums
-from genrostore.core.errors import GenrostoreError, UsageError
-from genrostore.core.transfer import CopyResult, raise_for
 
 
 def md5(
@@ -24,6 +21,9 @@ def md5(
     Examples: genrostore md5 s3:big.iso · genrostore md5 -r home:photos > sums.md5 ·
     genrostore md5 -c sums.md5
     """
+    from genrostore.core import checksums
+    from genrostore.core.errors import GenrostoreError, UsageError
+    from genrostore.core.transfer import CopyResult, raise_for
     app: App = ctx.obj
     if check is not None:
         if paths:

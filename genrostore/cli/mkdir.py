@@ -8,8 +8,6 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
-from genrostore.core.errors import GenrostoreError
-from genrostore.core.transfer import CopyResult, raise_for
 
 
 def mkdir(
@@ -22,6 +20,8 @@ def mkdir(
 
     Examples: genrostore mkdir home:backup · genrostore mkdir -p sftp:a/b/c
     """
+    from genrostore.core.errors import GenrostoreError
+    from genrostore.core.transfer import CopyResult, raise_for
     app: App = ctx.obj
     app.settings.dry_run = dry_run
     outcome = CopyResult()

@@ -8,9 +8,6 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
-from genrostore.core.errors import FileNotFound, GenrostoreError
-from genrostore.core.select import iter_expand
-from genrostore.core.transfer import CopyResult, raise_for
 
 
 def rm(
@@ -25,6 +22,9 @@ def rm(
 
     Examples: genrostore rm s3:tmp/a.txt · genrostore rm -r 'sftp:cache/**' · genrostore rm -f mem:x
     """
+    from genrostore.core.errors import FileNotFound, GenrostoreError
+    from genrostore.core.select import iter_expand
+    from genrostore.core.transfer import CopyResult, raise_for
     app: App = ctx.obj
     app.settings.dry_run = dry_run
     outcome = CopyResult()

@@ -10,7 +10,6 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -322,6 +321,8 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
             announce(pair)
             one(pair)
         return result
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     pending: set[Future[None]] = set()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-copy") as pool:
         try:
