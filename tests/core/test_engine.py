@@ -162,3 +162,16 @@ def test_progress_sink_sees_every_file_and_byte() -> None:
 
     run(plan([storage.node("mem:src")], storage.node("mem:dst"), recursive=True), CopyOptions(jobs=3, progress=sink))
     assert (sink.files, sink.done, sink.bytes) == (10, 10, 1000)
+
+
+def test_ten_thousand_files_copy_with_high_concurrency_keeps_memory_bounded(tmp_path: Path) -> None:
+    source = tmp_path / "many"
+    source.mkdir()
+    for index in range(10_000):
+        (source / f"{index:05}.txt").write_bytes(b"x" * 100)
+    proc = subprocess.Popen([sys.executable, "-m", "genrostore", "cp", "-r", "-j", "32", str(source),
+                             str(tmp_path / "copy")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(os.listdir(tmp_path / "copy")) == 10_000
+    assert usage.ru_maxrss * 1024 < 200 * 1024 * 1024
