@@ -8,6 +8,7 @@ its store does differently (stored md5, server-side copy, error mapping).
 from __future__ import annotations
 
 import posixpath
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -53,6 +54,7 @@ class FsspecBackend(Backend):
         super().__init__(options, **kwargs)
         self.root = ""
         self._fs: Any = None
+        self._fs_lock = threading.Lock()
 
     # -- to be provided by subclasses ------------------------------------------------------
     def make_filesystem(self) -> Any:
@@ -70,8 +72,11 @@ class FsspecBackend(Backend):
     # -- plumbing ----------------------------------------------------------------------------
     @property
     def fs(self) -> Any:
+        # Parallel transfers all reach this at once: build one client, not one per worker.
         if self._fs is None:
-            self._fs = self.make_filesystem()
+            with self._fs_lock:
+                if self._fs is None:
+                    self._fs = self.make_filesystem()
         return self._fs
 
     def full(self, path: str) -> str:

@@ -1,0 +1,295 @@
+"""The six cases of issue 7: their data, their contenders (genrostore and the anchors) and targets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.measure import Tool
+from benchmarks.s3server import BUCKET, S3Server
+from benchmarks.tools import Anchors
+
+GENROSTORE = "genrostore"
+RSS_LIMIT_MIB = 200.0
+MINIMAL_TYPER = str(Path(__file__).with_name("minimal_typer.py"))
+
+
+@dataclass(frozen=True)
+class Target:
+    """`limits`: (anchor, highest allowed genrostore/anchor ratio); "best anchor" is the fastest one."""
+
+    text: str
+    limits: tuple[tuple[str, float], ...]
+
+
+@dataclass
+class Case:
+    key: str
+    title: str
+    tools: list[Tool]
+    target: Target | None
+    runs: int
+    verify: Callable[[], None] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Sizes:
+    big: int
+    s3_big: int
+    small_count: int
+    small_size: int
+
+
+@dataclass
+class Workspace:
+    """Where the data lives: sources, a local destination area and the S3 server's directory."""
+
+    root: Path
+    sizes: Sizes
+    genrostore: list[str]
+    anchors: Anchors
+    server: S3Server | None = None
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def profile(self) -> Path:
+        return self.root / "profile.yaml"
+
+    def clear_out(self, prefix: str) -> Callable[[int], None]:
+        """Before each run, remove this tool's earlier local copies (disk space; destinations are per run)."""
+        return lambda _run: _remove(self.out.glob(f"{prefix}*"))
+
+    def clear_bucket(self, prefix: str) -> Callable[[int], None]:
+        """Before each run, remove this tool's earlier uploads straight from the server's disk."""
+        def clear(_run: int) -> None:
+            assert self.server is not None
+            _remove(self.server.bucket_dir.glob(f"{prefix}*"))
+        return clear
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def genrostore_argv() -> list[str]:
+    """The installed console script beside this interpreter (a pyenv shim would add a bash start-up)."""
+    script = os.path.join(os.path.dirname(sys.executable), GENROSTORE)
+    return [script] if os.access(script, os.X_OK) else [sys.executable, "-m", GENROSTORE]
+
+
+# -- data ------------------------------------------------------------------------------------
+def write_random(path: Path, size: int) -> None:
+    chunk = os.urandom(1 << 20)
+    with open(path, "wb") as handle:
+        left = size
+        while left > 0:
+            handle.write(chunk[: min(left, len(chunk))])
+            left -= len(chunk)
+            chunk = chunk[1:] + chunk[:1]  # not one repeated MiB: no tool may dedupe or compress it away
+
+
+def make_local_data(space: Workspace) -> None:
+    (space.root / "tiny.txt").write_bytes(b"hello, benchmark\n")
+    write_random(space.root / "big.bin", space.sizes.big)
+    space.out.mkdir(exist_ok=True)
+
+
+def make_s3_data(space: Workspace, bucket_dir: Path) -> None:
+    """Case 4–6 sources, written before the server starts (its directory cache never sees them change)."""
+    small = space.root / "small"
+    small.mkdir(exist_ok=True)
+    remote_small = bucket_dir / "src-small"
+    remote_small.mkdir(parents=True, exist_ok=True)
+    for index in range(space.sizes.small_count):
+        data = os.urandom(space.sizes.small_size)
+        (small / f"f{index:05d}.bin").write_bytes(data)
+        (remote_small / f"f{index:05d}.bin").write_bytes(data)
+    write_random(space.root / "s3big.bin", space.sizes.s3_big)
+    (bucket_dir / "src-big").mkdir(exist_ok=True)
+    os.link(space.root / "s3big.bin", bucket_dir / "src-big" / "big.bin")
+
+
+def expect_files(directory: Callable[[], Path], count: int, size: int | None = None) -> Callable[[], None]:
+    """A check run after a case: genrostore's last destination holds what it should."""
+    def check() -> None:
+        found = [p for p in directory().rglob("*") if p.is_file()]
+        if len(found) != count or (size is not None and any(p.stat().st_size != size for p in found)):
+            raise RuntimeError(f"{directory()}: expected {count} file(s) of {size} bytes, found {len(found)}")
+    return check
+
+
+# -- local cases -----------------------------------------------------------------------------
+def startup(space: Workspace, runs: int) -> Case:
+    tools = [
+        Tool(GENROSTORE, [*space.genrostore, "cat", "./tiny.txt"]),
+        Tool("python -c pass", [sys.executable, "-c", "pass"], reference=True),
+        Tool("cat", ["cat", "tiny.txt"]),
+        Tool("minimal Typer", [sys.executable, MINIMAL_TYPER, "tiny.txt"]),
+    ]
+    if space.anchors.rclone:
+        tools.append(Tool("rclone cat", [space.anchors.rclone, "cat", "tiny.txt"], env=RCLONE_ENV))
+    return Case("startup", "1. Start-up: print a tiny local file", tools,
+                Target("≤ 1.15× minimal Typer", (("minimal Typer", 1.15),)), runs)
+
+
+RCLONE_ENV = {"RCLONE_CONFIG": "/dev/null"}
+
+
+def local_copy(space: Workspace, runs: int) -> Case:
+    size = space.sizes.big
+    tools = [
+        Tool(GENROSTORE, [*space.genrostore, "cp", "./big.bin", "./out/gs-{run}.bin"],
+             prepare=space.clear_out("gs-")),
+        Tool("cp", ["cp", "big.bin", "out/cp-{run}.bin"], prepare=space.clear_out("cp-")),
+        Tool("cp + sync", ["sh", "-c", "cp big.bin out/cps-{run}.bin && sync out/cps-{run}.bin"],
+             prepare=space.clear_out("cps-"), reference=True),
+    ]
+    if space.anchors.rclone:
+        tools.append(Tool("rclone copyto", [space.anchors.rclone, "copyto", "big.bin", "out/rc-{run}.bin"],
+                          env=RCLONE_ENV, prepare=space.clear_out("rc-")))
+    return Case("local-copy", f"2. Local copy of {_size(size)}", tools,
+                Target("≤ 1.1× cp", (("cp", 1.1),)), runs,
+                notes=[("genrostore fsyncs before its atomic rename; `cp + sync` (not a target) shows what "
+                        "that durability costs a plain cp.")])
+
+
+def md5(space: Workspace, runs: int) -> Case:
+    tools = [
+        Tool(GENROSTORE, [*space.genrostore, "md5", "./big.bin"]),
+        Tool("md5sum", ["md5sum", "big.bin"]),
+    ]
+    if space.anchors.rclone:
+        tools.append(Tool("rclone md5sum", [space.anchors.rclone, "md5sum", "big.bin"], env=RCLONE_ENV))
+    return Case("md5", f"3. md5 of {_size(space.sizes.big)}", tools,
+                Target("≤ 1.05× md5sum", (("md5sum", 1.05),)), runs)
+
+
+# -- S3 cases --------------------------------------------------------------------------------
+SMALL_TARGET = Target("≤ 1.2× s5cmd and faster than rclone", (("s5cmd", 1.2), ("rclone", 1.0)))
+BIG_TARGET = Target("≤ 1.2× the best anchor", (("best anchor", 1.2),))
+
+
+@dataclass
+class S3Commands:
+    """How each S3 contender names a local path and an object key (`key` is below the bucket)."""
+
+    space: Workspace
+
+    @property
+    def server(self) -> S3Server:
+        assert self.space.server is not None
+        return self.space.server
+
+    def genrostore(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
+        return Tool(GENROSTORE, [*self.space.genrostore, "--profile", str(self.space.profile), "-q", *args],
+                    prepare=prepare)
+
+    def rclone(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
+        assert self.space.anchors.rclone
+        return Tool("rclone", [self.space.anchors.rclone, *args], env=self.server.rclone_env("bench"),
+                    prepare=prepare)
+
+    def s5cmd(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
+        assert self.space.anchors.s5cmd
+        return Tool("s5cmd", [self.space.anchors.s5cmd, "--endpoint-url", self.server.endpoint_url, *args],
+                    env=self.server.client_env(), prepare=prepare)
+
+    def aws(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
+        assert self.space.anchors.aws
+        return Tool("aws", [self.space.anchors.aws, "--endpoint-url", self.server.endpoint_url, "s3", *args,
+                            "--only-show-errors"], env=self.server.client_env(), prepare=prepare)
+
+
+def small_upload(space: Workspace, runs: int) -> Case:
+    s3, n = S3Commands(space), space.sizes.small_count
+    clear = space.clear_bucket
+    tools = [
+        s3.genrostore("cp", "-r", "./small/", "s3:up-gs-{run}/", prepare=clear("up-gs-")),
+        s3.rclone("copy", "--transfers", "16", "small", f"bench:{BUCKET}/up-rc-{{run}}", prepare=clear("up-rc-")),
+        s3.s5cmd("cp", "small/*", f"s3://{BUCKET}/up-s5-{{run}}/", prepare=clear("up-s5-")),
+        s3.aws("cp", "--recursive", "small", f"s3://{BUCKET}/up-aws-{{run}}/", prepare=clear("up-aws-")),
+    ]
+    last = str(runs - 1)
+    return Case("small-upload", f"4. {n:,} × {_size(space.sizes.small_size)} files, local → S3", tools,
+                SMALL_TARGET, runs, verify=expect_files(lambda: s3.server.bucket_dir / f"up-gs-{last}", n,
+                                                        space.sizes.small_size))
+
+
+def big_upload(space: Workspace, runs: int) -> Case:
+    s3, size = S3Commands(space), space.sizes.s3_big
+    clear = space.clear_bucket
+    tools = [
+        s3.genrostore("cp", "./s3big.bin", "s3:bigup-gs-{run}/big.bin", prepare=clear("bigup-gs-")),
+        s3.rclone("copyto", "s3big.bin", f"bench:{BUCKET}/bigup-rc-{{run}}/big.bin", prepare=clear("bigup-rc-")),
+        s3.s5cmd("cp", "s3big.bin", f"s3://{BUCKET}/bigup-s5-{{run}}/big.bin", prepare=clear("bigup-s5-")),
+        s3.aws("cp", "s3big.bin", f"s3://{BUCKET}/bigup-aws-{{run}}/big.bin", prepare=clear("bigup-aws-")),
+    ]
+    last = str(runs - 1)
+    return Case("big-upload", f"5a. {_size(size)} local → S3", tools, BIG_TARGET, runs,
+                verify=expect_files(lambda: s3.server.bucket_dir / f"bigup-gs-{last}", 1, size))
+
+
+def big_download(space: Workspace, runs: int) -> Case:
+    s3, size = S3Commands(space), space.sizes.s3_big
+    out = space.clear_out
+    tools = [
+        s3.genrostore("cp", "s3:src-big/big.bin", "./out/gs-{run}.bin", prepare=out("gs-")),
+        s3.rclone("copyto", f"bench:{BUCKET}/src-big/big.bin", "out/rc-{run}.bin", prepare=out("rc-")),
+        s3.s5cmd("cp", f"s3://{BUCKET}/src-big/big.bin", "out/s5-{run}.bin", prepare=out("s5-")),
+        s3.aws("cp", f"s3://{BUCKET}/src-big/big.bin", "out/aws-{run}.bin", prepare=out("aws-")),
+    ]
+    return Case("big-download", f"5b. {_size(size)} S3 → local", tools, BIG_TARGET, runs)
+
+
+def small_download(space: Workspace, runs: int) -> Case:
+    s3, n = S3Commands(space), space.sizes.small_count
+    out = space.clear_out
+    tools = [
+        s3.genrostore("cp", "-r", "s3:src-small/", "./out/gs-{run}/", prepare=out("gs-")),
+        s3.rclone("copy", "--transfers", "16", f"bench:{BUCKET}/src-small", "out/rc-{run}", prepare=out("rc-")),
+        s3.s5cmd("cp", f"s3://{BUCKET}/src-small/*", "out/s5-{run}/", prepare=out("s5-")),
+        s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", "out/aws-{run}", prepare=out("aws-")),
+    ]
+    last = str(runs - 1)
+    return Case("small-download", f"6a. {n:,} small files, S3 → local", tools, SMALL_TARGET, runs,
+                verify=expect_files(lambda: space.out / f"gs-{last}", n, space.sizes.small_size))
+
+
+def server_copy(space: Workspace, runs: int) -> Case:
+    s3, n = S3Commands(space), space.sizes.small_count
+    clear = space.clear_bucket
+    tools = [
+        s3.genrostore("cp", "-r", "s3:src-small/", "s3:cp-gs-{run}/", prepare=clear("cp-gs-")),
+        s3.rclone("copy", "--transfers", "16", f"bench:{BUCKET}/src-small", f"bench:{BUCKET}/cp-rc-{{run}}",
+                  prepare=clear("cp-rc-")),
+        s3.s5cmd("cp", f"s3://{BUCKET}/src-small/*", f"s3://{BUCKET}/cp-s5-{{run}}/", prepare=clear("cp-s5-")),
+        s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", f"s3://{BUCKET}/cp-aws-{{run}}/",
+               prepare=clear("cp-aws-")),
+    ]
+    last = str(runs - 1)
+    return Case("server-copy", f"6b. {n:,} objects, S3 → S3 server-side copy", tools, SMALL_TARGET, runs,
+                verify=expect_files(lambda: s3.server.bucket_dir / f"cp-gs-{last}", n, space.sizes.small_size))
+
+
+LOCAL_CASES = {"startup": startup, "local-copy": local_copy, "md5": md5}
+S3_CASES = {"small-upload": small_upload, "big-upload": big_upload, "big-download": big_download,
+            "small-download": small_download, "server-copy": server_copy}
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
