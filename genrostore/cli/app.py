@@ -13,14 +13,8 @@ from genrostore.cli.context import App
 from genrostore.core import errors
 from genrostore.core.secrets import redact
 
-app = typer.Typer(
-    name="genrostore",
-    help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts")
+_GLOBAL_OPTIONS_WITH_VALUE = {"--profile", "--retries", "--timeout", "--low-speed-limit", "--low-speed-time"}
 
 
 def _version(value: bool) -> None:
@@ -31,7 +25,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     profile: Annotated[Optional[str], typer.Option("--profile", envvar="GENROSTORE_PROFILE",
@@ -62,14 +55,44 @@ def root(
     ctx.call_on_close(state.close)
 
 
-def _register() -> None:
-    from genrostore.cli import b64, cat, cp, ls, md5, mkdir, mounts, rm, stat
+def build_app(only: str | None = None) -> typer.Typer:
+    """The Typer app with every command, or with just the one being run (startup cost)."""
+    import importlib
 
-    for module in (ls, cat, cp, rm, mkdir, md5, b64, stat, mounts):
-        module.register(app)
+    application = typer.Typer(
+        name="genrostore",
+        help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    application.callback()(root)
+    for name in (only,) if only else COMMANDS:
+        importlib.import_module(f"genrostore.cli.{name}").register(application)
+    return application
 
 
-_register()
+def __getattr__(name: str) -> typer.Typer:
+    """`genrostore.cli.app.app`: the complete app, for docs and completion generators."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
+
+
+def _command_in(args: list[str]) -> str | None:
+    """The subcommand about to run, so that only its module is imported; None when unsure."""
+    if any(key.startswith(("_GENROSTORE_COMPLETE", "_TYPER_COMPLETE")) for key in os.environ):
+        return None
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     from typer._click import exceptions as click_exceptions
     from typer.main import get_command
 
-    command = get_command(app)
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("GENROSTORE_DEBUG"))
+    args = list(argv if argv is not None else sys.argv[1:])
+    command = get_command(build_app(_command_in(args)))
+    debug = "--debug" in args or bool(os.environ.get("GENROSTORE_DEBUG"))
     try:
-        result = command.main(args=argv, prog_name="genrostore", standalone_mode=False)
+        result = command.main(args=args, prog_name="genrostore", standalone_mode=False)
     except click_exceptions.ClickException as exc:
         exc.show()
         return errors.USAGE if isinstance(exc, click_exceptions.UsageError) else exc.exit_code

@@ -24,7 +24,7 @@ def cat(
     from genrostore.core import reading
     from genrostore.core.errors import GenrostoreError, UsageError
     from genrostore.core.select import iter_expand
-    from genrostore.core.transfer import CopyResult, raise_for
+    from genrostore.core.outcome import CopyResult, raise_for
     app: App = ctx.obj
     if tail is not None and offset is not None:
         raise UsageError("--tail and --offset cannot be combined")

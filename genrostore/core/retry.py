@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,6 +15,7 @@ MAX_DELAY = 8.0
 
 def backoff(attempt: int) -> float:
     """Seconds to wait before retry number `attempt` (1-based): full jitter, capped."""
+    import random  # its import pulls in hashlib: keep it off the startup path
     return random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
 
 

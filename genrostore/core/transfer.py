@@ -17,10 +17,10 @@ from genrostore.core.backend import CHUNK_SIZE, Entry
 from genrostore.core.errors import (
     GenrostoreError,
     Interrupted,
-    PartialFailure,
     TemporaryError,
     UsageError,
 )
+from genrostore.core.outcome import CopyResult, raise_for
 from genrostore.core.retry import backoff
 
 if TYPE_CHECKING:
@@ -50,13 +50,6 @@ class CopyOptions:
         """Workers stop at the next chunk once the user pressed Ctrl-C (their writers abort)."""
         if self.cancel.is_set():
             raise Interrupted("interrupted")
-
-
-@dataclass
-class CopyResult:
-    copied: list[Node] = field(default_factory=list)
-    skipped: list[Node] = field(default_factory=list)
-    failures: list[tuple[str, GenrostoreError]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -355,21 +348,6 @@ def copy_node(src: Node, dst: Node, *, recursive: bool = False, no_clobber: bool
     outcome = run(pairs, options)
     raise_for(outcome)
     return dst
-
-
-def raise_for(outcome: CopyResult) -> None:
-    """Turn collected failures into an error: the single one itself, or a partial failure."""
-    if not outcome.failures:
-        return
-    if len(outcome.failures) == 1 and not outcome.copied and not outcome.skipped:
-        raise outcome.failures[0][1]
-    raise PartialFailure(
-        f"{len(outcome.failures)} of {len(outcome.failures) + len(outcome.copied) + len(outcome.skipped)} "
-        "file(s) failed",
-        outcome.failures,
-    )
-
-
 
 
 def default_jobs(*mounts: object) -> int:
