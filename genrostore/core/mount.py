@@ -140,8 +140,13 @@ class Mount:
         return self._call(lambda: self.backend.server_copy(src_path, dst.backend, dst_path), src_path)
 
     def close(self) -> None:
+        """Close the backend; a failure here (an archive that cannot be published) is an error."""
         if self._backend is not None:
+            backend, self._backend = self._backend, None
             try:
-                self._backend.close()
-            except Exception:  # noqa: BLE001 - closing must never mask the command's result
-                pass
+                backend.close()
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - mapping boundary
+                mapped = backend.translate_error(exc, self.label("")) or translate(exc, self.label(""))
+                raise mapped from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def _stdout_line(line: str) -> None:
@@ -22,3 +23,4 @@ class Settings:
     low_speed_time: float = 30.0
     quiet: bool = False
     report: Callable[[str], None] = field(default=_stdout_line)
+    resolver: Callable[[str], Any] | None = field(default=None, repr=False)  # address -> Node

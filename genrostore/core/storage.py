@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from genrostore.core.errors import UnknownMount, UsageError
+from genrostore.core.errors import GenrostoreError, UnknownMount, UsageError
 from genrostore.core.mount import Mount
 from genrostore.core.paths import Address, normalize, parse_address
 from genrostore.core.profile import MountConfig, Profile, load_profile, mounts_from_dicts
@@ -33,6 +33,8 @@ class Storage:
                 self.profile.mounts[config.name] = config
         for config in mounts_from_dicts(mounts or []):
             self.profile.mounts[config.name] = config
+        if self.settings.resolver is None:
+            self.settings.resolver = self.node  # lets an archive mount open `file: MOUNT:PATH`
         self._mounts: dict[str, Mount] = {}
         self._adhoc: dict[tuple[str, str], Mount] = {}
         self._lock = threading.Lock()
@@ -114,9 +116,12 @@ class Storage:
         from_url = getattr(cls, "from_url", None)
         if from_url is None:
             raise UsageError(f"{address.url}: the {spec.type} backend takes no URLs")
-        options, path = from_url(address.url)
-        parts = urlsplit(address.url)
-        display = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}/"
+        try:
+            options, path = from_url(address.url)
+            parts = urlsplit(address.url)
+            display = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}/"
+        except ValueError as exc:
+            raise UsageError(f"{address.url}: malformed URL ({exc})") from None
         if spec.type == "local":
             display = "/"
         mount = self._adhoc_mount(spec.type, options, display)
@@ -130,9 +135,15 @@ class Storage:
         return Node(self, mount, path, trailing_slash=address.trailing_slash)
 
     def close(self) -> None:
-        """Close every backend that was opened."""
+        """Close every backend that was opened; the first failure is raised once all are closed."""
+        first: GenrostoreError | None = None
         for mount in [*self._mounts.values(), *self._adhoc.values()]:
-            mount.close()
+            try:
+                mount.close()
+            except GenrostoreError as exc:
+                first = first or exc
+        if first is not None:
+            raise first
 
     def __enter__(self) -> Storage:
         return self
