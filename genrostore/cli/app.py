@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(argv if argv is not None else sys.argv[1:])
     command = get_command(build_app(_command_in(args)))
     debug = "--debug" in args or bool(os.environ.get("GENROSTORE_DEBUG"))
+    _configure_logging(debug)
     try:
         result = command.main(args=args, prog_name="genrostore", standalone_mode=False)
     except click_exceptions.ClickException as exc:
@@ -158,4 +160,35 @@ def _quiet_broken_pipe() -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code == errors.INTERRUPTED:
+        # A worker may still be blocked on a source that never ends (stdin); Python would join it
+        # at exit and hang. Its writer was already aborted, so leave now.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def _configure_logging(debug: bool) -> None:
+    """Client libraries log through `logging`: shown (redacted) with --debug, silent otherwise.
+
+    Without a handler, Python's last-resort handler would print their warnings and tracebacks
+    (gcsfs, paramiko) on stderr, around our one-line error, and possibly with secrets.
+    """
+    root = logging.getLogger()
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_RedactingFormatter("%(name)s: %(levelname)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    else:
+        root.addHandler(logging.NullHandler())

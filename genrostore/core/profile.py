@@ -199,7 +199,8 @@ def _mount_from_mapping(data: dict[str, Any], origin: str, *, env: dict[str, str
         raise ConfigError(f"{origin}: mount '{name}': missing 'type' (the backend, e.g. local, s3, sftp)")
     try:
         spec = spec_for(kind)
-        interpolated = {k: _interpolate(v, env, k) for k, v in data.items()}
+        budget = [MAX_OPTION_VALUES]
+        interpolated = {k: _interpolate(v, env, k, budget) for k, v in data.items()}
         options = spec.validate(interpolated, from_text=from_text)
     except ConfigError as exc:
         key = _failing_key(exc.message, data)
@@ -218,7 +219,14 @@ def _failing_key(message: str, data: dict[str, Any]) -> str | None:
     return "type" if "type" in message else None
 
 
-def _interpolate(value: Any, env: dict[str, str], key: str) -> Any:
+MAX_OPTION_VALUES = 10_000  # a YAML alias bomb would otherwise expand to billions of values
+
+
+def _interpolate(value: Any, env: dict[str, str], key: str, budget: list[int] | None = None) -> Any:
+    budget = [MAX_OPTION_VALUES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError(f"option '{key}': value too large (more than {MAX_OPTION_VALUES} items; YAML aliases?)")
     if isinstance(value, str):
         def substitute(match: re.Match[str]) -> str:
             var, default = match.group(1), match.group(2)
@@ -230,7 +238,9 @@ def _interpolate(value: Any, env: dict[str, str], key: str) -> Any:
                               hint=f"export {var}=... or write ${{{var}:-default}}")
         return _VAR_RE.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, key) for k, v in value.items()}
+        return {k: _interpolate(v, env, key, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, key, budget) for v in value]
     return value
 
 

@@ -6,14 +6,16 @@ kernel's copy when both are local files, else a chunked stream into an atomic Wr
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from genrostore.core.backend import CHUNK_SIZE, Entry
+from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import (
     GenrostoreError,
     Interrupted,
@@ -45,6 +47,8 @@ class CopyOptions:
     jobs: int = 4
     progress: ProgressSink | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    active: set[Writer] = field(default_factory=set)  # open writers, aborted on Ctrl-C
+    active_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check_cancelled(self) -> None:
         """Workers stop at the next chunk once the user pressed Ctrl-C (their writers abort)."""
@@ -175,14 +179,22 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
         return
     size = entry.size if entry is not None else None
     writer = dst.mount.open_write(dst.path, size)
-    with writer:
-        source_path = None if src.is_stdio else src.mount.local_path(src.path)
-        fileno = getattr(writer, "fileno", None)
-        if source_path is not None and fileno is not None:
-            _kernel_copy(source_path, fileno, options)
-        else:
-            _stream(src, dst, writer, options)
-        options.check_cancelled()
+    with options.active_lock:
+        options.active.add(writer)
+    try:
+        with writer:
+            source_path = None if src.is_stdio else src.mount.local_path(src.path)
+            fileno = getattr(writer, "fileno", None)
+            if source_path is not None and fileno is not None:
+                _kernel_copy(source_path, fileno, options)
+            else:
+                _stream(src, dst, writer, options)
+            options.check_cancelled()  # last look before the data is published
+    except OSError as exc:  # a local commit (full disk, quota) or the kernel copy
+        raise dst.mount.translate(exc, dst.path) from exc
+    finally:
+        with options.active_lock:
+            options.active.discard(writer)
     dst._adopt(writer)
 
 
@@ -219,7 +231,9 @@ def _kernel_copy(source_path: str, out_fd: int, options: CopyOptions) -> None:
         while True:
             try:
                 sent = copy_range(in_fd, out_fd, step) if copy_range else os.sendfile(out_fd, in_fd, None, step)
-            except OSError:
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+                    raise
                 copy_range = None
                 try:
                     sent = os.sendfile(out_fd, in_fd, None, step)
@@ -317,23 +331,52 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     pending: set[Future[None]] = set()
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-copy") as pool:
-        try:
-            for pair in iterator:
-                announce(pair)
-                pending.add(pool.submit(one, pair))
-                if len(pending) >= jobs * 4:  # bounded queue: listings stream, memory stays flat
-                    _, pending = wait(pending, return_when=FIRST_COMPLETED)
-            wait(pending)
-        except KeyboardInterrupt:
-            options.cancel.set()
-            for future in pending:
-                future.cancel()
-            wait(pending)
-            raise Interrupted("interrupted; partial destinations were removed") from None
-    for future in pending:
-        future.result()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-copy")
+    restore = _cancel_on_sigint(options)
+    try:
+        for pair in iterator:
+            announce(pair)
+            pending.add(pool.submit(one, pair))
+            if len(pending) >= jobs * 4:  # bounded queue: listings stream, memory stays flat
+                _, pending = wait(pending, return_when=FIRST_COMPLETED)
+        wait(pending)
+    except KeyboardInterrupt:
+        _interrupt(pool, pending, options)
+        raise Interrupted("interrupted; partial destinations were removed") from None
+    finally:
+        restore()
+    pool.shutdown(wait=True)
     return result
+
+
+def _cancel_on_sigint(options: CopyOptions) -> Callable[[], None]:
+    """Set the cancel flag the instant Ctrl-C arrives, before a worker could publish a truncated copy."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: object) -> None:
+        options.cancel.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt(pool: object, pending: set, options: CopyOptions) -> None:
+    """Stop workers; writers still blocked (on a source that stays open) are aborted from here."""
+    from concurrent.futures import wait
+
+    options.cancel.set()
+    pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[attr-defined]
+    wait(pending, timeout=2.0)
+    with options.active_lock:
+        stuck = list(options.active)
+    for writer in stuck:
+        try:
+            writer.abort()
+        except Exception:  # noqa: BLE001 - best effort while the command is being interrupted
+            pass
 
 
 def copy_node(src: Node, dst: Node, *, recursive: bool = False, no_clobber: bool = False,
