@@ -172,7 +172,7 @@ def write_outputs(outcomes: list[report.CaseOutcome], meta: dict[str, dict[str, 
         print(report.render(outcomes, meta=meta, chart=None))
         return
     report.splice(args.output, report.render(outcomes, meta=meta, chart=chart_link))
-    (Path(__file__).with_name("last-run.json")).write_text(json.dumps(data, indent=1) + "\n")
+    args.output.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")  # raw numbers beside it
     log(f"wrote {args.output}" + (f" and {args.chart}" if chart_link else ""))
 
 
