@@ -18,11 +18,16 @@ def test_example_profile_validates(tmp_path: Path, monkeypatch) -> None:  # noqa
     assert {"projects", "scratch", "inline"} <= set(profile.mounts)
 
 
+# A commented line whose text starts with `key:` is YAML; prose comments never start that way.
+_COMMENTED_YAML = re.compile(r"^(\s*)# (\s*[A-Za-z0-9_.-]+:(?:\s.*)?)$")
+
+
 def test_commented_blocks_validate_too(tmp_path: Path) -> None:
-    """Blocks shown commented out (`#   name:` …) are uncommented and validated."""
+    """Blocks shown commented out (`  # name:` …) are uncommented and validated."""
     lines = EXAMPLE.read_text().splitlines()
-    uncommented = [re.sub(r"^#( {2,}\S)", r"\1", line) if re.match(r"^# {2,}\S", line) else line for line in lines]
+    uncommented = [_COMMENTED_YAML.sub(r"\1\2", line) for line in lines]
     document = yaml.safe_load("\n".join(uncommented))
+    assert len(document["mounts"]) > len(yaml.safe_load(EXAMPLE.read_text())["mounts"])
     target = tmp_path / "all.yaml"
     target.write_text(yaml.safe_dump(document))
     variables = {name: "example" for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", EXAMPLE.read_text())}
