@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 
+from tests.memory import PeakWatcher
 from tests.cases._base import BIG, PERSIST, WRITE, Case, require
 
 SIZE = int(os.environ.get("GENROSTORE_TEST_BIG_MIB", "1024")) * 1024 * 1024
@@ -42,14 +43,14 @@ def _run_measured(case: Case, args: list[str], feed: int | None = None) -> tuple
         while chunk := proc.stdout.read(1 << 20):
             out.update(chunk)
 
+    watcher = PeakWatcher(proc)
     threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
     for thread in threads:
         thread.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     for thread in threads:
         thread.join()
-    return proc.returncode, usage.ru_maxrss * 1024, fed.hexdigest(), out.hexdigest().encode()
+    code = watcher.wait()
+    return code, watcher.peak, fed.hexdigest(), out.hexdigest().encode()
 
 
 def test_gib_stream_in_and_out_keeps_memory_bounded(case: Case) -> None:

@@ -19,6 +19,7 @@ from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.schema import BackendSpec
 from genrostore.core.transfer import CopyOptions, plan_from_list, run
 from tests.clirun import Run
+from tests.memory import PeakWatcher
 
 SPEC = BackendSpec(type="synthetic", summary="a huge generated listing", options=(), module=__name__,
                    cls="SyntheticBackend")
@@ -59,17 +60,16 @@ def test_ls_recursive_of_a_million_entries_keeps_memory_bounded(tmp_path: Path) 
         f"registry.BACKEND_MODULES['synthetic'] = {__name__!r}\n"
         "from genrostore.cli.app import main\nsys.exit(main(sys.argv[1:]))\n"
     )
-    with open(os.devnull, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-c", program, "--profile", str(profile), "ls", "--json", "-R",
-                                 "syn:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        lines = 0
-        assert proc.stdout is not None
-        for _ in proc.stdout:
-            lines += 1
-        _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    proc = subprocess.Popen([sys.executable, "-c", program, "--profile", str(profile), "ls", "--json", "-R",
+                             "syn:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watcher = PeakWatcher(proc)
+    lines = 0
+    assert proc.stdout is not None
+    for _ in proc.stdout:
+        lines += 1
+    assert watcher.wait() == 0
     assert lines == ENTRIES + 2  # "[" ... "]"
-    assert usage.ru_maxrss * 1024 < 150 * 1024 * 1024, f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
+    assert watcher.peak < 150 * 1024 * 1024, f"peak RSS {watcher.peak / 2**20:.0f} MiB"
 
 
 def test_from_list_feeds_names_as_they_arrive(tmp_path: Path) -> None:
@@ -170,8 +170,8 @@ def test_ten_thousand_files_copy_with_high_concurrency_keeps_memory_bounded(tmp_
     for index in range(10_000):
         (source / f"{index:05}.txt").write_bytes(b"x" * 100)
     proc = subprocess.Popen([sys.executable, "-m", "genrostore", "cp", "-r", "-j", "32", str(source),
-                             str(tmp_path / "copy")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+                             str(tmp_path / "copy")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watcher = PeakWatcher(proc)
+    assert watcher.wait() == 0
     assert len(os.listdir(tmp_path / "copy")) == 10_000
-    assert usage.ru_maxrss * 1024 < 200 * 1024 * 1024
+    assert watcher.peak < 200 * 1024 * 1024, f"peak RSS {watcher.peak / 2**20:.0f} MiB"

@@ -1,0 +1,300 @@
+"""What S3, GCS and Azure Blob share: a bucket plus a prefix jail, prefixes as directories,
+batch deletes, server-side copies inside one store, and one mapping of their HTTP errors.
+
+Directories exist only as common prefixes of object keys: `mkdir` stores nothing (as rclone
+does on bucket-based remotes), so an empty directory is not listed. Zero-byte `dir/` marker
+objects made by other tools (consoles, gcsfuse) are tolerated: they are never shown as files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, ClassVar
+
+from genrostore.backends._fsspec import FsspecBackend
+from genrostore.core.backend import Backend, Entry
+from genrostore.core.errors import (
+    AuthenticationFailed,
+    DirectoryNotFound,
+    FileNotFound,
+    GenrostoreError,
+    NotPermitted,
+    TemporaryError,
+)
+from genrostore.core.paths import normalize
+
+# Parts/blocks start at 8 MiB; a stream of unknown size doubles them every 1,000 parts, so
+# 10,000 parts reach past S3's 5 TiB object limit while no part exceeds its 5 GiB part limit.
+PART_SIZE = 8 * 1024 * 1024
+PARTS_PER_STEP = 1000
+MAX_PART_SIZE = 5 * 1024**3
+
+
+def part_size_for(part_number: int, size_hint: int | None = None, max_parts: int = 10_000) -> int:
+    """Size of part `part_number` (1-based): grows with the part count, never below what fits `size_hint`."""
+    growing = PART_SIZE * 2 ** ((part_number - 1) // PARTS_PER_STEP)
+    fitted = -(-size_hint // (max_parts - 1)) if size_hint else 0
+    return min(MAX_PART_SIZE, max(growing, fitted))
+
+
+_NOT_FOUND_DIR = {"NoSuchBucket", "ContainerNotFound", "ContainerBeingDeleted"}
+_NOT_FOUND = {"NoSuchKey", "NotFound", "BlobNotFound", "NoSuchUpload"}
+_AUTH = {
+    "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+    "AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation",
+}
+_DENIED = {"AccessDenied", "AllAccessDisabled", "AuthorizationFailure", "AuthorizationPermissionMismatch",
+           "InsufficientAccountPermissions", "AccountIsDisabled"}
+_TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
+              "InternalError", "ServiceUnavailable", "ServerBusy", "OperationTimedOut", "RequestLimitExceeded"}
+_TRANSIENT_TYPES = {
+    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "ClientConnectorError", "ServerDisconnectedError", "ClientOSError", "ServerTimeoutError",
+    "ServiceRequestError", "ServiceResponseError", "ServiceRequestTimeoutError", "ServiceResponseTimeoutError",
+    "IncompleteReadError", "ResponseStreamingError", "TimeoutError", "ConnectionError", "ConnectionRefusedError",
+}
+_NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError",
+                   "ClientAuthenticationError", "CredentialUnavailableError", "RefreshError", "ProfileNotFound"}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _code_and_status(exc: BaseException) -> tuple[str | None, int | None]:
+    """The store's error code and HTTP status, from botocore, gcsfs, aiohttp or azure errors."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore ClientError
+        error = response.get("Error", {})
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error.get("Code"), int(status) if status else None
+    code = getattr(exc, "error_code", None)  # azure HttpResponseError
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    if status is None and type(exc).__name__ == "HttpError":  # gcsfs
+        status = getattr(exc, "code", None)
+    code = str(code) if code is not None else None
+    return code, status if isinstance(status, int) else None
+
+
+def classify(exc: BaseException, where: str) -> GenrostoreError | None:
+    """Map a cloud client's exception (or one it wraps) to the exit-code contract."""
+    for link in _chain(exc):
+        if isinstance(link, GenrostoreError):
+            return link
+        name = type(link).__name__
+        if name in _NO_CREDENTIALS:
+            return AuthenticationFailed(f"{where}: no usable credentials ({name})",
+                                        hint="set keys in the mount or the store's standard environment")
+        code, status = _code_and_status(link)
+        if code is None and status is None:
+            if name in _TRANSIENT_TYPES:
+                return TemporaryError(f"{where}: cannot reach the store ({name})")
+            continue
+        if code in _NOT_FOUND_DIR:
+            return DirectoryNotFound(f"{where}: no such bucket or container")
+        if code in _AUTH or status == 401:
+            return AuthenticationFailed(f"{where}: authentication failed ({code or status})")
+        if code in _DENIED or status == 403:
+            return NotPermitted(f"{where}: access denied ({code or status})")
+        if code in _NOT_FOUND or status == 404:
+            return FileNotFound(f"{where}: no such file or directory")
+        if code in _TRANSIENT or status in (408, 429) or (status is not None and status >= 500):
+            return TemporaryError(f"{where}: the store is busy or failing ({code or status})")
+    return None
+
+
+class ObjectStoreBackend(FsspecBackend):
+    """A bucket (or container) of one object store, jailed below `prefix`.
+
+    Subclasses say how to build the filesystem, delete keys in batches and find a certain md5;
+    `store_identity()` decides when two mounts can copy server-side.
+    """
+
+    implicit_dirs = True
+    rename_writes = False
+    container_option: ClassVar[str] = "bucket"
+
+    def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        self.bucket: str = options[self.container_option].strip("/")
+        self.prefix = normalize(options.get("prefix") or "")
+        self.root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+        self._bucket_checked = False
+
+    @property
+    def timeout(self) -> float:
+        """The mount's own `timeout` option, else the global --timeout."""
+        return float(self.options.get("timeout") or self.settings.timeout)
+
+    # -- to be provided by each store ---------------------------------------------------------
+    def store_identity(self) -> tuple[Any, ...]:
+        """Endpoint and credentials: equal identities reach the same store as the same user."""
+        raise self.unsupported("server-side copy")
+
+    def delete_keys(self, names: list[str]) -> None:
+        """Delete full `bucket/key` names in the store's batch size."""
+        raise self.unsupported("batch delete")
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def key(self, path: str) -> str:
+        """The object key of a mount path (the bucket not included)."""
+        full = self.full(path)
+        return full[len(self.bucket) + 1 :] if "/" in full else ""
+
+    def check_bucket(self) -> None:
+        """Fail with exit 3 naming the bucket when it does not exist (checked once per mount)."""
+        if self._bucket_checked:
+            return
+        try:
+            self.fs.info(self.bucket)
+        except FileNotFoundError:
+            raise DirectoryNotFound(f"{self.name}: no such {self.container_option} '{self.bucket}'") from None
+        self._bucket_checked = True
+
+    # -- contract -----------------------------------------------------------------------------------
+    def info(self, path: str) -> Entry:
+        if not path:
+            self.check_bucket()
+            return Entry("", "dir")
+        try:
+            found = self.fs.info(self.full(path))
+        except FileNotFoundError:
+            self.check_bucket()
+            raise
+        if found.get("type") == "directory":
+            return Entry(path, "dir")
+        return self.entry(found, path)
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        try:
+            listing = self.fs.ls(self.full(path), detail=True)
+        except FileNotFoundError:
+            self.check_bucket()
+            if not path:
+                return
+            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+        entries = []
+        for found in listing:
+            relative = self.relative(found["name"])
+            if found["name"].endswith("/") or not relative or relative == path:
+                continue  # the directory's own marker object, or the path itself when it is a file
+            entries.append(Entry(relative, "dir") if found.get("type") == "directory" else self.entry(found, relative))
+        if not entries and path and self.fs.isfile(self.full(path)):
+            raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+        yield from sorted(entries, key=lambda e: e.name)
+
+    def walk(self, path: str) -> Iterator[Entry]:
+        """One recursive listing (no per-directory round trips); directories are derived from keys."""
+        files = self._find(path)
+        if not files:
+            if not self.info(path).is_dir:
+                raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+            return
+        seen: set[str] = set()
+        start = len(path) + 1 if path else 0
+        for relative in sorted(files):
+            parts = relative[start:].split("/")
+            for depth in range(1, len(parts)):
+                directory = relative[:start] + "/".join(parts[:depth])
+                if directory not in seen:
+                    seen.add(directory)
+                    yield Entry(directory, "dir")
+            yield self.entry(files[relative], relative)
+
+    def _find(self, path: str) -> dict[str, dict[str, Any]]:
+        full = self.full(path)
+        try:
+            found = self.fs.find(full, detail=True)
+        except FileNotFoundError:
+            self.check_bucket()
+            return {}
+        below = full.rstrip("/") + "/"
+        return {
+            self.relative(name): info
+            for name, info in found.items()
+            if name.startswith(below) and not name.endswith("/") and info.get("type") != "directory"
+        }
+
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        if self.info(path).is_dir:
+            raise IsADirectoryError(self.full(path))
+        # A bounded read-ahead: the libraries' defaults (up to 50 MiB blocks) multiply peak memory.
+        handle = self.fs.open(self.full(path), "rb", block_size=PART_SIZE, cache_type="readahead")
+        if offset:
+            handle.seek(offset)
+        return handle
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """One ranged GET of exactly the bytes asked for (the core fetches large objects in parallel ranges)."""
+        if length <= 0:
+            return b""
+        return self.fs.cat_file(self.full(path), start=offset, end=offset + length)
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        """Nothing to store: a directory appears with its first object (see the module docstring)."""
+        self.check_bucket()
+        if path and self.fs.isfile(self.full(path)):
+            raise FileExistsError(self.full(path))
+
+    def remove_file(self, path: str) -> None:
+        if self.info(path).is_dir:
+            raise IsADirectoryError(self.full(path))
+        self.delete_keys([self.full(path)])
+
+    def remove_dir(self, path: str) -> None:
+        if not self.info(path).is_dir:
+            raise NotADirectoryError(self.full(path))
+        if self._find(path):
+            raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+        self._delete_markers(path)
+
+    def remove_tree(self, path: str) -> None:
+        names = [self.full(p) for p in self._find(path)]
+        if not names and not self.info(path).is_dir:
+            raise NotADirectoryError(self.full(path))
+        self.delete_keys(names)
+        self._delete_markers(path)
+
+    def _delete_markers(self, path: str) -> None:
+        """Zero-byte `dir/` objects other tools leave behind."""
+        if not path:
+            return
+        full = self.full(path)
+        try:
+            markers = [n for n, i in self.fs.find(full, detail=True, withdirs=False).items()
+                       if n.endswith("/") or (n == full and not i.get("size"))]
+        except FileNotFoundError:
+            return
+        if markers:
+            self.delete_keys(markers)
+
+    def same_store(self, other: Backend) -> bool:
+        return isinstance(other, type(self)) and other.store_identity() == self.store_identity()
+
+    def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):
+            return False
+        if self.info(src_path).is_dir:
+            raise IsADirectoryError(self.full(src_path))
+        dst.check_bucket()
+        self.fs.copy(self.full(src_path), dst.full(dst_path))
+        return True
+
+    def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
+        return classify(exc, where)
+
+
+def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,154 @@
+"""Google Cloud Storage over gcsfs.
+
+GCS computes `md5Hash` for every non-composite object, resumable uploads included, so `md5`
+never needs a download except for composite objects (which have none). Resumable uploads
+have no part-count limit, so gcsfs's fixed chunk size is fine for streams of any length.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+
+from genrostore.backends._objectstore import PART_SIZE, ObjectStoreBackend
+from genrostore.core.backend import Writer
+from genrostore.core.errors import UsageError
+from genrostore.core.registry import require
+from genrostore.core.schema import BackendSpec, Option
+
+SPEC = BackendSpec(
+    type="gcs",
+    summary="A Google Cloud Storage bucket.",
+    options=(
+        Option("bucket", "Bucket name.", required=True),
+        Option("prefix", "Object name prefix the mount is jailed in (like a local mount's root)."),
+        Option("token", "Path to a service-account JSON file, `anon`, or unset for the default Google "
+                        "chain (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server).",
+),
+        Option("project", "Project id (needed only to create buckets)."),
+        Option("endpoint_url", "Custom endpoint, e.g. an emulator (default: Google, or $STORAGE_EMULATOR_HOST).",
+               aliases=("endpoint",)),
+        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+    ),
+    module=__name__,
+    cls="GCSBackend",
+    extra="gcs",
+    schemes=("gs", "gcs"),
+    notes="Directories are name prefixes: mkdir stores nothing and empty directories are not listed.",
+)
+
+# gcsfs ≥2026.10 probes every bucket over gRPC (zonal/HNS buckets) unless this is off before it
+# is imported; against an emulator or private endpoint each probe hangs for a minute.
+# https://github.com/fsspec/gcsfs/blob/main/gcsfs/__init__.py
+HNS_ENV = "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"
+DELETE_BATCH = 100  # GCS batch requests' limit
+
+
+def _filesystem_class(custom_endpoint: bool) -> Any:
+    """gcsfs's filesystem, with one attempt per request: the core does the retrying."""
+    if custom_endpoint:
+        os.environ.setdefault(HNS_ENV, "false")
+    gcsfs = require("gcsfs", "gcs")
+    retry = require("gcsfs.retry", "gcs")
+    # The plain class never probes bucket types, whatever the import order was.
+    base = require("gcsfs.core", "gcs").GCSFileSystem if custom_endpoint else gcsfs.GCSFileSystem  # type: ignore[attr-defined]
+
+    class OneAttemptGCSFileSystem(base):  # type: ignore[misc, valid-type]
+        _request = retry.retry_request(retries=1)(base._request.__wrapped__)  # type: ignore[attr-defined]
+
+    return OneAttemptGCSFileSystem
+
+
+class GCSBackend(ObjectStoreBackend):
+    """One bucket (below an optional prefix) of Google Cloud Storage or an emulator."""
+
+    @classmethod
+    def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
+        """`gs://bucket/name`: credentials and endpoint from the default Google chain and environment."""
+        bucket, _, key = url.split("://", 1)[1].partition("/")
+        if not bucket:
+            raise UsageError(f"{url}: a gs:// URL names a bucket: gs://bucket/name")
+        return {"bucket": bucket}, key
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST") or None
+
+    def make_filesystem(self) -> Any:
+        aiohttp = require("aiohttp", "gcs")
+        cls = _filesystem_class(self.endpoint_url is not None)
+        kwargs: dict[str, Any] = {}
+        if self.options.get("project"):
+            kwargs["project"] = self.options["project"]
+        timeout = self.timeout
+        return cls(
+            token=self.options.get("token"),
+            endpoint_url=self.options.get("endpoint_url"),
+            requests_timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout,  # type: ignore[attr-defined]
+                                                   sock_read=timeout),
+            use_listings_cache=False,
+            skip_instance_cache=True,
+            **kwargs,
+        )
+
+    def store_identity(self) -> tuple[Any, ...]:
+        return ("gcs", self.endpoint_url, self.options.get("token"), self.options.get("project"))
+
+    def stored_md5(self, info: dict[str, Any]) -> str | None:
+        """`md5Hash` is the real md5; composite objects have none."""
+        value = info.get("md5Hash")
+        if not value:
+            return None
+        try:
+            digest = base64.b64decode(value, validate=True)
+        except ValueError:
+            return None
+        return digest.hex() if len(digest) == 16 else None
+
+    def delete_keys(self, names: list[str]) -> None:
+        from fsspec.asyn import sync
+
+        results = sync(self.fs.loop, self.fs._delete_files, names, DELETE_BATCH)
+        failures = [r for r in results if isinstance(r, Exception) and not isinstance(r, FileNotFoundError)]
+        if failures:
+            raise failures[0]
+
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        self.check_bucket()
+        return GCSWriter(self.fs.open(self.full(path), "wb", block_size=PART_SIZE))
+
+
+class GCSWriter(Writer):
+    """gcsfs's resumable upload; abort cancels it so nothing is published."""
+
+    def __init__(self, handle: Any) -> None:
+        self._file = handle
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._file.close()
+        except BaseException:
+            self._cancel()
+            raise
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._cancel()
+
+    def _cancel(self) -> None:
+        try:
+            self._file.discard()
+        except Exception:  # noqa: BLE001 - the session may already be gone; nothing was published
+            pass
+        # fsspec closes (and so publishes) a file object left open when it is collected.
+        self._file.closed = True

@@ -1,0 +1,189 @@
+"""Azure Blob behaviour beyond the conformance suite, against Azurite started by the session fixtures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genrostore import Storage
+from genrostore.backends.azure import AzureBackend
+from tests.cases._base import Case
+from tests.cases.cloud import AZURE_CONTAINER
+from tests.servers import azure
+from tests.servers._proc import HOST, free_port
+
+MIB = 1024 * 1024
+
+
+def _pattern(size: int) -> bytes:
+    """Deterministic bytes for small payloads (big ones are streamed by `_stream_into`)."""
+    block = hashlib.sha256(str(size).encode()).digest() * (MIB // 32)
+    return (block * (size // len(block) + 1))[:size]
+
+
+def _stream_into(node: Any, mib: int) -> str:
+    """Write `mib` generated MiB through `node.open("wb")`, never holding them; return their md5.
+
+    Keeping the test process small matters: a child process inherits its peak RSS, and the
+    streaming conformance test measures its children's.
+    """
+    digest = hashlib.md5()
+    with node.open("wb") as handle:
+        for index in range(mib):
+            block = hashlib.sha256(index.to_bytes(8, "big")).digest() * (MIB // 32)
+            digest.update(block)
+            handle.write(block)
+    return digest.hexdigest()
+
+
+def _backend(case: Case) -> AzureBackend:
+    backend = case.storage().mount(case.mount).backend
+    assert isinstance(backend, AzureBackend)
+    return backend
+
+
+def _blob_names(backend: AzureBackend, prefix: str) -> list[str]:
+    """Every blob under `prefix`, uncommitted ones included."""
+    async def names() -> list[str]:
+        container = backend.fs.service_client.get_container_client(AZURE_CONTAINER)
+        return [b.name async for b in container.list_blobs(name_starts_with=prefix, include=["uncommittedblobs"])]
+
+    return backend.run(names)
+
+
+@pytest.fixture
+def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any byte read through the backend fails the test."""
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("bytes were read through the client")
+
+    monkeypatch.setattr(AzureBackend, "open_read", refuse)
+    monkeypatch.setattr(AzureBackend, "read_range", refuse)
+
+
+def test_a_block_upload_sets_content_md5_so_md5_needs_no_download(case_azure: Case, no_reads: None) -> None:
+    node = case_azure.storage().node(f"{case_azure.fresh()}/blocks.bin")
+    expected = _stream_into(node, 20)
+    assert node.md5 == expected
+
+
+def test_a_blob_without_content_md5_is_hashed_by_streaming(case_azure: Case) -> None:
+    backend = _backend(case_azure)
+    path = f"{case_azure.fresh()}/foreign.bin".split(":", 1)[1]
+    data = _pattern(3 * MIB)
+    client = backend.blob_client(backend.key(path))
+    ids = [base64.b64encode(f"b{i:04d}".encode()).decode() for i in range(3)]
+    for i, block_id in enumerate(ids):
+        backend.run(client.stage_block, block_id, data[i * MIB : (i + 1) * MIB])
+    from azure.storage.blob import BlobBlock
+
+    backend.run(client.commit_block_list, [BlobBlock(block_id=b) for b in ids])
+    assert backend.md5(path) is None
+    assert case_azure.storage().node(f"{case_azure.mount}:{path}").md5 == hashlib.md5(data).hexdigest()
+
+
+def test_a_failed_block_upload_leaves_no_uncommitted_blob(case_azure: Case) -> None:
+    base = case_azure.fresh()
+    node = case_azure.storage().node(f"{base}/failed.bin")
+    with pytest.raises(RuntimeError), node.open("wb") as handle:
+        for _ in range(20):
+            handle.write(bytes(MIB))
+        raise RuntimeError("interrupted")
+    backend = _backend(case_azure)
+    assert _blob_names(backend, backend.key(base.split(":", 1)[1])) == []
+
+
+def test_a_failed_overwrite_keeps_the_existing_blob(case_azure: Case) -> None:
+    node = case_azure.storage().node(f"{case_azure.fresh()}/kept.bin")
+    node.write(b"the original")
+    with pytest.raises(RuntimeError), node.open("wb") as handle:
+        for _ in range(12):
+            handle.write(bytes(MIB))
+        raise RuntimeError("interrupted")
+    assert node.read_bytes() == b"the original"
+
+
+def test_copy_inside_the_container_is_server_side(case_azure: Case, no_reads: None) -> None:
+    storage = case_azure.storage()
+    base = case_azure.fresh()
+    storage.node(f"{base}/src.txt").write(b"copied by azure")
+    storage.node(f"{base}/src.txt").copy_to(f"{base}/dst.txt")
+    backend = _backend(case_azure)
+    assert backend.fs.cat_file(backend.full(f"{base}/dst.txt".split(":", 1)[1])) == b"copied by azure"
+
+
+def test_stdin_to_azure_and_back_to_stdout(case_azure: Case) -> None:
+    data = _pattern(2 * MIB + 1)
+    address = f"{case_azure.fresh()}/piped.bin"
+    assert case_azure.cli("cp", "-", address, input=data).returncode == 0
+    result = case_azure.cli("cat", address)
+    assert result.returncode == 0 and result.stdout == data
+
+
+def test_a_missing_container_exits_3(case_azure: Case, tmp_path: Path) -> None:
+    options = {**case_azure.mount_options, "container": "no-such-container"}
+    result = Case("nob", "nob", options, tmp_path).cli("ls", "nob:")
+    assert result.returncode == 3, result.stderr
+
+
+def test_a_missing_blob_exits_4(case_azure: Case) -> None:
+    assert case_azure.cli("cat", "azc:no/such.txt").returncode == 4
+
+
+def test_a_wrong_account_key_exits_6(case_azure: Case, tmp_path: Path) -> None:
+    wrong = base64.b64encode(b"not the key" * 6).decode()
+    result = Case("bad", "bad", {**case_azure.mount_options, "account_key": wrong}, tmp_path).cli("ls", "bad:")
+    assert result.returncode == 6, result.stderr
+    assert wrong.encode() not in result.stderr
+
+
+def test_a_dead_endpoint_fails_within_seconds_with_exit_5(case_azure: Case, tmp_path: Path) -> None:
+    endpoint = f"http://{HOST}:{free_port()}/devstoreaccount1"
+    dead = Case("dead", "dead", {**case_azure.mount_options, "endpoint_url": endpoint}, tmp_path)
+    started = time.monotonic()
+    result = dead.cli("--retries", "1", "--timeout", "2", "ls", "dead:")
+    assert result.returncode == 5, result.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_an_account_name_or_connection_string_is_required(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_STORAGE_")}
+    case = Case("noacct", "na", {"type": "azure", "container": "c"}, tmp_path, env={})
+    result = subprocess.run([sys.executable, "-m", "genrostore", "ls", "na:"], capture_output=True,
+                            env={**env, "GENROSTORE_PROFILE": str(case.profile)}, timeout=60, check=False)
+    assert result.returncode == 7, result.stderr
+
+
+def test_an_az_url_uses_the_connection_string_from_the_environment(case_azure: Case,
+                                                                   cloud_azure: azure.AzureServer) -> None:
+    case_azure.storage().node("azc:url/hello.txt").write(b"by az url")
+    env = {**os.environ, "AZURE_STORAGE_CONNECTION_STRING": cloud_azure.connection_string}
+    result = subprocess.run([sys.executable, "-m", "genrostore", "cat", f"az://{AZURE_CONTAINER}/url/hello.txt"],
+                            capture_output=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"by az url"
+
+
+def test_a_prefix_mount_writes_below_its_prefix(case_azure_prefix: Case, case_azure: Case) -> None:
+    case_azure_prefix.storage().node("azp:jailed.txt").write(b"inside")
+    assert case_azure.storage().node("azc:jail/inner/jailed.txt").read_bytes() == b"inside"
+
+
+def test_the_two_credential_styles_of_one_account_still_stream_between_mounts(case_azure: Case,
+                                                                               case_azure_prefix: Case) -> None:
+    storage = Storage(mounts=[{"name": "k", **case_azure.mount_options}, {"name": "c", **case_azure_prefix.mount_options}])
+    storage.node("k:styles/a.txt").write(b"key and connection string")
+    assert storage.node("k:styles/a.txt").copy_to("c:styles/a.txt").read_bytes() == b"key and connection string"
+
+
+def test_importing_the_backend_does_not_import_adlfs() -> None:
+    code = "import sys, genrostore.backends.azure; sys.exit('adlfs' in sys.modules or 'azure' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,0 +1,166 @@
+"""GCS behaviour beyond the conformance suite, against fake-gcs-server started by the session fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genrostore import Storage
+from genrostore.backends.gcs import GCSBackend
+from tests.cases._base import Case
+from tests.cases.cloud import GCS_BUCKET
+from tests.servers import gcs
+from tests.servers._proc import HOST, free_port
+
+MIB = 1024 * 1024
+
+
+def _pattern(size: int) -> bytes:
+    """Deterministic bytes for small payloads (big ones are streamed by `_stream_into`)."""
+    block = hashlib.sha256(str(size).encode()).digest() * (MIB // 32)
+    return (block * (size // len(block) + 1))[:size]
+
+
+def _stream_into(node: Any, mib: int) -> str:
+    """Write `mib` generated MiB through `node.open("wb")`, never holding them; return their md5.
+
+    Keeping the test process small matters: a child process inherits its peak RSS, and the
+    streaming conformance test measures its children's.
+    """
+    digest = hashlib.md5()
+    with node.open("wb") as handle:
+        for index in range(mib):
+            block = hashlib.sha256(index.to_bytes(8, "big")).digest() * (MIB // 32)
+            digest.update(block)
+            handle.write(block)
+    return digest.hexdigest()
+
+
+def _backend(case: Case) -> GCSBackend:
+    backend = case.storage().mount(case.mount).backend
+    assert isinstance(backend, GCSBackend)
+    return backend
+
+
+@pytest.fixture
+def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any byte read through the backend fails the test."""
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("bytes were read through the client")
+
+    monkeypatch.setattr(GCSBackend, "open_read", refuse)
+    monkeypatch.setattr(GCSBackend, "read_range", refuse)
+
+
+def test_md5_comes_from_md5hash_without_reading(case_gcs: Case, no_reads: None) -> None:
+    node = case_gcs.storage().node(f"{case_gcs.fresh()}/small.txt")
+    node.write(b"gcs md5")
+    assert node.md5 == hashlib.md5(b"gcs md5").hexdigest()
+
+
+def test_a_multi_chunk_upload_keeps_a_real_md5hash(case_gcs: Case, no_reads: None) -> None:
+    node = case_gcs.storage().node(f"{case_gcs.fresh()}/chunks.bin")
+    expected = _stream_into(node, 20)
+    assert node.md5 == expected
+
+
+def test_an_object_without_md5hash_is_hashed_by_streaming(case_gcs: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    node = case_gcs.storage().node(f"{case_gcs.fresh()}/composite.bin")
+    node.write(b"composite objects have no md5Hash")
+    original = GCSBackend.stored_md5
+    monkeypatch.setattr(GCSBackend, "stored_md5", lambda self, info: original(self, {**info, "md5Hash": None}))
+    assert _backend(case_gcs).md5(node.path) is None
+    assert node.md5 == hashlib.md5(b"composite objects have no md5Hash").hexdigest()
+
+
+def test_a_failed_upload_publishes_nothing(case_gcs: Case) -> None:
+    node = case_gcs.storage().node(f"{case_gcs.fresh()}/failed.bin")
+    with pytest.raises(RuntimeError), node.open("wb") as handle:
+        for _ in range(12):
+            handle.write(bytes(MIB))
+        raise RuntimeError("interrupted")
+    assert not node.exists()
+
+
+def test_a_failed_small_upload_publishes_nothing_even_after_collection(case_gcs: Case) -> None:
+    import gc
+
+    node = case_gcs.storage().node(f"{case_gcs.fresh()}/small-failed.bin")
+    with pytest.raises(RuntimeError), node.open("wb") as handle:
+        handle.write(b"never")
+        raise RuntimeError("interrupted")
+    gc.collect()
+    assert not node.exists()
+
+
+def test_copy_inside_the_mount_is_server_side(case_gcs: Case, no_reads: None) -> None:
+    storage = case_gcs.storage()
+    base = case_gcs.fresh()
+    storage.node(f"{base}/src.txt").write(b"rewritten by the server")
+    storage.node(f"{base}/src.txt").copy_to(f"{base}/dst.txt")
+    backend = _backend(case_gcs)
+    assert backend.fs.cat_file(backend.full(f"{base}/dst.txt".split(":", 1)[1])) == b"rewritten by the server"
+
+
+def test_stdin_to_gcs_and_back_to_stdout(case_gcs: Case) -> None:
+    data = _pattern(2 * MIB + 3)
+    address = f"{case_gcs.fresh()}/piped.bin"
+    assert case_gcs.cli("cp", "-", address, input=data).returncode == 0
+    result = case_gcs.cli("cat", address)
+    assert result.returncode == 0 and result.stdout == data
+
+
+def test_a_missing_bucket_exits_3(case_gcs: Case, tmp_path: Path) -> None:
+    result = Case("nob", "nob", {**case_gcs.mount_options, "bucket": "no-such-gcs-bucket"}, tmp_path).cli("ls", "nob:")
+    assert result.returncode == 3, result.stderr
+
+
+def test_a_missing_object_exits_4(case_gcs: Case) -> None:
+    assert case_gcs.cli("cat", "gcsc:no/such.txt").returncode == 4
+
+
+def test_a_dead_endpoint_fails_within_seconds_with_exit_5(case_gcs: Case, tmp_path: Path) -> None:
+    dead = Case("dead", "dead", {**case_gcs.mount_options, "endpoint_url": f"http://{HOST}:{free_port()}"}, tmp_path)
+    started = time.monotonic()
+    result = dead.cli("--retries", "1", "--timeout", "2", "ls", "dead:")
+    assert result.returncode == 5, result.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_a_custom_endpoint_skips_the_grpc_bucket_probe(case_gcs: Case) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"}
+    env["GENROSTORE_PROFILE"] = str(case_gcs.profile)
+    case_gcs.storage().node("gcsc:probe/x.txt").write(b"x")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "genrostore", "ls", "gcsc:probe"], capture_output=True, env=env,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 15
+
+
+def test_a_gs_url_uses_the_emulator_host_from_the_environment(case_gcs: Case, cloud_gcs: gcs.GCSServer) -> None:
+    case_gcs.storage().node("gcsc:url/hello.txt").write(b"by gs url")
+    env = {**os.environ, "STORAGE_EMULATOR_HOST": cloud_gcs.endpoint_url}
+    result = subprocess.run([sys.executable, "-m", "genrostore", "cat", f"gs://{GCS_BUCKET}/url/hello.txt"],
+                            capture_output=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"by gs url"
+
+
+def test_a_prefix_mount_writes_below_its_prefix(case_gcs: Case) -> None:
+    storage = Storage(mounts=[{"name": "gp", **case_gcs.mount_options, "prefix": "jail/inner"}])
+    storage.node("gp:jailed.txt").write(b"inside")
+    assert _backend(case_gcs).fs.cat_file(f"{GCS_BUCKET}/jail/inner/jailed.txt") == b"inside"
+    assert [n.basename for n in storage.node("gp:").list()] == ["jailed.txt"]
+
+
+def test_importing_the_backend_does_not_import_gcsfs() -> None:
+    code = "import sys, genrostore.backends.gcs; sys.exit('gcsfs' in sys.modules or 'aiohttp' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

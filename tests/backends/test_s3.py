@@ -1,0 +1,304 @@
+"""S3 behaviour beyond the conformance suite, against moto started by the session fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genrostore import Storage
+from genrostore.backends._objectstore import MAX_PART_SIZE, part_size_for
+from genrostore.backends.s3 import S3Backend
+from genrostore.core.errors import NotPermitted
+from tests.cases._base import Case
+from tests.cases.cloud import S3_BUCKET
+from tests.servers import s3
+from tests.servers._proc import HOST, ServerProcess, free_port, require_binary
+
+MIB = 1024 * 1024
+
+
+def _pattern(size: int) -> bytes:
+    """Deterministic bytes for small payloads (big ones are streamed by `_stream_into`)."""
+    block = hashlib.sha256(str(size).encode()).digest() * (MIB // 32)
+    return (block * (size // len(block) + 1))[:size]
+
+
+def _stream_into(node: Any, mib: int) -> str:
+    """Write `mib` generated MiB through `node.open("wb")`, never holding them; return their md5.
+
+    Keeping the test process small matters: a child process inherits its peak RSS, and the
+    streaming conformance test measures its children's.
+    """
+    digest = hashlib.md5()
+    with node.open("wb") as handle:
+        for index in range(mib):
+            block = hashlib.sha256(index.to_bytes(8, "big")).digest() * (MIB // 32)
+            digest.update(block)
+            handle.write(block)
+    return digest.hexdigest()
+
+
+def _backend(case: Case) -> S3Backend:
+    backend = case.storage().mount(case.mount).backend
+    assert isinstance(backend, S3Backend)
+    return backend
+
+
+def _raw(backend: S3Backend, path: str) -> bytes:
+    """The object's bytes read with s3fs itself, bypassing the backend."""
+    return backend.fs.cat_file(backend.full(path))
+
+
+def _key(case: Case, address: str) -> str:
+    return _backend(case).key(address.split(":", 1)[1])
+
+
+@pytest.fixture
+def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any byte read through the client fails the test."""
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("bytes were read through the client")
+
+    monkeypatch.setattr(S3Backend, "open_read", refuse)
+    monkeypatch.setattr(S3Backend, "read_range", refuse)
+
+
+# -- part sizes ------------------------------------------------------------------------------
+def test_part_sizes_of_an_unknown_stream_reach_5_tib_within_10000_parts() -> None:
+    sizes = [part_size_for(n) for n in range(1, 10_001)]
+    assert sum(sizes) >= 5 * 1024**4
+    assert max(sizes) <= MAX_PART_SIZE
+    assert sizes == sorted(sizes)
+
+
+def test_a_known_size_fits_in_10000_parts() -> None:
+    size = 3 * 1024**4
+    assert sum(part_size_for(n, size) for n in range(1, 10_001)) >= size
+
+
+# -- server-side copy ------------------------------------------------------------------------
+def test_copy_inside_the_mount_is_server_side(case_s3: Case, no_reads: None) -> None:
+    storage = case_s3.storage()
+    base = case_s3.fresh()
+    storage.node(f"{base}/src.bin").write(b"server side")
+    storage.node(f"{base}/src.bin").copy_to(f"{base}/dst.bin")
+    assert _raw(_backend(case_s3), f"{base}/dst.bin".split(":", 1)[1]) == b"server side"
+
+
+def test_copy_between_two_mounts_of_the_same_store_is_server_side(case_s3: Case, case_s3_prefix: Case,
+                                                                   no_reads: None) -> None:
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "b", **case_s3_prefix.mount_options}])
+    storage.node("a:two-mounts/src.txt").write(b"across mounts")
+    storage.node("a:two-mounts/src.txt").copy_to("b:two-mounts/dst.txt")
+    backend = storage.mount("b").backend
+    assert isinstance(backend, S3Backend)
+    assert _raw(backend, "two-mounts/dst.txt") == b"across mounts"
+
+
+def test_copy_to_another_store_streams(case_s3: Case, case_gcs: Case) -> None:
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "g", **case_gcs.mount_options}])
+    storage.node("a:to-gcs/x.bin").write(b"streamed")
+    assert not storage.mount("a").backend.server_copy("to-gcs/x.bin", storage.mount("g").backend, "x.bin")
+    assert storage.node("a:to-gcs/x.bin").copy_to("g:from-s3/x.bin").read_bytes() == b"streamed"
+
+
+# -- multipart uploads and md5 -----------------------------------------------------------------
+def test_a_64_mib_stream_uploads_multipart_and_stores_its_md5(case_s3: Case) -> None:
+    storage = case_s3.storage()
+    node = storage.node(f"{case_s3.fresh()}/big.bin")
+    expected = _stream_into(node, 64)
+    head = _backend(case_s3).call("head_object", Bucket=S3_BUCKET, Key=_key(case_s3, node.fullpath))
+    assert head["ContentLength"] == 64 * MIB
+    assert "md5chksum" in head["Metadata"]
+    assert _backend(case_s3).md5(node.path) == expected
+
+
+def test_md5_of_a_multipart_object_uses_the_stored_md5_without_reading(case_s3: Case, monkeypatch:
+                                                                        pytest.MonkeyPatch) -> None:
+    storage = case_s3.storage()
+    node = storage.node(f"{case_s3.fresh()}/parts.bin")
+    expected = _stream_into(node, 20)
+    monkeypatch.setattr(S3Backend, "open_read", lambda *a, **k: pytest.fail("md5 downloaded the object"))
+    assert node.md5 == expected
+
+
+def test_md5_of_a_multipart_object_without_metadata_streams_and_matches(case_s3: Case) -> None:
+    backend = _backend(case_s3)
+    key = _key(case_s3, f"{case_s3.fresh()}/foreign.bin")
+    data = _pattern(11 * MIB)
+    upload = backend.call("create_multipart_upload", Bucket=S3_BUCKET, Key=key)["UploadId"]
+    parts = []
+    for number, start in enumerate(range(0, len(data), 6 * MIB), 1):
+        etag = backend.call("upload_part", Bucket=S3_BUCKET, Key=key, UploadId=upload, PartNumber=number,
+                            Body=data[start : start + 6 * MIB])["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    backend.call("complete_multipart_upload", Bucket=S3_BUCKET, Key=key, UploadId=upload,
+                 MultipartUpload={"Parts": parts})
+    path = key
+    assert backend.md5(path) is None
+    assert case_s3.storage().node(f"{case_s3.mount}:{path}").md5 == hashlib.md5(data).hexdigest()
+
+
+def test_md5_of_a_single_part_object_is_its_etag(case_s3: Case, no_reads: None) -> None:
+    node = case_s3.storage().node(f"{case_s3.fresh()}/small.txt")
+    node.write(b"small object")
+    assert node.md5 == hashlib.md5(b"small object").hexdigest()
+
+
+def test_a_failed_multipart_upload_is_aborted_and_leaves_nothing(case_s3: Case) -> None:
+    node = case_s3.storage().node(f"{case_s3.fresh()}/failed.bin")
+    with pytest.raises(RuntimeError), node.open("wb") as handle:
+        for _ in range(20):
+            handle.write(bytes(MIB))
+        raise RuntimeError("interrupted")
+    assert not node.exists()
+    uploads = _backend(case_s3).call("list_multipart_uploads", Bucket=S3_BUCKET).get("Uploads", [])
+    assert [u["Key"] for u in uploads if u["Key"] == _key(case_s3, node.fullpath)] == []
+
+
+# -- through the CLI -----------------------------------------------------------------------------
+def test_stdin_to_s3_and_s3_to_stdout_keep_the_bytes(case_s3: Case) -> None:
+    data = _pattern(3 * MIB + 17)
+    address = f"{case_s3.fresh()}/piped.bin"
+    put = case_s3.cli("cp", "-", address, input=data)
+    assert put.returncode == 0, put.stderr
+    got = case_s3.cli("cat", address)
+    assert got.returncode == 0 and got.stdout == data and got.stderr == b""
+
+
+def test_an_empty_stdin_makes_an_empty_object(case_s3: Case) -> None:
+    address = f"{case_s3.fresh()}/empty.bin"
+    assert case_s3.cli("cp", "-", address, input=b"").returncode == 0
+    assert case_s3.storage().node(address).size == 0
+
+
+def test_rm_r_removes_every_object_under_the_prefix_in_batches(case_s3: Case, monkeypatch:
+                                                                pytest.MonkeyPatch) -> None:
+    backend = _backend(case_s3)
+    base = case_s3.fresh()
+    prefix = _key(case_s3, base)
+    backend.fs.pipe({f"{S3_BUCKET}/{prefix}/d{i % 3}/f{i}.txt": b"x" for i in range(1003)})
+    calls: list[int] = []
+    original = S3Backend.call
+
+    def counting(self: S3Backend, method: str, **kwargs: Any) -> Any:
+        if method == "delete_objects":
+            calls.append(len(kwargs["Delete"]["Objects"]))
+        return original(self, method, **kwargs)
+
+    monkeypatch.setattr(S3Backend, "call", counting)
+    case_s3.storage().node(base).delete(recursive=True)
+    assert calls == [1000, 3]
+    assert backend.call("list_objects_v2", Bucket=S3_BUCKET, Prefix=prefix + "/").get("KeyCount") == 0
+
+
+def test_mkdir_succeeds_and_stores_nothing(case_s3: Case) -> None:
+    address = f"{case_s3.fresh()}/made"
+    result = case_s3.cli("mkdir", address)
+    assert result.returncode == 0, result.stderr
+    key = _key(case_s3, address)
+    assert _backend(case_s3).call("list_objects_v2", Bucket=S3_BUCKET, Prefix=key).get("KeyCount") == 0
+
+
+# -- prefix jail ---------------------------------------------------------------------------------
+def test_a_prefix_mount_writes_below_its_prefix(case_s3_prefix: Case) -> None:
+    case_s3_prefix.storage().node("s3p:jailed.txt").write(b"inside")
+    backend = case_s3_prefix.storage().mount("s3p").backend
+    assert isinstance(backend, S3Backend)
+    assert backend.fs.cat_file(f"{S3_BUCKET}/jail/inner/jailed.txt") == b"inside"
+
+
+def test_a_prefix_mount_does_not_list_what_is_outside_it(case_s3: Case, case_s3_prefix: Case) -> None:
+    case_s3.storage().node("s3c:jail/outside.txt").write(b"outside")
+    names = [n.basename for n in case_s3_prefix.storage().node("s3p:").list()]
+    assert "outside.txt" not in names and "jail" not in names
+
+
+def test_dotdot_cannot_leave_a_prefix_mount(case_s3_prefix: Case) -> None:
+    result = case_s3_prefix.cli("cat", "s3p:../outside.txt")
+    assert result.returncode == 2
+
+
+# -- errors ---------------------------------------------------------------------------------------
+def test_a_missing_bucket_exits_3(case_s3: Case, tmp_path: Path) -> None:
+    other = Case("nob", "nob", {**case_s3.mount_options, "bucket": "no-such-bucket-here"}, tmp_path)
+    result = other.cli("ls", "nob:")
+    assert result.returncode == 3, result.stderr
+    assert b"no-such-bucket-here" in result.stderr and result.stdout == b""
+
+
+def test_a_missing_object_exits_4(case_s3: Case) -> None:
+    result = case_s3.cli("cat", "s3c:no/such/object.txt")
+    assert result.returncode == 4 and result.stdout == b""
+
+
+def test_a_dead_endpoint_fails_within_seconds_with_exit_5(case_s3: Case, tmp_path: Path) -> None:
+    dead = Case("dead", "dead", {**case_s3.mount_options, "endpoint_url": f"http://{HOST}:{free_port()}"}, tmp_path)
+    started = time.monotonic()
+    result = dead.cli("--retries", "1", "--timeout", "2", "ls", "dead:")
+    assert result.returncode == 5, result.stderr
+    assert time.monotonic() - started < 20
+
+
+@pytest.fixture(scope="module")
+def moto_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A second moto that checks credentials (the session's accepts any key)."""
+    port = free_port()
+    process = ServerProcess(argv=[require_binary("moto_server"), "-H", HOST, "-p", str(port)], port=port,
+                            logfile=tmp_path_factory.mktemp("moto-auth") / "moto.log",
+                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    process.start()
+    yield f"http://{HOST}:{port}"
+    process.stop()
+
+
+def test_bad_credentials_exit_6(moto_with_auth: str, tmp_path: Path) -> None:
+    options = {"type": "s3", "bucket": "any-bucket", "endpoint_url": moto_with_auth, "region": s3.REGION,
+               "access_key": "not-a-real-key", "secret_key": "wrong"}
+    result = Case("auth", "auth", options, tmp_path).cli("ls", "auth:")
+    assert result.returncode == 6, result.stderr
+    assert b"wrong" not in result.stderr
+
+
+def test_a_readonly_s3_mount_refuses_writes_before_touching_the_store(case_s3: Case) -> None:
+    storage = Storage(mounts=[{"name": "ro", **case_s3.mount_options, "readonly": True}])
+    with pytest.raises(NotPermitted):
+        storage.node("ro:never.txt").write(b"x")
+
+
+# -- URLs and environment ------------------------------------------------------------------------
+def test_an_s3_url_uses_the_aws_environment(case_s3: Case, cloud_s3: s3.S3Server) -> None:
+    case_s3.storage().node("s3c:url/hello.txt").write(b"by url")
+    env = {**os.environ, "AWS_ENDPOINT_URL": cloud_s3.endpoint_url, "AWS_ACCESS_KEY_ID": cloud_s3.key,
+           "AWS_SECRET_ACCESS_KEY": cloud_s3.secret, "AWS_DEFAULT_REGION": cloud_s3.region}
+    result = subprocess.run([sys.executable, "-m", "genrostore", "cat", f"s3://{S3_BUCKET}/url/hello.txt"],
+                            capture_output=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"by url"
+
+
+def test_importing_the_backend_does_not_import_s3fs() -> None:
+    code = "import sys, genrostore.backends.s3; sys.exit('s3fs' in sys.modules or 'botocore' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# -- across stores ---------------------------------------------------------------------------------
+def test_a_copy_chain_local_s3_gcs_azure_local_keeps_the_bytes(case_s3: Case, case_gcs: Case, case_azure: Case,
+                                                                tmp_path: Path) -> None:
+    data = _pattern(2 * MIB + 5)
+    (tmp_path / "origin.bin").write_bytes(data)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "g", **case_gcs.mount_options},
+                              {"name": "z", **case_azure.mount_options}, {"name": "l", "type": "local",
+                                                                          "path": str(tmp_path)}])
+    storage.node("l:origin.bin").copy_to("a:chain/x.bin")
+    storage.node("a:chain/x.bin").copy_to("g:chain/x.bin")
+    storage.node("g:chain/x.bin").copy_to("z:chain/x.bin")
+    storage.node("z:chain/x.bin").copy_to("l:back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == data
