@@ -53,13 +53,17 @@ class Mount:
         return f"{self.name}:{path}"
 
     def _call(self, func: Callable[[], T], path: str, *, retry: bool = True) -> T:
-        backend = self._backend
         return with_retries(
             func,
             retries=self.settings.retries if retry else 0,
             where=self.label(path),
-            translate_error=backend.translate_error if backend is not None else None,
+            # Looked up at failure time: the first call is often the one that builds the backend.
+            translate_error=self._translate_with_backend,
         )
+
+    def _translate_with_backend(self, exc: BaseException, where: str) -> GenrostoreError | None:
+        backend = self._backend
+        return backend.translate_error(exc, where) if backend is not None else None
 
     def translate(self, exc: BaseException, path: str) -> GenrostoreError:
         backend = self._backend

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import (
     GenrostoreError,
+    translate,
     Interrupted,
     TemporaryError,
     UsageError,
@@ -190,7 +191,9 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
             else:
                 _stream(src, dst, writer, options)
             options.check_cancelled()  # last look before the data is published
-    except OSError as exc:  # a local commit (full disk, quota) or the kernel copy
+    except GenrostoreError:
+        raise
+    except Exception as exc:  # a commit (full disk, a dead server) or the kernel copy
         raise dst.mount.translate(exc, dst.path) from exc
     finally:
         with options.active_lock:
@@ -309,9 +312,10 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
                 raise pair.error
             assert pair.src is not None and pair.dst is not None
             copied = copy_file(pair.src, pair.dst, entry=pair.entry, options=options)
-        except GenrostoreError as exc:
+        except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
+            failure = exc if isinstance(exc, GenrostoreError) else translate(exc, pair.name)
             with lock:
-                result.failures.append((pair.name, exc))
+                result.failures.append((pair.name, failure))
             return
         with lock:
             (result.copied if copied else result.skipped).append(pair.dst)

@@ -175,3 +175,32 @@ def test_ten_thousand_files_copy_with_high_concurrency_keeps_memory_bounded(tmp_
     assert watcher.wait() == 0
     assert len(os.listdir(tmp_path / "copy")) == 10_000
     assert watcher.peak < 200 * 1024 * 1024, f"peak RSS {watcher.peak / 2**20:.0f} MiB"
+
+
+class _Boom(Exception):
+    """A client library's own exception type, unknown to the core."""
+
+
+@pytest.mark.parametrize("jobs", [1, 8])
+def test_a_foreign_exception_at_commit_is_a_failure_never_a_silent_success(monkeypatch: pytest.MonkeyPatch,
+                                                                           jobs: int) -> None:
+    from genrostore.backends.memory import MemoryBackend
+    from genrostore.core.transfer import plan
+
+    storage = Storage()
+    for index in range(3):
+        storage.node(f"mem:src/{index}").write(b"x")
+    real = MemoryBackend.open_write
+
+    def failing(self: MemoryBackend, path: str, size_hint: int | None = None) -> Writer:
+        writer = real(self, path, size_hint)
+        if path.startswith("dst/"):
+            def commit() -> None:
+                raise _Boom("the server went away")
+            writer.commit = commit  # type: ignore[method-assign]
+        return writer
+
+    monkeypatch.setattr(MemoryBackend, "open_write", failing)
+    outcome = run(plan([storage.node("mem:src")], storage.node("mem:dst"), recursive=True), CopyOptions(jobs=jobs))
+    assert len(outcome.failures) == 3 and not outcome.copied
+    assert all("the server went away" in str(error) for _, error in outcome.failures)

@@ -1,0 +1,451 @@
+"""WebDAV over httpx, with webdav4 parsing the PROPFIND multistatus replies.
+
+The requests are made here rather than through webdav4's Client, which builds URLs from
+decoded paths: a name holding `?`, `#` or `%` reaches the server truncated or misread. Every
+path is percent-encoded once, here, and every href decoded once, here.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from genrostore.backends._fsspec import to_datetime
+from genrostore.backends._net import status_error, timeout_of, url_options, warn_unverified
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
+from genrostore.core.errors import (
+    ConfigError,
+    DirectoryNotFound,
+    GenrostoreError,
+    TemporaryError,
+    UsageError,
+)
+from genrostore.core.paths import basename, dirname
+from genrostore.core.registry import require
+from genrostore.core.schema import BackendSpec, Option
+
+SPEC = BackendSpec(
+    type="webdav",
+    summary="A WebDAV server (Nextcloud, ownCloud, Apache mod_dav, nginx, rclone serve webdav, ...).",
+    options=(
+        Option("url", "The DAV root, e.g. https://dav.example.org/ or, for Nextcloud/ownCloud, "
+                      "https://cloud.example.org/remote.php/dav/files/USER/ (an app password as password).",
+               required=True, aliases=("base_url", "endpoint")),
+        Option("username", "User for HTTP basic auth.", aliases=("user",)),
+        Option("password", "Password for HTTP basic auth.", secret=True),
+        Option("token", "Bearer token (instead of username/password).", secret=True),
+        Option("verify_ssl", "Verify the server's TLS certificate.", bool, default=True),
+        Option("cert", "Client certificate: a PEM file holding certificate and key, or 'CERT.pem,KEY.pem'."),
+        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout, 30 s).", float),
+    ),
+    module=__name__,
+    cls="WebDAVBackend",
+    extra="webdav",
+    schemes=("webdav", "webdavs", "dav", "davs", "webdav+http", "webdav+https"),
+    aliases=("dav",),
+    notes="URL paths: webdav+https://HOST/path (also davs://, webdavs://; webdav+http://, dav://, webdav:// "
+          "are plain http). A Nextcloud/ownCloud URL is split at its DAV root (/remote.php/dav/files/USER/ "
+          "or /remote.php/webdav/). Credentials come from the URL's user part or GENROSTORE_WEBDAV_USERNAME, "
+          "GENROSTORE_WEBDAV_PASSWORD, GENROSTORE_WEBDAV_TOKEN.",
+)
+
+UPLOAD_QUEUE = 8  # chunks (of up to 1 MiB) waiting for the PUT
+ABORT_CHECKS = (0.05, 0.2, 0.5)  # seconds before each check that an aborted upload left nothing
+PROPFIND = (b'<?xml version="1.0" encoding="utf-8"?><propfind xmlns="DAV:"><prop><resourcetype/>'
+            b"<getcontentlength/><getlastmodified/></prop></propfind>")
+_HTTPS_SCHEMES = {"webdavs", "davs", "webdav+https"}
+# Servers whose DAV root lies below the host; everything after it is the path in the mount.
+_DAV_ROOTS = re.compile(r"^(/(?:.*/)?remote\.php/(?:dav/files/[^/]+|webdav))(?:/|$)")
+
+
+def movable(path: str) -> bool:
+    """Whether `path` can be a MOVE/COPY Destination. WsgiDAV unquotes the Destination header
+    before splitting off its query, so an escaped `?` cuts the name short there; such names are
+    uploaded in place instead (not atomically).
+    https://github.com/mar10/wsgidav/blob/master/wsgidav/request_server.py (_copy_or_move)"""
+    return "?" not in path
+
+
+class DAVStatus(Exception):
+    """A request answered with an unexpected HTTP status."""
+
+    def __init__(self, method: str, status: int, reason: str) -> None:
+        super().__init__(f"{method}: HTTP {status} {reason}")
+        self.method = method
+        self.status = status
+        self.reason = reason
+
+
+class StreamingUpload(Writer):
+    """A PUT whose body is fed by `write` as the copy proceeds (a thread runs the request), to a
+    temporary name that `commit` MOVEs into place. A bounded queue keeps memory flat; an abort
+    breaks the request off and removes whatever reached the server."""
+
+    def __init__(self, backend: WebDAVBackend, path: str, size_hint: int | None) -> None:
+        self._backend = backend
+        self._path = path
+        self._target = path if movable(path) else None
+        self._temp = backend.temp_name(path) if self._target else path
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=UPLOAD_QUEUE)
+        self._error: BaseException | None = None
+        self._aborted = False
+        self._done = False
+        headers = {"Content-Length": str(size_hint)} if size_hint is not None else {}
+        self._thread = threading.Thread(target=self._put, args=(headers,), name="genrostore-webdav-put", daemon=True)
+        self._thread.start()
+
+    def _body(self) -> Iterator[bytes]:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                if self._aborted:
+                    raise _UploadAborted
+                return
+            yield chunk
+
+    def _put(self, headers: dict[str, str]) -> None:
+        try:
+            self._backend.request("PUT", self._temp, (200, 201, 204), content=self._body(), headers=headers).close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+            self._error = exc
+            while True:  # unblock a writer waiting on a full queue
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+
+    def write(self, data: bytes) -> None:
+        while self._error is None:
+            try:
+                self._queue.put(bytes(data), timeout=0.1)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    break
+        raise self._error or RuntimeError("the upload stopped")
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._finish()
+        if self._error is not None:
+            if self._target is not None:
+                self._backend.discard_late(self._temp)
+            raise self._error
+        if self._target is not None:
+            self._backend.publish(self._temp, self._target)
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._aborted = True
+        self._finish()
+        if self._target is not None:
+            self._backend.discard_late(self._temp)
+
+    def _finish(self) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+
+
+class _UploadAborted(Exception):
+    """Raised inside the request body to break an aborted upload off."""
+
+
+class ResponseReader(io.RawIOBase):
+    """A streamed GET response as a binary stream."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self._chunks = response.iter_bytes(CHUNK_SIZE)
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = memoryview(chunk)
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+        super().close()
+
+
+class WebDAVBackend(Backend):
+    """One httpx client (a pool of keep-alive connections) per mount."""
+
+    def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        parts = urlsplit(options["url"])
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"mount '{self.name}': url must be an http:// or https:// URL")
+        # Credentials written into the URL become basic auth; the URL itself stays clean.
+        self.username = options.get("username") or (unquote(parts.username) if parts.username else None)
+        self.password = options.get("password") or (unquote(parts.password) if parts.password else None)
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
+        self._base_path = unquote(urlsplit(self.url).path)
+        self._http: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
+        """`webdav+https://host/dav/path` → the server root (or its Nextcloud DAV root) and the path."""
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise UsageError(f"{url}: a WebDAV URL needs a host: webdav+https://host/path")
+        scheme = "https" if parts.scheme in _HTTPS_SCHEMES else "http"
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        path = unquote(parts.path)
+        root = ""
+        match = _DAV_ROOTS.match(path)
+        if match:
+            root, path = match.group(1), path[match.end():]
+        options = url_options(SPEC, parts, url=f"{scheme}://{netloc}{quote(root)}/")
+        return options, path
+
+    # -- HTTP --------------------------------------------------------------------------------
+    @property
+    def http(self) -> Any:
+        with self._lock:
+            if self._http is None:
+                self._http = self._client()
+            return self._http
+
+    def _client(self) -> Any:
+        """An httpx client: basic auth, or a bearer token, TLS options, the time-out."""
+        httpx = require("httpx", "webdav")
+        require("webdav4", "webdav")  # parses the PROPFIND replies
+        options = self.options
+        headers = {}
+        if options.get("token"):
+            headers["Authorization"] = f"Bearer {options['token']}"
+        auth = (self.username, self.password or "") if self.username and not options.get("token") else None
+        cert = options.get("cert")
+        if not options.get("verify_ssl", True):
+            warn_unverified(self.name, self.url)
+        return httpx.Client(auth=auth, headers=headers, verify=options.get("verify_ssl", True),
+                            cert=tuple(cert.split(",", 1)) if cert and "," in cert else cert,
+                            timeout=httpx.Timeout(timeout_of(self)))
+
+    def href(self, path: str) -> str:
+        return self.url + quote(path)
+
+    def request(self, method: str, path: str, ok: tuple[int, ...], **kwargs: Any) -> Any:
+        response = self.http.request(method, self.href(path), **kwargs)
+        if response.status_code not in ok:
+            response.close()
+            if response.status_code == 404:
+                raise FileNotFoundError(path)
+            raise DAVStatus(method, response.status_code, response.reason_phrase)
+        return response
+
+    def _propfind(self, path: str, depth: int) -> list[tuple[str, Any]]:
+        """(mount-relative path, webdav4 DAVProperties) for `path` and, at depth 1, its children."""
+        from webdav4.multistatus import MultiStatusResponse
+
+        response = self.request("PROPFIND", path, (207,), headers={"Depth": str(depth)}, content=PROPFIND)
+        found = []
+        for item in MultiStatusResponse(response.text).responses.values():
+            if item.status_code is not None and item.status_code >= 400:
+                continue
+            full = unquote(urlsplit(item.href).path).rstrip("/")
+            if not (full + "/").startswith(self._base_path):
+                continue
+            found.append((full[len(self._base_path):], item.properties))
+        return found
+
+    @staticmethod
+    def _entry(path: str, props: Any) -> Entry:
+        is_dir = bool(props.collection)
+        return Entry(path, "dir" if is_dir else "file", None if is_dir else props.content_length,
+                     to_datetime(props.modified))
+
+    # -- contract ----------------------------------------------------------------------------
+    def info(self, path: str) -> Entry:
+        for found, props in self._propfind(path, 0):
+            if found == path:
+                return self._entry(path, props)
+        raise FileNotFoundError(path)
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        try:
+            found = self._propfind(path, 1)
+        except FileNotFoundError:
+            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+        entries = []
+        for child, props in found:
+            if child == path:
+                if not props.collection:
+                    raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+                continue
+            if dirname(child) == path:
+                entries.append(self._entry(child, props))
+        yield from sorted(entries, key=lambda e: e.name)
+
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        request = self.http.build_request("GET", self.href(path), headers=headers)
+        response = self.http.send(request, stream=True)
+        if response.status_code not in (200, 206):
+            response.close()
+            if response.status_code == 404:
+                raise FileNotFoundError(path)
+            raise DAVStatus("GET", response.status_code, response.reason_phrase)
+        stream = io.BufferedReader(ResponseReader(response), CHUNK_SIZE)
+        if offset and response.status_code == 200:
+            stream.read(offset)  # the server ignored the range
+        return stream
+
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        self._makedirs(dirname(path))
+        return StreamingUpload(self, path, size_hint)
+
+    @staticmethod
+    def temp_name(path: str) -> str:
+        name = f".{basename(path)}.{uuid.uuid4().hex[:8]}.genrostore-tmp"
+        return f"{dirname(path)}/{name}" if dirname(path) else name
+
+    def publish(self, temp: str, path: str) -> None:
+        # MOVE with Overwrite: T replaces the target in one request.
+        try:
+            self.request("MOVE", temp, (201, 204),
+                          headers={"Destination": self.href(path), "Overwrite": "T"}).close()
+        except BaseException:
+            self.discard(temp)
+            raise
+
+    def discard(self, temp: str) -> None:
+        try:
+            self.request("DELETE", temp, (200, 204)).close()
+        except Exception:  # noqa: BLE001 - best effort: the temp may never have been created
+            pass
+
+    def _makedirs(self, path: str) -> None:
+        if not path:
+            return
+        response = self.http.request("MKCOL", self.href(path))
+        response.close()
+        if response.status_code == 409:  # the parent is missing
+            self._makedirs(dirname(path))
+            self.request("MKCOL", path, (201, 405)).close()
+        elif response.status_code not in (201, 405):  # 405: it exists
+            raise DAVStatus("MKCOL", response.status_code, response.reason_phrase)
+
+    def discard_late(self, temp: str) -> None:
+        """Remove the temp file of a PUT that was broken off. The server may still be handling
+        that request (WsgiDAV creates the file when the request starts and keeps what arrived),
+        so the file can appear after a first DELETE: look again a few times."""
+        for delay in ABORT_CHECKS:
+            self.discard(temp)
+            time.sleep(delay)
+            try:
+                self.info(temp)
+            except (FileNotFoundError, DAVStatus):
+                return
+        self.discard(temp)
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        try:
+            existing = self.info(path)
+        except FileNotFoundError:
+            pass
+        else:
+            if existing.is_dir and (exist_ok or parents):
+                return
+            raise FileExistsError(path)
+        if parents:
+            self._makedirs(path)
+            return
+        try:
+            self.request("MKCOL", path, (201,)).close()
+        except DAVStatus as exc:
+            if exc.status == 409:
+                raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
+                                        hint="use -p to create parents") from None
+            raise
+
+    def remove_file(self, path: str) -> None:
+        if self.info(path).is_dir:
+            raise IsADirectoryError(path)
+        self.request("DELETE", path, (200, 204)).close()
+
+    def remove_dir(self, path: str) -> None:
+        if any(True for _ in self.iterdir(path)):
+            raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+        self.request("DELETE", path, (200, 204)).close()
+
+    def remove_tree(self, path: str) -> None:
+        if not path:  # the root itself stays: empty it
+            for entry in list(self.iterdir(path)):
+                self.request("DELETE", entry.path, (200, 204)).close()
+            return
+        if not self.info(path).is_dir:
+            raise NotADirectoryError(path)
+        self.request("DELETE", path, (200, 204)).close()
+
+    def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """COPY to a temporary name beside the target, then MOVE it into place."""
+        if not isinstance(dst, WebDAVBackend) or (dst.url, dst.username, dst.options.get("token")) != (
+            self.url, self.username, self.options.get("token")
+        ):
+            return False
+        if not movable(dst_path):
+            return False
+        if self.info(src_path).is_dir:
+            raise IsADirectoryError(src_path)
+        self._makedirs(dirname(dst_path))
+        temp = self.temp_name(dst_path)
+        try:
+            self.request("COPY", src_path, (201, 204),
+                          headers={"Destination": self.href(temp), "Overwrite": "T", "Depth": "0"}).close()
+        except BaseException:
+            self.discard(temp)
+            raise
+        self.publish(temp, dst_path)
+        return True
+
+    def close(self) -> None:
+        if self._http is not None:
+            http, self._http = self._http, None
+            http.close()
+
+    def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
+        if isinstance(exc, DAVStatus):
+            if exc.status < 300:
+                return GenrostoreError(f"{where}: {self.url} does not look like a WebDAV server "
+                                       f"({exc.method} answered HTTP {exc.status})")
+            if exc.status == 409:
+                return DirectoryNotFound(f"{where}: the parent collection does not exist (HTTP 409)")
+            return status_error(exc.status, where, exc.reason)
+        httpx = sys.modules.get("httpx")
+        if httpx is not None:
+            if isinstance(exc, httpx.TimeoutException):
+                return TemporaryError(f"{where}: timed out talking to {self.url}")
+            if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
+                return TemporaryError(f"{where}: cannot reach {self.url} ({exc})")
+        return None
