@@ -65,11 +65,16 @@ class AtomicFileWriter(Writer):
             self._remove_temp()
             raise
 
+    # Like cp: a new file takes the source's mode bits (minus the umask) when the source has
+    # them; an existing destination keeps its own.
+    source_mode: int | None = None
+
     def _mode(self) -> int:
         try:
             return stat.S_IMODE(os.stat(self.target).st_mode)
         except FileNotFoundError:
-            return 0o666 & ~_UMASK
+            base = self.source_mode if self.source_mode is not None else 0o666
+            return base & ~_UMASK
 
     def abort(self) -> None:
         if self._done:

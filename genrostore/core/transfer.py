@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -187,6 +188,7 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
             source_path = None if src.is_stdio else src.mount.local_path(src.path)
             fileno = getattr(writer, "fileno", None)
             if source_path is not None and fileno is not None:
+                writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]
                 _kernel_copy(source_path, fileno, options)
             else:
                 _stream(src, dst, writer, options)

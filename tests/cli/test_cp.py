@@ -153,3 +153,17 @@ def test_no_progress_output_when_stderr_is_not_a_tty(run: Run, tmp_path: Path) -
     result = run("cp", "big", "big2")
     assert result.stderr == b""
     assert result.stdout == b""
+
+
+def test_a_new_local_copy_keeps_the_source_mode_bits(run: Run, tmp_path: Path) -> None:
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    run("cp", "run.sh", "copy.sh")
+    assert stat.S_IMODE(os.stat(tmp_path / "copy.sh").st_mode) == 0o755 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
