@@ -8,10 +8,12 @@ objects made by other tools (consoles, gcsfuse) are tolerated: they are never sh
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
+from genrostore.backends._net import warn_unverified
 from genrostore.core.backend import Backend, Entry
 from genrostore.core.errors import (
     AuthenticationFailed,
@@ -22,6 +24,10 @@ from genrostore.core.errors import (
     TemporaryError,
 )
 from genrostore.core.paths import normalize
+from genrostore.core.schema import Option
+
+VERIFY_SSL = Option("verify_ssl", "Verify the store's TLS certificate (false: accept any, with a warning).",
+                    bool, default=True)
 
 # Parts/blocks start at 8 MiB; a stream of unknown size doubles them every 1,000 parts, so
 # 10,000 parts reach past S3's 5 TiB object limit while no part exceeds its 5 GiB part limit.
@@ -53,6 +59,8 @@ _TRANSIENT_TYPES = {
     "ServiceRequestError", "ServiceResponseError", "ServiceRequestTimeoutError", "ServiceResponseTimeoutError",
     "IncompleteReadError", "ResponseStreamingError", "TimeoutError", "ConnectionError", "ConnectionRefusedError",
 }
+_TLS_TYPES = {"SSLError", "SSLCertVerificationError", "ClientConnectorCertificateError", "ClientConnectorSSLError",
+              "ClientSSLError"}
 _NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError",
                    "ClientAuthenticationError", "CredentialUnavailableError", "RefreshError", "ProfileNotFound"}
 
@@ -81,8 +89,34 @@ def _code_and_status(exc: BaseException) -> tuple[str | None, int | None]:
     return code, status if isinstance(status, int) else None
 
 
+def _tls_error(exc: BaseException, where: str) -> NotPermitted | None:
+    """A refused certificate is permanent: retrying cannot help, only the mount's settings can."""
+    import ssl  # only once something failed: not on every command's start-up path
+
+    links = list(_chain(exc))
+    if not any(isinstance(link, ssl.SSLError) or type(link).__name__ in _TLS_TYPES for link in links):
+        return None
+    hint = "fix the store's certificate (or its CA bundle), or set verify_ssl: false on the mount"
+    if any(isinstance(link, ssl.SSLCertVerificationError) or type(link).__name__ in
+           ("SSLCertVerificationError", "ClientConnectorCertificateError") for link in links):
+        return NotPermitted(f"{where}: TLS certificate verification failed", hint=hint)
+    return NotPermitted(f"{where}: TLS handshake failed ({type(exc).__name__})", hint=hint)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The store's error code (`NoSuchKey`, `InvalidRange`…) of `exc` or an error it wraps."""
+    for link in _chain(exc):
+        code, _ = _code_and_status(link)
+        if code is not None:
+            return code
+    return None
+
+
 def classify(exc: BaseException, where: str) -> GenrostoreError | None:
     """Map a cloud client's exception (or one it wraps) to the exit-code contract."""
+    tls = _tls_error(exc, where)
+    if tls is not None:
+        return tls
     for link in _chain(exc):
         if isinstance(link, GenrostoreError):
             return link
@@ -125,11 +159,22 @@ class ObjectStoreBackend(FsspecBackend):
         self.prefix = normalize(options.get("prefix") or "")
         self.root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
         self._bucket_checked = False
+        self._bucket_lock = threading.Lock()
 
     @property
     def timeout(self) -> float:
         """The mount's own `timeout` option, else the global --timeout."""
         return float(self.options.get("timeout") or self.settings.timeout)
+
+    @property
+    def verify_ssl(self) -> bool:
+        """False only by the mount's explicit `verify_ssl: false`, which is announced once on stderr."""
+        return self.options.get("verify_ssl", True) is not False
+
+    def warn_if_unverified(self, endpoint: str) -> None:
+        """Called once, when the client is built (under the filesystem's lock)."""
+        if not self.verify_ssl:
+            warn_unverified(self.name, endpoint)
 
     # -- to be provided by each store ---------------------------------------------------------
     def store_identity(self) -> tuple[Any, ...]:
@@ -147,14 +192,21 @@ class ObjectStoreBackend(FsspecBackend):
         return full[len(self.bucket) + 1 :] if "/" in full else ""
 
     def check_bucket(self) -> None:
-        """Fail with exit 3 naming the bucket when it does not exist (checked once per mount)."""
+        """Fail with exit 3 naming the bucket when it does not exist.
+
+        Checked once per mount: parallel workers reach this together, and all but the first wait
+        for its answer instead of each asking the store.
+        """
         if self._bucket_checked:
             return
-        try:
-            self.fs.info(self.bucket)
-        except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}: no such {self.container_option} '{self.bucket}'") from None
-        self._bucket_checked = True
+        with self._bucket_lock:
+            if self._bucket_checked:
+                return
+            try:
+                self.fs.info(self.bucket)
+            except FileNotFoundError:
+                raise DirectoryNotFound(f"{self.name}: no such {self.container_option} '{self.bucket}'") from None
+            self._bucket_checked = True
 
     # -- contract -----------------------------------------------------------------------------------
     def info(self, path: str) -> Entry:

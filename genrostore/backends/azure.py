@@ -13,7 +13,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from genrostore.backends._objectstore import ObjectStoreBackend, batches, part_size_for
+from genrostore.backends._objectstore import VERIFY_SSL, ObjectStoreBackend, batches, part_size_for
 from genrostore.core.backend import Writer
 from genrostore.core.errors import ConfigError, UsageError
 from genrostore.core.registry import require
@@ -34,6 +34,7 @@ SPEC = BackendSpec(
                                "http://127.0.0.1:10000/devstoreaccount1 (default: "
                                "https://ACCOUNT.blob.core.windows.net).", aliases=("account_host", "account_url")),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        VERIFY_SSL,
     ),
     module=__name__,
     cls="AzureBackend",
@@ -111,12 +112,22 @@ class AzureBackend(ObjectStoreBackend):
             skip_instance_cache=True,
             **self._filesystem_kwargs(),
         )
-        # One attempt per request: the core does the retrying (adlfs exposes no retry option).
-        policy = fs.service_client._config.retry_policy
-        for name in ("total_retries", "connect_retries", "read_retries", "status_retries"):
-            if hasattr(policy, name):
-                setattr(policy, name, 0)
+        fs.service_client = self._service_client(fs.service_client)
+        self.warn_if_unverified(fs.service_client.url.split("?", 1)[0])
         return fs
+
+    def _service_client(self, built: Any) -> Any:
+        """adlfs's client again, with our time-outs, no SDK retries and the TLS choice.
+
+        adlfs builds its client with the SDK's defaults (300 s connect/read time-outs, 10
+        retries) and passes neither per request, so a server that accepts and never answers
+        would hold a command for many minutes; the core does the retrying.
+        """
+        aio = require("azure.storage.blob.aio", "azure")
+        timeout = int(max(1, self.timeout))
+        return aio.BlobServiceClient(account_url=built.url, credential=built.credential,  # type: ignore[attr-defined]
+                                     retry_total=0, connection_timeout=timeout, read_timeout=timeout,
+                                     connection_verify=self.verify_ssl)
 
     def store_identity(self) -> tuple[Any, ...]:
         o = self.options

@@ -11,7 +11,7 @@ import base64
 import os
 from typing import Any
 
-from genrostore.backends._objectstore import PART_SIZE, ObjectStoreBackend
+from genrostore.backends._objectstore import PART_SIZE, VERIFY_SSL, ObjectStoreBackend
 from genrostore.core.backend import Writer
 from genrostore.core.errors import UsageError
 from genrostore.core.registry import require
@@ -30,6 +30,7 @@ SPEC = BackendSpec(
         Option("endpoint_url", "Custom endpoint, e.g. an emulator (default: Google, or $STORAGE_EMULATOR_HOST).",
                aliases=("endpoint",)),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        VERIFY_SSL,
     ),
     module=__name__,
     cls="GCSBackend",
@@ -82,7 +83,7 @@ class GCSBackend(ObjectStoreBackend):
         if self.options.get("project"):
             kwargs["project"] = self.options["project"]
         timeout = self.timeout
-        return cls(
+        fs = cls(
             token=self.options.get("token"),
             endpoint_url=self.options.get("endpoint_url"),
             requests_timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout,  # type: ignore[attr-defined]
@@ -91,6 +92,22 @@ class GCSBackend(ObjectStoreBackend):
             skip_instance_cache=True,
             **kwargs,
         )
+        if not self.verify_ssl:
+            fs.session_kwargs = {**fs.session_kwargs, "connector": self._unverified_connector(fs)}
+            self.warn_if_unverified(self.endpoint_url or "https://storage.googleapis.com")
+        return fs
+
+    @staticmethod
+    def _unverified_connector(fs: Any) -> Any:
+        """An aiohttp connector that accepts any certificate, made on gcsfs's loop (it must be)."""
+        from fsspec.asyn import sync
+
+        aiohttp = require("aiohttp", "gcs")
+
+        async def make() -> Any:
+            return aiohttp.TCPConnector(ssl=False)  # type: ignore[attr-defined]
+
+        return sync(fs.loop, make)
 
     def store_identity(self) -> tuple[Any, ...]:
         return ("gcs", self.endpoint_url, self.options.get("token"), self.options.get("project"))

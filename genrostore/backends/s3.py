@@ -2,18 +2,32 @@
 
 Uploads use our own multipart writer over s3fs's client calls: s3fs's file object keeps one
 part size, so a stream of unknown size could hit S3's 10,000-part limit; ours grows its
-parts and records the real md5 (rclone's `md5chksum` metadata) so `md5` needs no download.
+parts, keeps a few in flight, and records the real md5 (rclone's `md5chksum` metadata) so
+`md5` needs no download. Downloads stream one GET's body rather than s3fs's block cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import io
 import os
-from typing import Any
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
+from typing import Any, BinaryIO
 
-from genrostore.backends._objectstore import ObjectStoreBackend, batches, part_size_for
-from genrostore.core.backend import Writer
+from genrostore.backends._objectstore import (
+    VERIFY_SSL,
+    ObjectStoreBackend,
+    batches,
+    error_code,
+    part_size_for,
+)
+from genrostore.core.backend import CHUNK_SIZE, Backend, Writer
 from genrostore.core.errors import GenrostoreError, UsageError
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -35,6 +49,7 @@ SPEC = BackendSpec(
                aliases=("token", "aws_session_token")),
         Option("profile", "A profile of the AWS shared credentials/config files."),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        VERIFY_SSL,
     ),
     module=__name__,
     cls="S3Backend",
@@ -46,6 +61,14 @@ SPEC = BackendSpec(
 MD5_METADATA = "md5chksum"  # rclone's name: https://rclone.org/s3/#object-metadata
 MAX_COPY_OBJECT = 5 * 1024**3  # CopyObject's limit, which bounds the md5 metadata rewrite
 DELETE_BATCH = 1000  # DeleteObjects' limit
+SINGLE_PUT_MAX = 8 * 1024**2  # up to this known size, one PUT whose ETag is the md5: no self-copy
+PARTS_IN_FLIGHT = 4  # bounds an upload's memory to about 5 parts (4 sent, 1 filling)
+# Parallel transfers share one budget of parts in flight, so memory stays bounded whatever -j is.
+_PROCESS_PARTS = threading.BoundedSemaphore(8)
+# Enough connections for the engine's parallel transfers, each with its parts in flight.
+POOL_CONNECTIONS = 64
+# A read returns what arrived within this time, so the stall watchdog sees a trickling body.
+READ_GATHER_SECONDS = 0.2
 
 
 class S3Backend(ObjectStoreBackend):
@@ -67,7 +90,7 @@ class S3Backend(ObjectStoreBackend):
     def make_filesystem(self) -> Any:
         s3fs = require("s3fs", "s3")
         options = self.options
-        client_kwargs: dict[str, Any] = {}
+        client_kwargs: dict[str, Any] = {"verify": self.verify_ssl}
         if options.get("region"):
             client_kwargs["region_name"] = options["region"]
         fs = s3fs.S3FileSystem(
@@ -78,13 +101,16 @@ class S3Backend(ObjectStoreBackend):
             profile=options.get("profile"),
             endpoint_url=self.endpoint_url,
             client_kwargs=client_kwargs,
-            # The core retries with backoff; the client's own retries would multiply the wait.
+            # One request per call: the core retries with backoff, botocore's own retries would
+            # multiply the wait (`max_attempts` counts retries, `total_max_attempts` requests).
             config_kwargs={"connect_timeout": self.timeout, "read_timeout": self.timeout,
-                           "retries": {"max_attempts": 1, "mode": "standard"}},
+                           "retries": {"total_max_attempts": 1, "mode": "standard"},
+                           "max_pool_connections": POOL_CONNECTIONS},
             use_listings_cache=False,
             skip_instance_cache=True,
         )
         fs.retries = 1
+        self.warn_if_unverified(self.endpoint_url or "https://s3.amazonaws.com")
         return fs
 
     def store_identity(self) -> tuple[Any, ...]:
@@ -95,6 +121,10 @@ class S3Backend(ObjectStoreBackend):
     def call(self, method: str, **kwargs: Any) -> Any:
         """One S3 API call through s3fs's client (its retries and error translation)."""
         return self.fs.call_s3(method, **kwargs)
+
+    def submit(self, method: str, **kwargs: Any) -> Future[Any]:
+        """Start one S3 API call on s3fs's event loop without waiting for it."""
+        return asyncio.run_coroutine_threadsafe(self.fs._call_s3(method, **kwargs), self.fs.loop)
 
     def delete_keys(self, names: list[str]) -> None:
         for batch in batches((n.split("/", 1)[1] for n in names), DELETE_BATCH):
@@ -121,15 +151,116 @@ class S3Backend(ObjectStoreBackend):
             return etag
         return None
 
+    def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        """One GET, streamed: no HEAD first (a missing key answers 404 just the same)."""
+        key = self.key(path)
+        if not key:
+            raise IsADirectoryError(self.full(path))
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if offset:
+            request["Range"] = f"bytes={offset}-"
+        try:
+            response = self.call("get_object", **request)
+        except FileNotFoundError:
+            if self.info(path).is_dir:
+                raise IsADirectoryError(self.full(path)) from None
+            raise
+        except OSError as exc:
+            if offset and error_code(exc) == "InvalidRange":  # at or past the end: nothing left to read
+                return io.BytesIO(b"")
+            raise
+        return S3Reader(self.fs.loop, response["Body"])
+
+    def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """CopyObject straight away: the store answers 404 for a missing source, no HEAD needed."""
+        if not isinstance(dst, S3Backend) or not self.same_store(dst):
+            return False
+        key = self.key(src_path)
+        if not key:
+            raise IsADirectoryError(self.full(src_path))
+        dst.check_bucket()
+        try:
+            self.call("copy_object", Bucket=dst.bucket, Key=dst.key(dst_path),
+                      CopySource={"Bucket": self.bucket, "Key": key})
+        except FileNotFoundError:
+            if self.info(src_path).is_dir:
+                raise IsADirectoryError(self.full(src_path)) from None
+            raise
+        except OSError as exc:
+            if error_code(exc) not in ("InvalidRequest", "EntityTooLarge"):
+                raise
+            self.fs.copy(self.full(src_path), dst.full(dst_path))  # over CopyObject's 5 GiB: a multipart copy
+        return True
+
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         self.check_bucket()
         return S3Writer(self, self.key(path), size_hint)
 
 
-class S3Writer(Writer):
-    """Buffers one part at a time: a small object is one PUT, a large one a multipart upload.
+class S3Reader(io.RawIOBase):
+    """The body of one GET, read on s3fs's loop as it arrives.
 
-    Memory stays bounded by the current part size; abort (or a failed commit) aborts the
+    A read returns once it has `size` bytes, the body ended, or `READ_GATHER_SECONDS` passed
+    with some bytes in hand: large reads stay large on a fast link, and the engine's stall
+    watchdog (which looks after every read) still sees a trickle. Nothing is cached beyond
+    what the socket holds.
+    """
+
+    def __init__(self, loop: Any, body: Any) -> None:
+        self._loop = loop
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            return self.readall()
+        return self._on_loop(self._gather, size)
+
+    def _on_loop(self, coroutine_function: Any, *args: Any) -> Any:
+        from fsspec.asyn import sync
+
+        return sync(self._loop, coroutine_function, *args)
+
+    def readall(self) -> bytes:
+        parts = []
+        while chunk := self.read(CHUNK_SIZE):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def readinto(self, target: Any) -> int:
+        data = self.read(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+    async def _gather(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        deadline = time.monotonic() + READ_GATHER_SECONDS
+        while got < size:
+            chunk = await self._body.read(size - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+            if time.monotonic() >= deadline:
+                break
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                # On the loop (aiohttp is not thread-safe); drops the connection if the body was not read to its end.
+                self._on_loop(self._body.aclose)
+            finally:
+                super().close()
+
+
+class S3Writer(Writer):
+    """A small object is one PUT; a large one a multipart upload with a few parts in flight.
+
+    Memory stays bounded by `PARTS_IN_FLIGHT` + 1 parts; abort (or a failed commit) aborts the
     multipart upload so no orphaned parts are left to be billed.
     """
 
@@ -137,34 +268,65 @@ class S3Writer(Writer):
         self.backend = backend
         self.key = key
         self.size_hint = size_hint
+        # A known small size is sent as one PUT even past the first part: its ETag is the md5.
+        self.single_put = size_hint is not None and size_hint <= SINGLE_PUT_MAX
         self.upload_id: str | None = None
         self.parts: list[dict[str, Any]] = []
-        self.buffer = bytearray()
+        self.in_flight: deque[tuple[int, Future[Any]]] = deque()
+        self.next_part = 1
+        self.pending: list[bytes] = []  # written, not yet sent: less than one part
+        self.pending_size = 0
         self.digest = hashlib.md5()
         self.size = 0
         self._done = False
 
     @property
     def part_size(self) -> int:
-        return part_size_for(len(self.parts) + 1, self.size_hint)
+        return part_size_for(self.next_part, self.size_hint)
 
     def write(self, data: bytes) -> None:
         self.digest.update(data)
         self.size += len(data)
-        self.buffer += data
-        while len(self.buffer) >= self.part_size:
-            size = self.part_size
-            self._upload_part(bytes(self.buffer[:size]))
-            del self.buffer[:size]
+        self.pending.append(bytes(data))
+        self.pending_size += len(data)
+        if self.single_put and self.pending_size <= SINGLE_PUT_MAX:
+            return
+        while self.pending_size >= self.part_size:
+            self._send_part(self._take(self.part_size))
 
-    def _upload_part(self, body: bytes) -> None:
+    def _take(self, size: int) -> bytes:
+        """The first `size` pending bytes, joined once (chunks arrive part-aligned, so rarely split)."""
+        joined = b"".join(self.pending)
+        body, rest = (joined, b"") if len(joined) == size else (joined[:size], joined[size:])
+        self.pending = [rest] if rest else []
+        self.pending_size = len(rest)
+        return body
+
+    def _send_part(self, body: bytes) -> None:
         bucket = self.backend.bucket
         if self.upload_id is None:
             self.upload_id = self.backend.call("create_multipart_upload", Bucket=bucket, Key=self.key)["UploadId"]
-        number = len(self.parts) + 1
-        response = self.backend.call("upload_part", Bucket=bucket, Key=self.key, UploadId=self.upload_id,
-                                     PartNumber=number, Body=body)
-        self.parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        while len(self.in_flight) >= PARTS_IN_FLIGHT:
+            self._finish_oldest_part()
+        while not _PROCESS_PARTS.acquire(timeout=0.05):
+            if not self.in_flight:
+                _PROCESS_PARTS.acquire()
+                break
+            self._finish_oldest_part()  # our own parts free budget as they complete
+        number = self.next_part
+        self.next_part += 1
+        try:
+            future = self.backend.submit("upload_part", Bucket=bucket, Key=self.key, UploadId=self.upload_id,
+                                         PartNumber=number, Body=body)
+        except BaseException:
+            _PROCESS_PARTS.release()
+            raise
+        future.add_done_callback(lambda _: _PROCESS_PARTS.release())
+        self.in_flight.append((number, future))
+
+    def _finish_oldest_part(self) -> None:
+        number, future = self.in_flight.popleft()
+        self.parts.append({"PartNumber": number, "ETag": future.result()["ETag"]})
 
     def commit(self) -> None:
         if self._done:
@@ -172,11 +334,14 @@ class S3Writer(Writer):
         self._done = True
         try:
             if self.upload_id is None:
-                self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=bytes(self.buffer))
+                self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key,
+                                  Body=self._take(self.pending_size),
+                                  ContentMD5=base64.b64encode(self.digest.digest()).decode())
                 return
-            if self.buffer:
-                self._upload_part(bytes(self.buffer))
-            self.buffer = bytearray()
+            if self.pending_size:
+                self._send_part(self._take(self.pending_size))
+            while self.in_flight:
+                self._finish_oldest_part()
             self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
                               UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
             self.upload_id = None
@@ -200,15 +365,16 @@ class S3Writer(Writer):
         if self._done:
             return
         self._done = True
-        self.buffer = bytearray()
+        self.pending = []
         self._abort_upload()
 
     def _abort_upload(self) -> None:
         if self.upload_id is None:
             return
         upload_id, self.upload_id = self.upload_id, None
+        # A part still uploading could land after the abort and be kept: let them end first.
+        wait_futures([future for _, future in list(self.in_flight)], timeout=self.backend.timeout)
         try:
             self.backend.call("abort_multipart_upload", Bucket=self.backend.bucket, Key=self.key, UploadId=upload_id)
         except Exception:  # noqa: BLE001 - the write already failed; S3 lifecycle rules reap what is left
             pass
-

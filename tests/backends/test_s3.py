@@ -109,6 +109,70 @@ def test_copy_to_another_store_streams(case_s3: Case, case_gcs: Case) -> None:
     assert storage.node("a:to-gcs/x.bin").copy_to("g:from-s3/x.bin").read_bytes() == b"streamed"
 
 
+# -- requests per object -------------------------------------------------------------------------
+@pytest.fixture
+def s3_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The S3 operations sent from here on, in order (s3fs's own calls and the backend's)."""
+    import s3fs
+
+    sent: list[str] = []
+    original_async, original_sync = s3fs.S3FileSystem._call_s3, s3fs.S3FileSystem.call_s3
+
+    async def recording_async(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(method)
+        return await original_async(self, method, *args, **kwargs)
+
+    def recording_sync(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(method)
+        return original_sync(self, method, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_call_s3", recording_async)
+    monkeypatch.setattr(s3fs.S3FileSystem, "call_s3", recording_sync)
+    return sent
+
+
+def _three_objects(case: Case) -> tuple[Storage, str]:
+    storage = case.storage()
+    base = case.fresh()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        storage.node(f"{base}/d/{name}").write(name.encode())
+    storage.mount(case.mount).backend.check_bucket()
+    return storage, base
+
+
+def test_a_directory_download_makes_one_get_per_object_and_no_head(case_s3: Case, tmp_path: Path,
+                                                                  s3_requests: list[str]) -> None:
+    storage, base = _three_objects(case_s3)
+    s3_requests.clear()
+    storage.node(f"{base}/d").copy_to(str(tmp_path / "d"), recursive=True)
+    assert sorted(p.read_bytes() for p in (tmp_path / "d").iterdir()) == [b"a.txt", b"b.txt", b"c.txt"]
+    assert s3_requests.count("get_object") == 3
+    assert s3_requests.count("head_object") <= 1  # the source directory itself, while planning
+
+
+def test_a_server_side_copy_makes_one_copy_object_per_object(case_s3: Case, s3_requests: list[str]) -> None:
+    storage, base = _three_objects(case_s3)
+    s3_requests.clear()
+    storage.node(f"{base}/d").copy_to(f"{base}/e", recursive=True)
+    assert storage.node(f"{base}/e/b.txt").read_bytes() == b"b.txt"
+    assert s3_requests.count("copy_object") == 3
+    assert s3_requests.count("head_object") <= 2  # the source directory and the destination, while planning
+
+
+def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3: Case, tmp_path: Path,
+                                                                       s3_requests: list[str]) -> None:
+    data = _pattern(8 * MIB - 3)
+    (tmp_path / "nine.bin").write_bytes(data)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options},
+                              {"name": "l", "type": "local", "path": str(tmp_path)}])
+    storage.mount("a").backend.check_bucket()
+    s3_requests.clear()
+    node = storage.node("l:nine.bin").copy_to(f"a:{case_s3.fresh().split(':', 1)[1]}/nine.bin")
+    assert s3_requests.count("put_object") == 1
+    assert not {"create_multipart_upload", "upload_part", "copy_object"} & set(s3_requests)
+    assert storage.mount("a").backend.md5(node.path) == hashlib.md5(data).hexdigest()
+
+
 # -- multipart uploads and md5 -----------------------------------------------------------------
 def test_a_64_mib_stream_uploads_multipart_and_stores_its_md5(case_s3: Case) -> None:
     storage = case_s3.storage()

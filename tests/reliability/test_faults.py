@@ -274,8 +274,9 @@ def test_killing_the_server_mid_transfer_fails_cleanly_and_a_rerun_completes(cli
             try:
                 proc.stdin.write(source.read())
                 proc.stdin.close()
-            except BrokenPipeError:
-                pass
+            except (BrokenPipeError, ValueError):
+                pass  # genrostore stopped reading: the point of the test
+            proc.stdin = None  # communicate() must not flush a pipe that already broke
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode in (errors.TEMPORARY, errors.ERROR), stderr
         assert b"Traceback" not in stderr and b"genrostore:" in stderr

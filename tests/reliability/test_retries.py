@@ -91,8 +91,6 @@ SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>
 
 
 @pytest.mark.skipif(not backend_exists("s3"), reason="the s3 backend module is not present yet")
-@pytest.mark.xfail(strict=True, reason="needs fix: backends/s3.py passes botocore retries={'max_attempts': 1}, "
-                   "which means one *retry* (2 requests per attempt); use {'total_max_attempts': 1}")
 def test_s3_slowdown_is_retried_then_exits_5(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.always = 503
     scripted.fail_body = SLOWDOWN
@@ -139,12 +137,7 @@ def test_http_503_is_retried_and_404_is_not(cli: Cli, tmp_path: Path, scripted: 
 
 
 # -- the stall watchdog ----------------------------------------------------------------------------------
-STALL_FIX = ("needs fix: backends/s3.py reads through s3fs, which fetches a whole block (default 50 MiB) per "
-             "read; core/transfer.py _Watchdog only ticks when stream.read(CHUNK_SIZE) returns, so a trickling "
-             "body is never seen as stalled in time")
-
-
-@pytest.mark.parametrize("kind", [pytest.param("s3", marks=pytest.mark.xfail(strict=True, reason=STALL_FIX)), "http"])
+@pytest.mark.parametrize("kind", ["s3", "http"])
 def test_a_trickling_download_is_detected_as_stalled_and_retried(cli: Cli, tmp_path: Path,
                                                                  scripted: ScriptedHTTPServer, kind: str) -> None:
     if not backend_exists(kind):
@@ -186,10 +179,7 @@ NETWORK = ["s3", "gcs", "azure", "sftp", "smb", "webdav", "http", "github"]
 DEADLINE = 20.0
 LOG_FIX = ("needs fix: cli/app.py leaves library loggers on logging's last-resort handler, so {} prints its own "
            "log lines (with a traceback) on stderr before genrostore's message")
-KNOWN_DEAD_SERVER_BUGS = {
-    ("silent", "azure"): "needs fix: backends/azure.py lets the Azure SDK retry on its own (retry_total default), "
-                         "so a silent server holds the command far beyond --timeout",
-}
+KNOWN_DEAD_SERVER_BUGS: dict[tuple[str, str], str] = {}
 
 
 # paramiko logs the banner time-out only when its read times out before the socket is torn down.

@@ -182,12 +182,7 @@ def _https_options(kind: str, url: str) -> dict:
 HTTPS_BACKENDS = ["s3", "github", "http", "webdav"]
 
 
-TLS_CODE_FIX = ("needs fix: backends/_objectstore.py classify() leaves botocore's SSLError unmapped (exit 1); "
-                "map it to NotPermitted (exit 6) with a hint naming the verify option")
-
-
-@pytest.mark.parametrize("kind", [pytest.param("s3", marks=pytest.mark.xfail(strict=True, reason=TLS_CODE_FIX)),
-                                  "github", "http", "webdav"])
+@pytest.mark.parametrize("kind", ["s3", "github", "http", "webdav"])
 def test_a_self_signed_certificate_is_refused_by_default(cli: Cli, tmp_path: Path,
                                                         https_server: ScriptedHTTPServer, kind: str) -> None:
     if not backend_exists(kind):
@@ -200,16 +195,7 @@ def test_a_self_signed_certificate_is_refused_by_default(cli: Cli, tmp_path: Pat
     assert "certificate" in result.err.lower() or "ssl" in result.err.lower()
 
 
-NO_VERIFY_OPTION = ("needs fix: backends/{}.py has no `verify_ssl` option (explicit per-mount opt-out that "
-                    "prints a warning)")
-
-
-@pytest.mark.parametrize("kind", [
-    pytest.param("s3", marks=pytest.mark.xfail(strict=True, reason=NO_VERIFY_OPTION.format("s3"))),
-    "github",
-    "http",
-    "webdav",
-])
+@pytest.mark.parametrize("kind", ["s3", "github", "http", "webdav"])
 def test_verify_ssl_false_works_and_prints_a_warning(cli: Cli, tmp_path: Path, https_server: ScriptedHTTPServer,
                                                      kind: str) -> None:
     if not backend_exists(kind):
