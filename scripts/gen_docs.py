@@ -92,7 +92,9 @@ def backend_facts(spec: BackendSpec) -> str:
         lines.append("- **URLs without a profile:** " + ", ".join(f"`{s}://...`" for s in spec.schemes))
     lines.append("- **Writes:** " + ("no, read-only by design (exit 6)" if spec.readonly else "yes"))
     if spec.notes:
-        lines += ["", "!!! note", "    " + " ".join(spec.notes.split())]
+        # Notes are plain text: `<OPTION>` must not be read as an HTML tag.
+        note = " ".join(spec.notes.split()).replace("<", "&lt;").replace(">", "&gt;")
+        lines += ["", "!!! note", "    " + note]
     return "\n".join(lines)
 
 

@@ -115,7 +115,7 @@ class Node:
         if mode == "rb":
             return self.mount.open_read(self.path)
         if mode in ("w", "wt"):
-            return io.TextIOWrapper(_WriterFile(self, self.mount.open_write(self.path)), encoding=encoding)
+            return _TextWriter(_WriterFile(self, self.mount.open_write(self.path)), encoding=encoding)
         if mode == "wb":
             return _WriterFile(self, self.mount.open_write(self.path))
         raise UsageError(f"unsupported open mode {mode!r}: use r, rb, w or wb")
@@ -211,3 +211,11 @@ class _WriterFile(io.RawIOBase):
             self._failed = True
         self.close()
 
+
+class _TextWriter(io.TextIOWrapper):
+    """Text mode over a _WriterFile: an exception in `with` aborts, as in binary mode."""
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.buffer._failed = True  # type: ignore[attr-defined]
+        self.close()

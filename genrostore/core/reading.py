@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ from genrostore.core.errors import UsageError
 PARALLEL_THRESHOLD = 64 * CHUNK_SIZE  # remote objects from 64 MiB are fetched in parallel ranges
 RANGE_PART = 8 * CHUNK_SIZE
 RANGE_WORKERS = 4
+# Range buffers held at once by the whole process (every parallel transfer shares them).
+RANGE_BUDGET = threading.BoundedSemaphore(8)
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -55,7 +58,7 @@ def stream_to(node: Node, sink: Callable[[bytes], None], *, offset: int | None =
 def _parallel_ranges(node: Node, start: int, length: int, sink: Callable[[bytes], None]) -> None:
     """Fetch a large remote object in concurrent ranges, written out strictly in order.
 
-    At most `RANGE_WORKERS * 2` parts are in flight, so memory stays bounded whatever the size.
+    At most `RANGE_WORKERS + 1` parts are in flight, so memory stays bounded whatever the size.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -65,7 +68,7 @@ def _parallel_ranges(node: Node, start: int, length: int, sink: Callable[[bytes]
     with ThreadPoolExecutor(max_workers=RANGE_WORKERS, thread_name_prefix="genrostore-range") as pool:
         for offset in offsets:
             window.append(pool.submit(node.mount.read_range, node.path, offset, min(RANGE_PART, end - offset)))
-            if len(window) >= RANGE_WORKERS * 2:
+            if len(window) > RANGE_WORKERS:
                 sink(window.popleft().result())
         while window:
             sink(window.popleft().result())

@@ -190,6 +190,8 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
             if source_path is not None and fileno is not None:
                 writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]
                 _kernel_copy(source_path, fileno, options)
+            elif fileno is not None and _worth_ranges(src, entry):
+                _parallel_download(src, fileno, entry.size or 0, options)  # type: ignore[union-attr]
             else:
                 _stream(src, dst, writer, options)
             options.check_cancelled()  # last look before the data is published
@@ -224,6 +226,51 @@ def _stream(src: Node, dst: Node, writer: object, options: CopyOptions) -> None:
             options.check_cancelled()
             if progress is not None:
                 progress.advance(len(chunk))
+
+
+def _worth_ranges(src: Node, entry: Entry | None) -> bool:
+    from genrostore.core import reading
+
+    return (not src.is_stdio and entry is not None and (entry.size or 0) >= reading.PARALLEL_THRESHOLD
+            and src.mount.local_path(src.path) is None)
+
+
+def _parallel_download(src: Node, out_fd: int, size: int, options: CopyOptions) -> None:
+    """A large remote object into a local file: ranges fetched concurrently, each written in place.
+
+    Ranges hold memory only while they own a slot of `reading.RANGE_BUDGET`, which every transfer
+    of the process shares, so memory stays bounded whatever -j is.
+    """
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from genrostore.core import reading
+
+    os.ftruncate(out_fd, size)
+
+    def fetch(offset: int) -> None:
+        length = min(reading.RANGE_PART, size - offset)
+        with reading.RANGE_BUDGET:
+            options.check_cancelled()
+            data = src.mount.read_range(src.path, offset, length)
+            if len(data) != length:
+                raise TemporaryError(f"{src.fullpath}: the object changed while being read (short range)")
+            view = memoryview(data)
+            written = 0
+            while written < length:
+                written += os.pwrite(out_fd, view[written:], offset + written)
+        if options.progress is not None:
+            options.progress.advance(length)
+
+    pool = ThreadPoolExecutor(max_workers=reading.RANGE_WORKERS, thread_name_prefix="genrostore-range")
+    futures = [pool.submit(fetch, offset) for offset in range(0, size, reading.RANGE_PART)]
+    try:
+        for future in futures:
+            future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        pool.shutdown(wait=True)
 
 
 def _kernel_copy(source_path: str, out_fd: int, options: CopyOptions) -> None:

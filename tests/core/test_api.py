@@ -70,3 +70,13 @@ def test_readonly_refuses_before_touching(tmp_path: Path) -> None:
     with pytest.raises(ReadOnly):
         storage.node("r:x").write("x")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode,data", [("w", "partial"), ("wb", b"partial")])
+def test_an_exception_inside_open_for_writing_publishes_nothing(mode: str, data: str | bytes) -> None:
+    storage = Storage()
+    with pytest.raises(RuntimeError):
+        with storage.node("mem:x.txt").open(mode) as handle:
+            handle.write(data)
+            raise RuntimeError("boom")
+    assert not storage.node("mem:x.txt").exists()

@@ -204,3 +204,39 @@ def test_a_foreign_exception_at_commit_is_a_failure_never_a_silent_success(monke
     outcome = run(plan([storage.node("mem:src")], storage.node("mem:dst"), recursive=True), CopyOptions(jobs=jobs))
     assert len(outcome.failures) == 3 and not outcome.copied
     assert all("the server went away" in str(error) for _, error in outcome.failures)
+
+
+def test_a_large_remote_file_is_downloaded_in_parallel_ranges(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    storage = Storage(mounts=[{"name": "w", "type": "local", "path": str(tmp_path)}])
+    data = os.urandom(3 * reading.RANGE_PART + 4321)
+    storage.node("mem:big").write(data)
+    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", reading.RANGE_PART)
+    offsets: list[int] = []
+    original = storage.mount("mem").read_range
+
+    def counting(path: str, offset: int, length: int) -> bytes:
+        offsets.append(offset)
+        return original(path, offset, length)
+
+    monkeypatch.setattr(storage.mount("mem"), "read_range", counting)
+    storage.node("mem:big").copy_to("w:big")
+    assert (tmp_path / "big").read_bytes() == data
+    assert sorted(offsets) == [0, reading.RANGE_PART, 2 * reading.RANGE_PART, 3 * reading.RANGE_PART]
+
+
+def test_a_failing_range_leaves_no_partial_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from genrostore.core.errors import GenrostoreError
+
+    storage = Storage(mounts=[{"name": "w", "type": "local", "path": str(tmp_path)}])
+    storage.node("mem:big").write(os.urandom(2 * reading.RANGE_PART))
+    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", reading.RANGE_PART)
+
+    def broken(path: str, offset: int, length: int) -> bytes:
+        if offset:
+            raise PermissionError("denied")
+        return b"x" * length
+
+    monkeypatch.setattr(storage.mount("mem"), "read_range", broken)
+    with pytest.raises(GenrostoreError):
+        storage.node("mem:big").copy_to("w:big")
+    assert list(tmp_path.iterdir()) == []
