@@ -22,16 +22,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 
-def backend_exists(name: str) -> bool:
-    """Backend modules land while this suite is written; a test of a missing one is skipped."""
-    return (REPO / "genrostore" / "backends" / f"{name}.py").exists()
-
-
-def needs_backend(*names: str) -> pytest.MarkDecorator:
-    missing = [n for n in names if not backend_exists(n)]
-    return pytest.mark.skipif(bool(missing), reason=f"backend module(s) not present yet: {', '.join(missing)}")
-
-
 @dataclass
 class Result:
     """A finished CLI run, with the checks every reliability test makes."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from genrostore.core import errors
-from tests.reliability.conftest import Cli, backend_exists, write_profile
+from tests.reliability.conftest import Cli, write_profile
 
 MiB = 1024 * 1024
 
@@ -149,7 +149,6 @@ def _interrupt(proc: subprocess.Popen[bytes], close_after: float | None = 0.5) -
     return proc.returncode, proc.stderr.read()
 
 
-@pytest.mark.skipif(not backend_exists("s3"), reason="the s3 backend module is not present yet")
 def test_sigint_during_an_s3_upload_exits_130_without_object_or_multipart_upload(
         cli: Cli, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     case = request.getfixturevalue("case_s3")
@@ -168,7 +167,6 @@ def test_sigint_during_an_s3_upload_exits_130_without_object_or_multipart_upload
     assert _uploads(client, options["bucket"], key) == []
 
 
-@pytest.mark.skipif(not backend_exists("sftp"), reason="the sftp backend module is not present yet")
 def test_sigint_during_an_sftp_upload_exits_130_and_leaves_no_file(cli: Cli, tmp_path: Path,
                                                                    request: pytest.FixtureRequest) -> None:
     case = request.getfixturevalue("case_sftp")
@@ -185,7 +183,6 @@ def test_sigint_during_an_sftp_upload_exits_130_and_leaves_no_file(cli: Cli, tmp
     assert list(server_dir.iterdir()) == []
 
 
-@pytest.mark.skipif(not backend_exists("s3"), reason="the s3 backend module is not present yet")
 def test_sigint_exits_even_when_the_source_stays_open(cli: Cli, tmp_path: Path,
                                                       request: pytest.FixtureRequest) -> None:
     case = request.getfixturevalue("case_s3")
@@ -254,8 +251,6 @@ def _visible_destination(kind: str, server: object, options: dict) -> list[str]:
 @pytest.mark.parametrize("kind", ["s3", "sftp", "webdav"])
 def test_killing_the_server_mid_transfer_fails_cleanly_and_a_rerun_completes(cli: Cli, tmp_path: Path,
                                                                             kind: str) -> None:
-    if not backend_exists(kind):
-        pytest.skip(f"the {kind} backend module is not present yet")
     digest = _random_file(cli.home / "big.bin", SIZE)
     server = _start(kind, tmp_path / "server")
     try:

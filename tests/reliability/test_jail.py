@@ -15,7 +15,7 @@ import pytest
 from genrostore import Storage
 from genrostore.core import errors
 from genrostore.core.errors import GenrostoreError, UsageError
-from tests.reliability.conftest import Cli, backend_exists, write_profile
+from tests.reliability.conftest import Cli, write_profile
 
 SECRET = b"TOP-SECRET-OUTSIDE-THE-MOUNT\n"
 PAYLOAD = "data:cHduZWQ="  # "pwned"
@@ -162,8 +162,6 @@ def _jailed_options(case: object, sub: str) -> dict:
 def remote_jail(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[object, str, Path]:
     """(case, address of the directory holding secret.txt, profile with `jail:` one level below)."""
     kind = "s3" if request.param == "s3_prefix" else request.param
-    if not backend_exists(kind):
-        pytest.skip(f"the {kind} backend module is not present yet")
     case = request.getfixturevalue(f"case_{request.param}")
     base = case.fresh()
     storage = case.storage()
@@ -197,8 +195,6 @@ def test_remote_mount_cannot_write_outside_its_root(cli: Cli, remote_jail: tuple
 
 def test_sftp_server_side_symlinks_out_of_the_root_are_refused(cli: Cli, tmp_path: Path,
                                                                request: pytest.FixtureRequest) -> None:
-    if not backend_exists("sftp"):
-        pytest.skip("the sftp backend module is not present yet")
     case = request.getfixturevalue("case_sftp")
     server_root = Path(case.mount_options["path"])
     outside = server_root.parent / f"outside-{tmp_path.name}"
@@ -261,8 +257,6 @@ def _evil_tar(path: Path) -> Path:
 
 @pytest.mark.parametrize("kind", ["zip", "tar"])
 def test_archive_members_never_land_outside_the_destination(cli: Cli, tmp_path: Path, kind: str) -> None:
-    if not backend_exists(kind):
-        pytest.skip(f"the {kind} backend module is not present yet")
     archive = _evil_zip(tmp_path / "evil.zip") if kind == "zip" else _evil_tar(tmp_path / "evil.tgz")
     profile = write_profile(tmp_path, {"evil": {"type": kind, "file": str(archive)}})
     destination = tmp_path / "d1" / "d2" / "out"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from genrostore.core import errors
-from tests.reliability.conftest import (Cli, ScriptedHTTPServer, SilentServer, backend_exists, refused_port,
+from tests.reliability.conftest import (Cli, ScriptedHTTPServer, SilentServer, refused_port,
                                         write_profile)
 
 TREE = "repos/o/r/git/trees/main"
@@ -32,7 +32,6 @@ def _tree() -> bytes:
 
 
 # -- github (requests) against a scripted API ------------------------------------------------------
-@pytest.mark.skipif(not backend_exists("github"), reason="the github backend module is not present yet")
 def test_503_every_time_is_tried_retries_plus_one_times_then_exits_5(cli: Cli, tmp_path: Path,
                                                                      scripted: ScriptedHTTPServer) -> None:
     scripted.always = 503
@@ -42,7 +41,6 @@ def test_503_every_time_is_tried_retries_plus_one_times_then_exits_5(cli: Cli, t
     assert "after 4 attempts" in result.err and "503" in result.err
 
 
-@pytest.mark.skipif(not backend_exists("github"), reason="the github backend module is not present yet")
 def test_retries_0_means_one_attempt(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.always = 502
     profile = write_profile(tmp_path, {"gh": _github(scripted)})
@@ -50,7 +48,6 @@ def test_retries_0_means_one_attempt(cli: Cli, tmp_path: Path, scripted: Scripte
     assert scripted.count(path="/" + TREE) == 1
 
 
-@pytest.mark.skipif(not backend_exists("github"), reason="the github backend module is not present yet")
 def test_transient_failures_then_success_exits_0(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.files[TREE] = _tree()
     scripted.fail = [503, 429]
@@ -60,7 +57,6 @@ def test_transient_failures_then_success_exits_0(cli: Cli, tmp_path: Path, scrip
     assert scripted.count(path="/" + TREE) == 3
 
 
-@pytest.mark.skipif(not backend_exists("github"), reason="the github backend module is not present yet")
 # A 404 on the tree means the ref does not exist: the github backend reports that as configuration (7).
 @pytest.mark.parametrize("status,code", [(404, errors.CONFIG), (401, errors.NOT_PERMITTED),
                                          (403, errors.NOT_PERMITTED)])
@@ -75,7 +71,6 @@ def test_permanent_errors_are_tried_exactly_once(cli: Cli, tmp_path: Path, scrip
     assert "attempts" not in result.err
 
 
-@pytest.mark.skipif(not backend_exists("github"), reason="the github backend module is not present yet")
 def test_retries_back_off_instead_of_hammering(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.always = 503
     profile = write_profile(tmp_path, {"gh": _github(scripted)})
@@ -90,7 +85,6 @@ SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>
             b"<Message>Please reduce your request rate.</Message></Error>")
 
 
-@pytest.mark.skipif(not backend_exists("s3"), reason="the s3 backend module is not present yet")
 def test_s3_slowdown_is_retried_then_exits_5(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.always = 503
     scripted.fail_body = SLOWDOWN
@@ -101,7 +95,6 @@ def test_s3_slowdown_is_retried_then_exits_5(cli: Cli, tmp_path: Path, scripted:
     assert "after 3 attempts" in result.err
 
 
-@pytest.mark.skipif(not backend_exists("s3"), reason="the s3 backend module is not present yet")
 def test_s3_slowdown_then_success_reads_the_object(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.files[S3_KEY.lstrip("/")] = b"payload\n"
     scripted.fail = [503, 500]
@@ -111,7 +104,6 @@ def test_s3_slowdown_then_success_reads_the_object(cli: Cli, tmp_path: Path, scr
     assert cli("--retries", "3", "cat", "s:data.bin", profile=profile).expect(errors.OK).stdout == b"payload\n"
 
 
-@pytest.mark.skipif(not backend_exists("s3"), reason="the s3 backend module is not present yet")
 def test_s3_access_denied_is_not_retried(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     scripted.always = 403
     scripted.fail_body = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
@@ -122,7 +114,6 @@ def test_s3_access_denied_is_not_retried(cli: Cli, tmp_path: Path, scripted: Scr
 
 
 # -- http (when its module exists) -------------------------------------------------------------------
-@pytest.mark.skipif(not backend_exists("http"), reason="the http backend module is not present yet")
 def test_http_503_is_retried_and_404_is_not(cli: Cli, tmp_path: Path, scripted: ScriptedHTTPServer) -> None:
     profile = write_profile(tmp_path, {"web": {"type": "http", "base_url": scripted.url}})
     scripted.always = 503
@@ -140,8 +131,6 @@ def test_http_503_is_retried_and_404_is_not(cli: Cli, tmp_path: Path, scripted: 
 @pytest.mark.parametrize("kind", ["s3", "http"])
 def test_a_trickling_download_is_detected_as_stalled_and_retried(cli: Cli, tmp_path: Path,
                                                                  scripted: ScriptedHTTPServer, kind: str) -> None:
-    if not backend_exists(kind):
-        pytest.skip(f"the {kind} backend module is not present yet")
     data = bytes(range(256)) * 4096 * 4  # 4 MiB
     scripted.files["bucket/data.bin" if kind == "s3" else "data.bin"] = data
     scripted.trickle = (4096, 0.05)  # ~80 KB/s: about 50 s for the whole body
@@ -177,26 +166,12 @@ def _dead_options(kind: str, port: int, tmp_path: Path) -> dict:
 
 NETWORK = ["s3", "gcs", "azure", "sftp", "smb", "webdav", "http", "github"]
 DEADLINE = 20.0
-LOG_FIX = ("needs fix: cli/app.py leaves library loggers on logging's last-resort handler, so {} prints its own "
-           "log lines (with a traceback) on stderr before genrostore's message")
-KNOWN_DEAD_SERVER_BUGS: dict[tuple[str, str], str] = {}
-
-
-# paramiko logs the banner time-out only when its read times out before the socket is torn down.
-FLAKY = {("silent", "sftp")}
-
-
 def _dead_params() -> list:
-    return [pytest.param(dead, kind, id=f"{dead}-{kind}",
-                         marks=[pytest.mark.xfail(strict=(dead, kind) not in FLAKY, reason=KNOWN_DEAD_SERVER_BUGS[(dead, kind)])]
-                         if (dead, kind) in KNOWN_DEAD_SERVER_BUGS else [])
-            for dead in ("refused", "silent") for kind in NETWORK]
+    return [pytest.param(dead, kind, id=f"{dead}-{kind}") for dead in ("refused", "silent") for kind in NETWORK]
 
 
 @pytest.mark.parametrize("dead,kind", _dead_params())
 def test_a_dead_server_fails_cleanly_within_the_timeout(cli: Cli, tmp_path: Path, kind: str, dead: str) -> None:
-    if not backend_exists(kind):
-        pytest.skip(f"the {kind} backend module is not present yet")
     server = SilentServer() if dead == "silent" else None
     try:
         port = server.port if server else refused_port()
