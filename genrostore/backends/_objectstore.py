@@ -22,6 +22,7 @@ from genrostore.core.errors import (
     GenrostoreError,
     NotPermitted,
     TemporaryError,
+    UsageError,
 )
 from genrostore.core.paths import normalize
 from genrostore.core.schema import Option
@@ -339,6 +340,14 @@ class ObjectStoreBackend(FsspecBackend):
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         return classify(exc, where)
+
+
+def bucket_url(url: str, bucket_option: str, example: str) -> tuple[dict[str, Any], str]:
+    """`scheme://bucket/key` → ({bucket_option: bucket}, key); credentials come from the environment."""
+    bucket, _, key = url.split("://", 1)[1].partition("/")
+    if not bucket:
+        raise UsageError(f"{url}: such a URL names a {bucket_option}: {example}")
+    return {bucket_option: bucket}, key
 
 
 def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:

@@ -13,9 +13,9 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from genrostore.backends._objectstore import VERIFY_SSL, ObjectStoreBackend, batches, part_size_for
+from genrostore.backends._objectstore import VERIFY_SSL, ObjectStoreBackend, batches, bucket_url, part_size_for
 from genrostore.core.backend import Writer
-from genrostore.core.errors import ConfigError, UsageError
+from genrostore.core.errors import ConfigError
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -77,10 +77,7 @@ class AzureBackend(ObjectStoreBackend):
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
         """`az://container/blob`: the account and credentials come from the AZURE_STORAGE_* environment."""
-        container, _, key = url.split("://", 1)[1].partition("/")
-        if not container:
-            raise UsageError(f"{url}: an az:// URL names a container: az://container/blob")
-        return {"container": container}, key
+        return bucket_url(url, "container", "az://container/blob")
 
     def _filesystem_kwargs(self) -> dict[str, Any]:
         options = self.options

@@ -11,9 +11,8 @@ import base64
 import os
 from typing import Any
 
-from genrostore.backends._objectstore import PART_SIZE, VERIFY_SSL, ObjectStoreBackend
+from genrostore.backends._objectstore import PART_SIZE, VERIFY_SSL, ObjectStoreBackend, bucket_url
 from genrostore.core.backend import Writer
-from genrostore.core.errors import UsageError
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -67,10 +66,7 @@ class GCSBackend(ObjectStoreBackend):
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
         """`gs://bucket/name`: credentials and endpoint from the default Google chain and environment."""
-        bucket, _, key = url.split("://", 1)[1].partition("/")
-        if not bucket:
-            raise UsageError(f"{url}: a gs:// URL names a bucket: gs://bucket/name")
-        return {"bucket": bucket}, key
+        return bucket_url(url, "bucket", "gs://bucket/name")
 
     @property
     def endpoint_url(self) -> str | None:

@@ -24,11 +24,12 @@ from genrostore.backends._objectstore import (
     VERIFY_SSL,
     ObjectStoreBackend,
     batches,
+    bucket_url,
     error_code,
     part_size_for,
 )
 from genrostore.core.backend import CHUNK_SIZE, Backend, Writer
-from genrostore.core.errors import GenrostoreError, UsageError
+from genrostore.core.errors import GenrostoreError
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -77,10 +78,7 @@ class S3Backend(ObjectStoreBackend):
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
         """`s3://bucket/key`: credentials and endpoint come from the AWS chain and environment."""
-        bucket, _, key = url.split("://", 1)[1].partition("/")
-        if not bucket:
-            raise UsageError(f"{url}: an s3:// URL names a bucket: s3://bucket/key")
-        return {"bucket": bucket}, key
+        return bucket_url(url, "bucket", "s3://bucket/key")
 
     @property
     def endpoint_url(self) -> str | None:

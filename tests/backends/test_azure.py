@@ -20,29 +20,8 @@ from tests.cases.cloud import AZURE_CONTAINER
 from tests.reliability.test_secrets import https_server, self_signed  # noqa: F401 - fixtures
 from tests.servers import azure
 from tests.servers._proc import HOST, free_port
+from tests.payloads import MIB, pattern, stream_into
 
-MIB = 1024 * 1024
-
-
-def _pattern(size: int) -> bytes:
-    """Deterministic bytes for small payloads (big ones are streamed by `_stream_into`)."""
-    block = hashlib.sha256(str(size).encode()).digest() * (MIB // 32)
-    return (block * (size // len(block) + 1))[:size]
-
-
-def _stream_into(node: Any, mib: int) -> str:
-    """Write `mib` generated MiB through `node.open("wb")`, never holding them; return their md5.
-
-    Keeping the test process small matters: a child process inherits its peak RSS, and the
-    streaming conformance test measures its children's.
-    """
-    digest = hashlib.md5()
-    with node.open("wb") as handle:
-        for index in range(mib):
-            block = hashlib.sha256(index.to_bytes(8, "big")).digest() * (MIB // 32)
-            digest.update(block)
-            handle.write(block)
-    return digest.hexdigest()
 
 
 def _backend(case: Case) -> AzureBackend:
@@ -72,14 +51,14 @@ def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_block_upload_sets_content_md5_so_md5_needs_no_download(case_azure: Case, no_reads: None) -> None:
     node = case_azure.storage().node(f"{case_azure.fresh()}/blocks.bin")
-    expected = _stream_into(node, 20)
+    expected = stream_into(node, 20)
     assert node.md5 == expected
 
 
 def test_a_blob_without_content_md5_is_hashed_by_streaming(case_azure: Case) -> None:
     backend = _backend(case_azure)
     path = f"{case_azure.fresh()}/foreign.bin".split(":", 1)[1]
-    data = _pattern(3 * MIB)
+    data = pattern(3 * MIB)
     client = backend.blob_client(backend.key(path))
     ids = [base64.b64encode(f"b{i:04d}".encode()).decode() for i in range(3)]
     for i, block_id in enumerate(ids):
@@ -122,7 +101,7 @@ def test_copy_inside_the_container_is_server_side(case_azure: Case, no_reads: No
 
 
 def test_stdin_to_azure_and_back_to_stdout(case_azure: Case) -> None:
-    data = _pattern(2 * MIB + 1)
+    data = pattern(2 * MIB + 1)
     address = f"{case_azure.fresh()}/piped.bin"
     assert case_azure.cli("cp", "-", address, input=data).returncode == 0
     result = case_azure.cli("cat", address)

@@ -19,29 +19,8 @@ from tests.cases.cloud import GCS_BUCKET
 from tests.reliability.test_secrets import https_server, self_signed  # noqa: F401 - fixtures
 from tests.servers import gcs
 from tests.servers._proc import HOST, free_port
+from tests.payloads import MIB, pattern, stream_into
 
-MIB = 1024 * 1024
-
-
-def _pattern(size: int) -> bytes:
-    """Deterministic bytes for small payloads (big ones are streamed by `_stream_into`)."""
-    block = hashlib.sha256(str(size).encode()).digest() * (MIB // 32)
-    return (block * (size // len(block) + 1))[:size]
-
-
-def _stream_into(node: Any, mib: int) -> str:
-    """Write `mib` generated MiB through `node.open("wb")`, never holding them; return their md5.
-
-    Keeping the test process small matters: a child process inherits its peak RSS, and the
-    streaming conformance test measures its children's.
-    """
-    digest = hashlib.md5()
-    with node.open("wb") as handle:
-        for index in range(mib):
-            block = hashlib.sha256(index.to_bytes(8, "big")).digest() * (MIB // 32)
-            digest.update(block)
-            handle.write(block)
-    return digest.hexdigest()
 
 
 def _backend(case: Case) -> GCSBackend:
@@ -68,7 +47,7 @@ def test_md5_comes_from_md5hash_without_reading(case_gcs: Case, no_reads: None) 
 
 def test_a_multi_chunk_upload_keeps_a_real_md5hash(case_gcs: Case, no_reads: None) -> None:
     node = case_gcs.storage().node(f"{case_gcs.fresh()}/chunks.bin")
-    expected = _stream_into(node, 20)
+    expected = stream_into(node, 20)
     assert node.md5 == expected
 
 
@@ -111,7 +90,7 @@ def test_copy_inside_the_mount_is_server_side(case_gcs: Case, no_reads: None) ->
 
 
 def test_stdin_to_gcs_and_back_to_stdout(case_gcs: Case) -> None:
-    data = _pattern(2 * MIB + 3)
+    data = pattern(2 * MIB + 3)
     address = f"{case_gcs.fresh()}/piped.bin"
     assert case_gcs.cli("cp", "-", address, input=data).returncode == 0
     result = case_gcs.cli("cat", address)

@@ -20,29 +20,8 @@ from tests.cases._base import Case
 from tests.cases.cloud import S3_BUCKET
 from tests.servers import s3
 from tests.servers._proc import HOST, ServerProcess, free_port, require_binary
+from tests.payloads import MIB, pattern, stream_into
 
-MIB = 1024 * 1024
-
-
-def _pattern(size: int) -> bytes:
-    """Deterministic bytes for small payloads (big ones are streamed by `_stream_into`)."""
-    block = hashlib.sha256(str(size).encode()).digest() * (MIB // 32)
-    return (block * (size // len(block) + 1))[:size]
-
-
-def _stream_into(node: Any, mib: int) -> str:
-    """Write `mib` generated MiB through `node.open("wb")`, never holding them; return their md5.
-
-    Keeping the test process small matters: a child process inherits its peak RSS, and the
-    streaming conformance test measures its children's.
-    """
-    digest = hashlib.md5()
-    with node.open("wb") as handle:
-        for index in range(mib):
-            block = hashlib.sha256(index.to_bytes(8, "big")).digest() * (MIB // 32)
-            digest.update(block)
-            handle.write(block)
-    return digest.hexdigest()
 
 
 def _backend(case: Case) -> S3Backend:
@@ -161,7 +140,7 @@ def test_a_server_side_copy_makes_one_copy_object_per_object(case_s3: Case, s3_r
 
 def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3: Case, tmp_path: Path,
                                                                        s3_requests: list[str]) -> None:
-    data = _pattern(8 * MIB - 3)
+    data = pattern(8 * MIB - 3)
     (tmp_path / "nine.bin").write_bytes(data)
     storage = Storage(mounts=[{"name": "a", **case_s3.mount_options},
                               {"name": "l", "type": "local", "path": str(tmp_path)}])
@@ -177,7 +156,7 @@ def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3: C
 def test_a_64_mib_stream_uploads_multipart_and_stores_its_md5(case_s3: Case) -> None:
     storage = case_s3.storage()
     node = storage.node(f"{case_s3.fresh()}/big.bin")
-    expected = _stream_into(node, 64)
+    expected = stream_into(node, 64)
     head = _backend(case_s3).call("head_object", Bucket=S3_BUCKET, Key=_key(case_s3, node.fullpath))
     assert head["ContentLength"] == 64 * MIB
     assert "md5chksum" in head["Metadata"]
@@ -188,7 +167,7 @@ def test_md5_of_a_multipart_object_uses_the_stored_md5_without_reading(case_s3: 
                                                                         pytest.MonkeyPatch) -> None:
     storage = case_s3.storage()
     node = storage.node(f"{case_s3.fresh()}/parts.bin")
-    expected = _stream_into(node, 20)
+    expected = stream_into(node, 20)
     monkeypatch.setattr(S3Backend, "open_read", lambda *a, **k: pytest.fail("md5 downloaded the object"))
     assert node.md5 == expected
 
@@ -196,7 +175,7 @@ def test_md5_of_a_multipart_object_uses_the_stored_md5_without_reading(case_s3: 
 def test_md5_of_a_multipart_object_without_metadata_streams_and_matches(case_s3: Case) -> None:
     backend = _backend(case_s3)
     key = _key(case_s3, f"{case_s3.fresh()}/foreign.bin")
-    data = _pattern(11 * MIB)
+    data = pattern(11 * MIB)
     upload = backend.call("create_multipart_upload", Bucket=S3_BUCKET, Key=key)["UploadId"]
     parts = []
     for number, start in enumerate(range(0, len(data), 6 * MIB), 1):
@@ -229,7 +208,7 @@ def test_a_failed_multipart_upload_is_aborted_and_leaves_nothing(case_s3: Case) 
 
 # -- through the CLI -----------------------------------------------------------------------------
 def test_stdin_to_s3_and_s3_to_stdout_keep_the_bytes(case_s3: Case) -> None:
-    data = _pattern(3 * MIB + 17)
+    data = pattern(3 * MIB + 17)
     address = f"{case_s3.fresh()}/piped.bin"
     put = case_s3.cli("cp", "-", address, input=data)
     assert put.returncode == 0, put.stderr
@@ -356,7 +335,7 @@ def test_importing_the_backend_does_not_import_s3fs() -> None:
 # -- across stores ---------------------------------------------------------------------------------
 def test_a_copy_chain_local_s3_gcs_azure_local_keeps_the_bytes(case_s3: Case, case_gcs: Case, case_azure: Case,
                                                                 tmp_path: Path) -> None:
-    data = _pattern(2 * MIB + 5)
+    data = pattern(2 * MIB + 5)
     (tmp_path / "origin.bin").write_bytes(data)
     storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "g", **case_gcs.mount_options},
                               {"name": "z", **case_azure.mount_options}, {"name": "l", "type": "local",
