@@ -55,6 +55,7 @@ class FsspecBackend(Backend):
         self.root = ""
         self._fs: Any = None
         self._fs_lock = threading.Lock()
+        self._dirs_lock = threading.Lock()
 
     # -- to be provided by subclasses ------------------------------------------------------
     def make_filesystem(self) -> Any:
@@ -150,7 +151,7 @@ class FsspecBackend(Backend):
         full = self.full(path)
         parent = posixpath.dirname(full)
         if parent and parent != self.root and getattr(self, "implicit_dirs", False) is False:
-            self.fs.makedirs(parent, exist_ok=True)
+            self._make_parent(parent)
         if not self.rename_writes:
             return FileObjectWriter(self.fs.open(full, "wb"))
         temp = posixpath.join(parent, f".{posixpath.basename(full)}.{uuid.uuid4().hex[:8]}.genrostore-tmp")
@@ -160,6 +161,16 @@ class FsspecBackend(Backend):
             on_commit=lambda: self._publish(temp, full),
             on_abort=lambda: self._discard(temp),
         )
+
+    def _make_parent(self, parent: str) -> None:
+        """Parallel uploads into one new directory all get here at once: one creates it, the
+        others find it made (sftp answers a bare `Failure` to a mkdir that lost the race)."""
+        with self._dirs_lock:
+            try:
+                self.fs.makedirs(parent, exist_ok=True)
+            except OSError:
+                if not self.fs.isdir(parent):
+                    raise
 
     def _publish(self, temp: str, full: str) -> None:
         try:

@@ -338,6 +338,23 @@ class ObjectStoreBackend(FsspecBackend):
         self.fs.copy(self.full(src_path), dst.full(dst_path))
         return True
 
+    # -- small objects as coroutines: s3fs, gcsfs and adlfs are asyncio clients ------------------
+    def batch_loop(self) -> Any:
+        self.check_bucket()
+        return self.fs.loop
+
+    async def read_small(self, path: str) -> bytes:
+        return await self.fs._cat_file(self.full(path))
+
+    async def write_small(self, path: str, data: bytes) -> None:
+        await self.fs._pipe_file(self.full(path), data)
+
+    async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):
+            return False
+        await self.fs._cp_file(self.full(src_path), dst.full(dst_path))
+        return True
+
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         return classify(exc, where)
 

@@ -173,6 +173,14 @@ class AzureBackend(ObjectStoreBackend):
         self.check_bucket()
         return AzureWriter(self, self.key(path), size_hint)
 
+    async def write_small(self, path: str, data: bytes) -> None:
+        """One Put Blob carrying its Content-MD5, as `AzureWriter` sends it."""
+        blob = require("azure.storage.blob", "azure")
+        settings = blob.ContentSettings(content_type="application/octet-stream",  # type: ignore[attr-defined]
+                                        content_md5=bytearray(hashlib.md5(data).digest()))
+        await self.blob_client(self.key(path)).upload_blob(data, overwrite=True, content_settings=settings,
+                                                           **self.call_timeouts)
+
 
 class AzureWriter(Writer):
     """Small blobs are one Put Blob; larger ones are staged blocks committed as a list.

@@ -387,7 +387,7 @@ class SFTPBackend(FsspecBackend):
         if fs.isdir(full):
             raise IsADirectoryError(full)
         if parent != self.root:
-            fs.makedirs(parent, exist_ok=True)
+            self._make_parent(parent)
         temp = posixpath.join(parent, f".{posixpath.basename(full)}.{uuid.uuid4().hex[:8]}.genrostore-tmp")
         handle = fs.ftp.open(temp, "wb")
         handle.set_pipelined(True)

@@ -205,6 +205,28 @@ class Backend(ABC):
         """The OS path when the data lives on this machine's disk (enables kernel fast paths)."""
         return None
 
+    # -- optional: small files as coroutines on the client's event loop ------------------------
+    def batch_loop(self) -> Any | None:
+        """The event loop of an asyncio client, when small files can move as coroutines on it.
+
+        Hundreds of small transfers then share one loop instead of each blocking a worker
+        thread. Called from the engine's planning thread, never from the loop: it may block
+        once (e.g. to check that the bucket exists). None: no batching, the engine uses threads.
+        """
+        return None
+
+    async def read_small(self, path: str) -> bytes:
+        """The whole content of a small file (the engine bounds the size), on `batch_loop()`."""
+        raise self.unsupported("batched reads")
+
+    async def write_small(self, path: str, data: bytes) -> None:
+        """Store a small file in one request, atomically, on `batch_loop()`."""
+        raise self.unsupported("batched writes")
+
+    async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """A server-side copy on `batch_loop()`; False when `dst` is not in the same store."""
+        return False
+
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None

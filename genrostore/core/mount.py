@@ -4,14 +4,14 @@ every write or delete is checked against read-only and dry-run (the only such pl
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
 from genrostore.core.backend import Backend, Entry, NullWriter, Writer
 from genrostore.core.errors import GenrostoreError, ReadOnly, translate
 from genrostore.core.registry import backend_class
-from genrostore.core.retry import with_retries
+from genrostore.core.retry import with_retries, with_retries_async
 from genrostore.core.schema import BackendSpec
 from genrostore.core.settings import Settings
 
@@ -142,6 +142,29 @@ class Mount:
         if dst.readonly:
             raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
         return self._call(lambda: self.backend.server_copy(src_path, dst.backend, dst_path), src_path)
+
+    # -- small files as coroutines (see Backend.batch_loop) -------------------------------------
+    def batch_loop(self) -> Any | None:
+        """The backend's event loop for batched small transfers, or None (then threads are used)."""
+        if self.settings.dry_run:
+            return None
+        return self._call(self.backend.batch_loop, "")
+
+    async def _acall(self, make: Callable[[], Awaitable[T]], path: str) -> T:
+        return await with_retries_async(make, retries=self.settings.retries, where=self.label(path),
+                                        translate_error=self._translate_with_backend)
+
+    async def read_small(self, path: str) -> bytes:
+        return await self._acall(lambda: self.backend.read_small(path), path)
+
+    async def write_small(self, path: str, data: bytes) -> None:
+        """The caller has already passed `permit` (it runs on the planning thread, not the loop)."""
+        await self._acall(lambda: self.backend.write_small(path, data), path)
+
+    async def copy_small(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        if dst.readonly:
+            raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
+        return await self._acall(lambda: self.backend.copy_small(src_path, dst.backend, dst_path), src_path)
 
     def close(self) -> None:
         """Close the backend; a failure here (an archive that cannot be published) is an error."""

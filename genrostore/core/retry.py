@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from genrostore.core.errors import GenrostoreError, TemporaryError, translate
@@ -35,11 +35,44 @@ def with_retries(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - this is the mapping boundary
-            mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
-            if not isinstance(mapped, TemporaryError) or attempt > retries:
-                if isinstance(mapped, TemporaryError) and attempt > 1:
-                    mapped = TemporaryError(f"{mapped.message} (gave up after {attempt} attempts)", hint=mapped.hint)
-                if mapped is exc:
-                    raise
-                raise mapped from exc
+            _give_up_or_retry(exc, attempt, retries, where, translate_error)
         time.sleep(backoff(attempt))
+
+
+async def with_retries_async(
+    make: Callable[[], Awaitable[T]],
+    *,
+    retries: int,
+    where: str,
+    translate_error: Callable[[BaseException, str], GenrostoreError | None] | None = None,
+) -> T:
+    """`with_retries` for a coroutine on an event loop: the same decisions, an awaited backoff."""
+    import asyncio
+
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await make()
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - this is the mapping boundary
+            _give_up_or_retry(exc, attempt, retries, where, translate_error)
+        await asyncio.sleep(backoff(attempt))
+
+
+def _give_up_or_retry(
+    exc: BaseException,
+    attempt: int,
+    retries: int,
+    where: str,
+    translate_error: Callable[[BaseException, str], GenrostoreError | None] | None,
+) -> None:
+    """Return to retry a transient failure; raise the mapped error when it is permanent or retries ran out."""
+    mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
+    if not isinstance(mapped, TemporaryError) or attempt > retries:
+        if isinstance(mapped, TemporaryError) and attempt > 1:
+            mapped = TemporaryError(f"{mapped.message} (gave up after {attempt} attempts)", hint=mapped.hint)
+        if mapped is exc:
+            raise exc
+        raise mapped from exc

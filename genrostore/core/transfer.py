@@ -179,21 +179,33 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
         if options.progress is not None and entry is not None and entry.size:
             options.progress.advance(entry.size)
         return
-    size = entry.size if entry is not None else None
+
+    def fill(writer: Writer) -> None:
+        source_path = None if src.is_stdio else src.mount.local_path(src.path)
+        fileno = getattr(writer, "fileno", None)
+        if source_path is not None and fileno is not None:
+            writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]
+            _kernel_copy(source_path, fileno, options)
+        elif fileno is not None and _worth_ranges(src, entry):
+            _parallel_download(src, fileno, entry.size or 0, options)  # type: ignore[union-attr]
+        else:
+            _stream(src, dst, writer, options)
+
+    write_with(dst, entry.size if entry is not None else None, fill, options)
+
+
+def write_with(dst: Node, size: int | None, fill: Callable[[Writer], None], options: CopyOptions) -> None:
+    """Open `dst`'s atomic writer, let `fill` write it, publish it; any failure aborts it.
+
+    The writer is registered in `options.active` meanwhile, so Ctrl-C can abort it even while
+    `fill` is blocked on a source that never answers.
+    """
     writer = dst.mount.open_write(dst.path, size)
     with options.active_lock:
         options.active.add(writer)
     try:
         with writer:
-            source_path = None if src.is_stdio else src.mount.local_path(src.path)
-            fileno = getattr(writer, "fileno", None)
-            if source_path is not None and fileno is not None:
-                writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]
-                _kernel_copy(source_path, fileno, options)
-            elif fileno is not None and _worth_ranges(src, entry):
-                _parallel_download(src, fileno, entry.size or 0, options)  # type: ignore[union-attr]
-            else:
-                _stream(src, dst, writer, options)
+            fill(writer)
             options.check_cancelled()  # last look before the data is published
     except GenrostoreError:
         raise
@@ -350,10 +362,25 @@ def verify(src: Node, dst: Node) -> None:
 
 # -- many files ------------------------------------------------------------------------------
 def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
-    """Copy every pair with `options.jobs` workers; failures are collected, not fatal."""
+    """Copy every pair with `options.jobs` transfers at once; failures are collected, not fatal.
+
+    Small files between a local disk and an asyncio store (or inside one store) travel as
+    coroutines on the store's event loop (`batch.Batcher`); everything else on worker threads.
+    """
     result = CopyResult()
     lock = threading.Lock()
     jobs = max(1, options.jobs)
+
+    def finish(pair: Pair, outcome: bool | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            failure = outcome if isinstance(outcome, GenrostoreError) else translate(outcome, pair.name)
+            with lock:
+                result.failures.append((pair.name, failure))
+            return
+        with lock:
+            (result.copied if outcome else result.skipped).append(pair.dst)
+        if options.progress is not None:
+            options.progress.file_done(pair.name)
 
     def one(pair: Pair) -> None:
         try:
@@ -362,14 +389,9 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
             assert pair.src is not None and pair.dst is not None
             copied = copy_file(pair.src, pair.dst, entry=pair.entry, options=options)
         except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
-            failure = exc if isinstance(exc, GenrostoreError) else translate(exc, pair.name)
-            with lock:
-                result.failures.append((pair.name, failure))
+            finish(pair, exc)
             return
-        with lock:
-            (result.copied if copied else result.skipped).append(pair.dst)
-        if options.progress is not None:
-            options.progress.file_done(pair.name)
+        finish(pair, copied)
 
     def announce(pair: Pair) -> None:
         if options.progress is not None:
@@ -383,21 +405,29 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
         return result
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+    from genrostore.core.batch import Batcher
+
     pending: set[Future[None]] = set()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-copy")
+    batcher = Batcher(options, finish, jobs)
     restore = _cancel_on_sigint(options)
     try:
         for pair in iterator:
             announce(pair)
+            if batcher.submit(pair):
+                continue
             pending.add(pool.submit(one, pair))
             if len(pending) >= jobs * 4:  # bounded queue: listings stream, memory stays flat
                 _, pending = wait(pending, return_when=FIRST_COMPLETED)
+        batcher.drain()
         wait(pending)
     except KeyboardInterrupt:
+        batcher.cancel()
         _interrupt(pool, pending, options)
         raise Interrupted("interrupted; partial destinations were removed") from None
     finally:
         restore()
+        batcher.close()
     pool.shutdown(wait=True)
     return result
 

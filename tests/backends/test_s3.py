@@ -129,6 +129,26 @@ def test_a_directory_download_makes_one_get_per_object_and_no_head(case_s3: Case
     assert s3_requests.count("head_object") <= 1  # the source directory itself, while planning
 
 
+def test_a_directory_upload_makes_one_put_per_object_with_its_md5(case_s3: Case, tmp_path: Path,
+                                                                  s3_requests: list[str]) -> None:
+    files = {f"{i:02}.bin": pattern(1000 + i) for i in range(20)}
+    for name, data in files.items():
+        (tmp_path / "up" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "up" / name).write_bytes(data)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options},
+                              {"name": "l", "type": "local", "path": str(tmp_path)}])
+    storage.mount("a").backend.check_bucket()
+    base = case_s3.fresh().split(":", 1)[1]
+    s3_requests.clear()
+    storage.node("l:up").copy_to(f"a:{base}/", recursive=True)
+    assert s3_requests.count("put_object") == len(files)
+    assert set(s3_requests) == {"put_object"}
+    backend = storage.mount("a").backend
+    for name, data in files.items():
+        assert _raw(backend, f"{base}/up/{name}") == data
+        assert backend.md5(f"{base}/up/{name}") == hashlib.md5(data).hexdigest()
+
+
 def test_a_server_side_copy_makes_one_copy_object_per_object(case_s3: Case, s3_requests: list[str]) -> None:
     storage, base = _three_objects(case_s3)
     s3_requests.clear()

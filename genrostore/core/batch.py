@@ -1,0 +1,192 @@
+"""Small files as coroutines on an asyncio store's event loop (s3fs, gcsfs and adlfs are asyncio).
+
+On worker threads each small object costs a blocking hop into the client's single loop
+thread, and the threads fight over the GIL; here each one is a coroutine on that loop,
+`jobs` of them in flight. A small local source is read on the loop (microseconds from the
+page cache, less than a thread hand-over); a downloaded file is written atomically, with its
+fsync, by a pool of disk threads. Anything else — large files, stdin/stdout, --no-clobber, --checksum, dry runs,
+read-only destinations, pairs of stores on different loops — takes the thread path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from genrostore.core.errors import GenrostoreError, Interrupted
+
+if TYPE_CHECKING:
+    from genrostore.core.mount import Mount
+    from genrostore.core.transfer import CopyOptions, Pair
+
+# Larger files stream in bounded chunks on the thread path; this bounds a batch's memory to
+# about jobs × BATCH_MAX_SIZE (only running transfers hold data).
+BATCH_MAX_SIZE = 256 * 1024
+
+
+class Batcher:
+    """Takes eligible pairs (`submit` is False for a pair threads must take) and runs them in chunks.
+
+    A chunk is one hand-over to the loop: a cross-thread wake-up per chunk, not per file, keeps
+    the planning thread and the loop thread from trading the GIL a thousand times.
+    """
+
+    def __init__(self, options: CopyOptions, finish: Callable[[Pair, bool | BaseException], None], jobs: int) -> None:
+        self.options = options
+        self.finish = finish
+        self.jobs = jobs
+        self.chunk = 2 * jobs
+        self._loops: dict[int, Any] = {}
+        self._queued: dict[int, tuple[Any, list[tuple[Callable[[], Any], Pair]]]] = {}
+        self._running: list[Future[None]] = []
+        self._slots: dict[int, asyncio.Semaphore] = {}
+        self._disk: ThreadPoolExecutor | None = None
+
+    def _loop_of(self, mount: Mount) -> Any:
+        key = id(mount)
+        if key not in self._loops:
+            try:
+                self._loops[key] = mount.batch_loop()
+            except GenrostoreError:  # e.g. a missing bucket: the thread path reports it per file
+                self._loops[key] = None
+        return self._loops[key]
+
+    def submit(self, pair: Pair) -> bool:
+        src, dst, entry, options = pair.src, pair.dst, pair.entry, self.options
+        if (pair.error is not None or src is None or dst is None or entry is None or entry.size is None
+                or entry.size > BATCH_MAX_SIZE or options.no_clobber or options.checksum
+                or src.is_stdio or dst.is_stdio or dst.mount.readonly or dst.mount.settings.dry_run):
+            return False
+        src_loop, dst_loop = self._loop_of(src.mount), self._loop_of(dst.mount)
+        if src_loop is None and dst_loop is None:
+            return False
+        if src_loop is not None and dst_loop is not None:
+            if src_loop is not dst_loop:
+                return False
+            loop, make = src_loop, lambda: self._between(pair)
+        elif dst_loop is not None:
+            path = _local_path(src)
+            if path is None:
+                return False
+            loop, make = dst_loop, lambda: self._upload(pair, path)
+        elif _local_path(dst) is not None:
+            loop, make = src_loop, lambda: self._download(pair)
+        else:
+            return False
+        if not dst.mount.permit(f"copy {src.fullpath} -> {dst.fullpath}", dst.path):
+            return False
+        _, queued = self._queued.setdefault(id(loop), (loop, []))
+        queued.append((make, pair))
+        if len(queued) >= self.chunk:
+            self._flush(id(loop))
+        return True
+
+    def _flush(self, key: int) -> None:
+        loop, queued = self._queued.pop(key)
+        self._running.append(asyncio.run_coroutine_threadsafe(self._run_chunk(queued), loop))
+        if len(self._running) > 4:  # a bounded queue: a listing streams in as chunks complete
+            from concurrent.futures import FIRST_COMPLETED, wait
+
+            done, _ = wait(self._running, return_when=FIRST_COMPLETED)
+            self._running = [future for future in self._running if future not in done]
+
+    def drain(self) -> None:
+        """Start what is queued and wait until every batched file is done."""
+        from concurrent.futures import wait
+
+        for key in list(self._queued):
+            self._flush(key)
+        wait(self._running)
+        for future in self._running:
+            future.result()  # failures were recorded per file; only a bug in this module lands here
+        self._running = []
+
+    def cancel(self) -> None:
+        """Ctrl-C: queued files never start, running coroutines are cancelled on their loop."""
+        self._queued.clear()
+        for future in self._running:
+            future.cancel()
+
+    async def _run_chunk(self, items: list[tuple[Callable[[], Any], Pair]]) -> None:
+        key = id(asyncio.get_running_loop())
+        slots = self._slots.get(key)
+        if slots is None:  # made on the loop's own thread, where it is used
+            slots = self._slots[key] = asyncio.Semaphore(self.jobs)
+        await asyncio.gather(*(self._guarded(slots, make, pair) for make, pair in items))
+
+    async def _guarded(self, slots: asyncio.Semaphore, make: Callable[[], Any], pair: Pair) -> None:
+        try:
+            async with slots:
+                if self.options.cancel.is_set():
+                    raise Interrupted("interrupted")
+                await make()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded against the file, like a worker's failure
+            self.finish(pair, exc)
+            return
+        self.finish(pair, True)
+
+    def _advance(self, size: int) -> None:
+        if self.options.progress is not None and size:
+            self.options.progress.advance(size)
+
+    async def _upload(self, pair: Pair, path: str) -> None:
+        """A small local file is read on the loop: microseconds, cheaper than a thread hand-over."""
+        assert pair.dst is not None
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(BATCH_MAX_SIZE + 1)
+        except OSError as exc:
+            assert pair.src is not None
+            raise pair.src.mount.translate(exc, pair.src.path) from exc
+        if len(data) > BATCH_MAX_SIZE:  # it grew since it was listed: stream it on a thread
+            from genrostore.core.transfer import copy_file
+
+            assert pair.src is not None
+            await asyncio.get_running_loop().run_in_executor(
+                self._disk_pool(), lambda: copy_file(pair.src, pair.dst, entry=None, options=self.options))
+            return
+        await pair.dst.mount.write_small(pair.dst.path, data)
+        self._advance(len(data))
+
+    async def _between(self, pair: Pair) -> None:
+        src, dst = pair.src, pair.dst
+        assert src is not None and dst is not None
+        if not await src.mount.copy_small(src.path, dst.mount, dst.path):
+            await dst.mount.write_small(dst.path, await src.mount.read_small(src.path))
+        self._advance(pair.entry.size or 0 if pair.entry is not None else 0)
+
+    async def _download(self, pair: Pair) -> None:
+        src, dst = pair.src, pair.dst
+        assert src is not None and dst is not None
+        data = await src.mount.read_small(src.path)
+        await asyncio.get_running_loop().run_in_executor(self._disk_pool(), self._write_local, pair, data)
+        self._advance(len(data))
+
+    def _disk_pool(self) -> ThreadPoolExecutor:
+        if self._disk is None:  # only the loop's thread gets here
+            self._disk = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="genrostore-disk")
+        return self._disk
+
+    def _write_local(self, pair: Pair, data: bytes) -> None:
+        from genrostore.core.transfer import write_with
+
+        assert pair.dst is not None
+        write_with(pair.dst, len(data), lambda writer: writer.write(data), self.options)
+
+    def close(self) -> None:
+        """Stop the disk pool; after Ctrl-C its queued writes are dropped, not waited for."""
+        if self._disk is not None:
+            interrupted = self.options.cancel.is_set()
+            self._disk.shutdown(wait=not interrupted, cancel_futures=interrupted)
+
+
+def _local_path(node: Any) -> str | None:
+    """The node's OS path; None also when it is refused (a symlink out of the mount), which the thread path reports."""
+    try:
+        return node.mount.local_path(node.path)
+    except GenrostoreError:
+        return None

@@ -1,0 +1,228 @@
+"""The engine's batch path: small files as coroutines on an asyncio backend's event loop.
+
+The backend here is the memory store behind a real event loop (a thread of its own, as
+fsspec runs s3fs/gcsfs/adlfs): the engine's decisions — which pairs batch, retries on the
+loop, per-file failures, atomic local writes, Ctrl-C — are tested without any network;
+tests/backends/test_s3.py and the conformance suite run the same path against real servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genrostore import Storage
+from genrostore.backends.memory import MemoryBackend
+from genrostore.core import registry
+from genrostore.core.backend import Backend, Writer
+from genrostore.core.batch import BATCH_MAX_SIZE
+from genrostore.core.errors import Interrupted, NotPermitted
+from genrostore.core.schema import BackendSpec
+from genrostore.core.settings import Settings
+from genrostore.core.transfer import CopyOptions, plan, run
+
+SPEC = BackendSpec(type="asyncmem", summary="memory behind an event loop", options=(), module=__name__,
+                   cls="AsyncMemoryBackend")
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+_LOOP_LOCK = threading.Lock()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    global _LOOP
+    with _LOOP_LOCK:
+        if _LOOP is None:
+            _LOOP = asyncio.new_event_loop()
+            threading.Thread(target=_LOOP.run_forever, daemon=True, name="asyncmem-loop").start()
+        return _LOOP
+
+
+class AsyncMemoryBackend(MemoryBackend):
+    """Counts which path each transfer took; `failures[path]` raises once per listed exception."""
+
+    def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        self.calls: Counter[str] = Counter()
+        self.failures: dict[str, list[BaseException]] = {}
+        self.loop_threads: set[str] = set()
+
+    def batch_loop(self) -> Any:
+        return _loop()
+
+    def _on_loop(self, kind: str, path: str) -> None:
+        self.calls[kind] += 1
+        self.loop_threads.add(threading.current_thread().name)
+        pending = self.failures.get(path)
+        if pending:
+            raise pending.pop(0)
+
+    async def read_small(self, path: str) -> bytes:
+        self._on_loop("read_small", path)
+        await asyncio.sleep(0)
+        with self.open_read(path) as stream:
+            return stream.read()
+
+    async def write_small(self, path: str, data: bytes) -> None:
+        self._on_loop("write_small", path)
+        await asyncio.sleep(0)
+        self._store(path, data)
+
+    async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        if dst is not self:
+            return False
+        self._on_loop("copy_small", src_path)
+        with self.open_read(src_path) as stream:
+            self._store(dst_path, stream.read())
+        return True
+
+    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+        self.calls["thread_write"] += 1
+        return super().open_write(path, size_hint)
+
+
+@pytest.fixture
+def storage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Storage:
+    monkeypatch.setitem(registry.BACKEND_MODULES, "asyncmem", __name__)
+    return Storage(mounts=[{"name": "a", "type": "asyncmem"}, {"name": "w", "type": "local", "path": str(tmp_path)}])
+
+
+def _backend(storage: Storage) -> AsyncMemoryBackend:
+    backend = storage.mount("a").backend
+    assert isinstance(backend, AsyncMemoryBackend)
+    return backend
+
+
+def _tree(root: Path, count: int = 30) -> dict[str, bytes]:
+    files = {f"sub/{i:02}.bin": os.urandom(100 + i) for i in range(count)}
+    files["empty.txt"] = b""
+    files["big.bin"] = os.urandom(BATCH_MAX_SIZE + 1)  # one past the limit: streamed on a thread
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return files
+
+
+def _copy(storage: Storage, src: str, dst: str, **options: Any) -> Any:
+    return run(plan([storage.node(src)], storage.node(dst), recursive=True), CopyOptions(jobs=4, **options))
+
+
+def test_small_uploads_run_on_the_loop_and_larger_files_on_threads(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src")
+    outcome = _copy(storage, "w:src/", "a:up/")
+    assert not outcome.failures and len(outcome.copied) == len(files)
+    backend = _backend(storage)
+    for name, data in files.items():
+        assert storage.node(f"a:up/{name}").read_bytes() == data, name
+    assert backend.calls["write_small"] == len(files) - 1
+    assert backend.calls["thread_write"] == 1
+    assert backend.loop_threads == {"asyncmem-loop"}
+
+
+def test_small_downloads_are_written_atomically_with_their_bytes(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src")
+    assert not _copy(storage, "w:src/", "a:tree/").failures
+    outcome = _copy(storage, "a:tree/", "w:down/")
+    assert not outcome.failures and len(outcome.copied) == len(files)
+    for name, data in files.items():
+        assert (tmp_path / "down" / name).read_bytes() == data, name
+    assert _backend(storage).calls["read_small"] == len(files) - 1
+    assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
+
+
+def test_copies_inside_the_store_are_server_side_coroutines(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src", count=5)
+    _copy(storage, "w:src/", "a:one/")
+    backend = _backend(storage)
+    backend.calls.clear()
+    outcome = _copy(storage, "a:one/", "a:two/")
+    assert not outcome.failures
+    assert backend.calls["copy_small"] == len(files) - 1 and not backend.calls["read_small"]
+    assert storage.node("a:two/sub/03.bin").read_bytes() == files["sub/03.bin"]
+
+
+def test_a_transient_failure_is_retried_on_the_loop(storage: Storage, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.core import retry
+
+    monkeypatch.setattr(retry, "backoff", lambda attempt: 0.0)
+    _tree(tmp_path / "src", count=3)
+    backend = _backend(storage)
+    backend.failures["up/sub/01.bin"] = [ConnectionResetError("reset by peer"), TimeoutError("slow")]
+    outcome = _copy(storage, "w:src/", "a:up/")
+    assert not outcome.failures
+    assert storage.node("a:up/sub/01.bin").read_bytes() == (tmp_path / "src/sub/01.bin").read_bytes()
+
+
+def test_a_permanent_failure_fails_that_file_only(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src", count=4)
+    backend = _backend(storage)
+    backend.failures["up/sub/02.bin"] = [PermissionError(13, "Permission denied")]
+    outcome = _copy(storage, "w:src/", "a:up/")
+    assert [(name, type(error)) for name, error in outcome.failures] == [("w:src/sub/02.bin", NotPermitted)]
+    assert "a:up/sub/02.bin" in str(outcome.failures[0][1])
+    assert len(outcome.copied) == len(files) - 1
+    assert not storage.node("a:up/sub/02.bin").exists()
+
+
+def test_a_missing_source_file_is_reported_in_the_usual_words(storage: Storage, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", count=2)
+    _copy(storage, "w:src/", "a:tree/")
+    backend = _backend(storage)
+    backend.failures["tree/sub/00.bin"] = [FileNotFoundError(2, "No such file or directory")]
+    outcome = _copy(storage, "a:tree/", "w:down/")
+    assert [name for name, _ in outcome.failures] == ["a:tree/sub/00.bin"]
+    assert "no such file" in str(outcome.failures[0][1]).lower()
+    assert not (tmp_path / "down/sub/00.bin").exists()
+
+
+def test_progress_sees_every_batched_file_and_byte(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src", count=10)
+
+    class Sink:
+        def __init__(self) -> None:
+            self.files = self.done = self.bytes = 0
+            self.lock = threading.Lock()
+
+        def add_total(self, files: int, size: int | None) -> None:
+            self.files += files
+
+        def advance(self, size: int) -> None:
+            with self.lock:
+                self.bytes += size
+
+        def file_done(self, name: str) -> None:
+            with self.lock:
+                self.done += 1
+
+    sink = Sink()
+    _copy(storage, "w:src/", "a:up/", progress=sink)
+    assert (sink.files, sink.done, sink.bytes) == (len(files), len(files), sum(map(len, files.values())))
+
+
+def test_dry_run_and_no_clobber_take_the_thread_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(registry.BACKEND_MODULES, "asyncmem", __name__)
+    lines: list[str] = []
+    settings = Settings(dry_run=True, report=lines.append)
+    dry = Storage(mounts=[{"name": "a", "type": "asyncmem"}, {"name": "w", "type": "local", "path": str(tmp_path)}],
+                  settings=settings)
+    files = _tree(tmp_path / "src", count=3)
+    outcome = _copy(dry, "w:src/", "a:up/")
+    assert not outcome.copied and len(outcome.skipped) == len(files)
+    assert len(lines) == len(files) and all(line.startswith("DRY-RUN: copy ") for line in lines)
+    assert not _backend(dry).calls
+
+
+def test_ctrl_c_before_a_batched_file_starts_leaves_nothing(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src", count=5)
+    options = CopyOptions(jobs=4)
+    options.cancel.set()
+    outcome = run(plan([storage.node("w:src/")], storage.node("a:up/"), recursive=True), options)
+    batched = [error for _, error in outcome.failures if isinstance(error, Interrupted)]
+    assert len(batched) >= len(files) - 1
+    assert not _backend(storage).calls["write_small"]
