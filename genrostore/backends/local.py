@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
+from genrostore.core import writeback
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotPermitted, UsageError
 from genrostore.core.schema import BackendSpec, Option
@@ -43,6 +44,8 @@ class AtomicFileWriter(Writer):
         fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".genrostore-tmp", dir=directory)
         self._file = os.fdopen(fd, "wb")
         self._done = False
+        self._written = 0  # through write(); the engine's kernel copy writes the fd itself
+        self._synced = 0
 
     @property
     def fileno(self) -> int:
@@ -50,6 +53,11 @@ class AtomicFileWriter(Writer):
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
+        self._written += len(data)
+        if self._written - self._synced >= writeback.STEP:
+            self._file.flush()
+            writeback.start_writeback(self._file.fileno(), self._synced, self._written - self._synced)
+            self._synced = self._written
 
     def commit(self) -> None:
         if self._done:

@@ -193,6 +193,15 @@ class Backend(ABC):
         with self.open_read(path, offset) as stream:
             return stream.read(length)
 
+    streams_ranges: ClassVar[bool] = False  # True: open_range serves one range per request
+
+    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
+        """A stream of the `length` bytes at `offset`, in one request (when `streams_ranges`).
+
+        A large download then writes each part as it arrives instead of holding it whole.
+        """
+        raise self.unsupported("ranged streams")
+
     def md5(self, path: str) -> str | None:
         """The stored md5 when the store knows it to be the real md5 of the content."""
         return self.info(path).md5

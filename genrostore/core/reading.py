@@ -15,6 +15,11 @@ RANGE_PART = 8 * CHUNK_SIZE
 RANGE_WORKERS = 4
 # Range buffers held at once by the whole process (every parallel transfer shares them).
 RANGE_BUDGET = threading.BoundedSemaphore(8)
+# Stores that stream a range (Backend.open_range) write parts as they arrive: a part holds
+# one chunk, so parts can be larger (fewer requests) and more of them in flight.
+STREAM_PART = 32 * CHUNK_SIZE
+STREAM_WORKERS = 4
+STREAM_BUDGET = threading.BoundedSemaphore(16)
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node

@@ -250,31 +250,38 @@ def _worth_ranges(src: Node, entry: Entry | None) -> bool:
 def _parallel_download(src: Node, out_fd: int, size: int, options: CopyOptions) -> None:
     """A large remote object into a local file: ranges fetched concurrently, each written in place.
 
-    Ranges hold memory only while they own a slot of `reading.RANGE_BUDGET`, which every transfer
-    of the process shares, so memory stays bounded whatever -j is.
+    A store that streams a range (`Backend.open_range`) has its parts written as they arrive,
+    so a part holds about one chunk of memory; others fetch whole parts with `read_range`,
+    each holding a slot of `reading.RANGE_BUDGET`. Both budgets are shared by every transfer
+    of the process, so memory stays bounded whatever -j is.
     """
     from concurrent.futures import ThreadPoolExecutor, wait
 
     from genrostore.core import reading
+    from genrostore.core.writeback import start_writeback
 
     os.ftruncate(out_fd, size)
+    streamed = src.mount.backend.streams_ranges
+    part = reading.STREAM_PART if streamed else reading.RANGE_PART
 
     def fetch(offset: int) -> None:
-        length = min(reading.RANGE_PART, size - offset)
-        with reading.RANGE_BUDGET:
+        length = min(part, size - offset)
+        with reading.STREAM_BUDGET if streamed else reading.RANGE_BUDGET:
             options.check_cancelled()
-            data = src.mount.read_range(src.path, offset, length)
-            if len(data) != length:
-                raise TemporaryError(f"{src.fullpath}: the object changed while being read (short range)")
-            view = memoryview(data)
-            written = 0
-            while written < length:
-                written += os.pwrite(out_fd, view[written:], offset + written)
-        if options.progress is not None:
-            options.progress.advance(length)
+            if streamed:
+                _write_range(src, out_fd, offset, length, options)
+            else:
+                data = src.mount.read_range(src.path, offset, length)
+                if len(data) != length:
+                    raise TemporaryError(f"{src.fullpath}: the object changed while being read (short range)")
+                _pwrite_all(out_fd, data, offset)
+                if options.progress is not None:
+                    options.progress.advance(length)
+        start_writeback(out_fd, offset, length)
 
-    pool = ThreadPoolExecutor(max_workers=reading.RANGE_WORKERS, thread_name_prefix="genrostore-range")
-    futures = [pool.submit(fetch, offset) for offset in range(0, size, reading.RANGE_PART)]
+    workers = reading.STREAM_WORKERS if streamed else reading.RANGE_WORKERS
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genrostore-range")
+    futures = [pool.submit(fetch, offset) for offset in range(0, size, part)]
     try:
         for future in futures:
             future.result()
@@ -285,12 +292,40 @@ def _parallel_download(src: Node, out_fd: int, size: int, options: CopyOptions) 
         pool.shutdown(wait=True)
 
 
+def _write_range(src: Node, out_fd: int, offset: int, length: int, options: CopyOptions) -> None:
+    """One streamed range, written chunk by chunk at its place in the file."""
+    end = offset + length
+    with src.mount.open_range(src.path, offset, length) as stream:
+        while offset < end:
+            try:
+                chunk = stream.read(min(CHUNK_SIZE, end - offset))
+            except Exception as exc:
+                raise src.mount.translate(exc, src.path) from exc
+            if not chunk:
+                raise TemporaryError(f"{src.fullpath}: the object changed while being read (short range)")
+            _pwrite_all(out_fd, chunk, offset)
+            offset += len(chunk)
+            options.check_cancelled()
+            if options.progress is not None:
+                options.progress.advance(len(chunk))
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    written = 0
+    while written < len(view):
+        written += os.pwrite(fd, view[written:], offset + written)
+
+
 def _kernel_copy(source_path: str, out_fd: int, options: CopyOptions) -> None:
     """Local to local: let the kernel move the bytes (copy_file_range/sendfile), as shutil does."""
+    from genrostore.core.writeback import STEP, start_writeback
+
     progress = options.progress
     with open(source_path, "rb") as handle:
         in_fd = handle.fileno()
-        step = 64 * CHUNK_SIZE
+        step = STEP
+        position = 0
         copy_range = getattr(os, "copy_file_range", None)
         while True:
             try:
@@ -306,6 +341,8 @@ def _kernel_copy(source_path: str, out_fd: int, options: CopyOptions) -> None:
                     return
             if not sent:
                 return
+            start_writeback(out_fd, position, sent)
+            position += sent
             options.check_cancelled()
             if progress is not None:
                 progress.advance(sent)

@@ -172,6 +172,51 @@ def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3: C
     assert storage.mount("a").backend.md5(node.path) == hashlib.md5(data).hexdigest()
 
 
+def _large_download(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Storage, str, bytes]:
+    """A 'large' object at test scale: the parallel-range threshold and part size scaled down."""
+    from genrostore.core import reading
+
+    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    data = pattern(3 * MIB + 123)
+    storage = Storage(mounts=[{"name": "a", **case.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    address = f"a:{case.fresh().split(':', 1)[1]}/large.bin"
+    storage.node(address).write(data)
+    return storage, address, data
+
+
+def test_a_large_download_streams_parallel_ranges_into_place(case_s3: Case, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             s3_requests: list[str]) -> None:
+    storage, address, data = _large_download(case_s3, tmp_path, monkeypatch)
+    s3_requests.clear()
+    storage.node(address).copy_to("l:large.bin")
+    assert (tmp_path / "large.bin").read_bytes() == data
+    assert s3_requests.count("get_object") == -(-len(data) // (256 * 1024))
+
+
+def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3: Case, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends import s3 as s3_module
+    from genrostore.core.errors import GenrostoreError
+
+    storage, address, _ = _large_download(case_s3, tmp_path, monkeypatch)
+    storage.settings.retries = 0
+    real_read = s3_module.S3Reader.read
+    reads = {"n": 0}
+
+    def breaking(self: Any, size: int = -1) -> bytes:
+        reads["n"] += 1
+        if reads["n"] == 5:
+            raise ConnectionResetError("connection reset by peer")
+        return real_read(self, size)
+
+    monkeypatch.setattr(s3_module.S3Reader, "read", breaking)
+    with pytest.raises(GenrostoreError, match="connection"):
+        storage.node(address).copy_to("l:large.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 # -- multipart uploads and md5 -----------------------------------------------------------------
 def test_a_64_mib_stream_uploads_multipart_and_stores_its_md5(case_s3: Case) -> None:
     storage = case_s3.storage()
