@@ -6,7 +6,8 @@ import logging
 import os
 import sys
 import traceback
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Optional, get_type_hints
 
 import typer
 
@@ -71,7 +72,19 @@ def build_app(only: str | None = None) -> typer.Typer:
     application.callback()(root)
     for name in (only,) if only else COMMANDS:
         importlib.import_module(f"genrostore.cli.{name}").register(application)
+    _resolve_annotations([root, *(info.callback for info in application.registered_commands)])
     return application
+
+
+def _resolve_annotations(functions: list[Callable[..., Any]]) -> None:
+    """Evaluate the signatures' annotation strings once.
+
+    Typer reads a command's signature with `typing.get_type_hints` several times per run (nine for
+    `cat` and the root), and under `from __future__ import annotations` each read evaluates every
+    string again: ~1.5 ms of start-up.
+    """
+    for function in functions:
+        function.__annotations__ = get_type_hints(function, include_extras=True)
 
 
 def __getattr__(name: str) -> typer.Typer:

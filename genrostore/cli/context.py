@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,8 @@ class App:
         write_stdout(data)
 
     def out_json(self, value: Any) -> None:
+        import json
+
         self.out(json.dumps(value, ensure_ascii=False))
 
     def flush(self) -> None:

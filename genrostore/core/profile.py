@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ def find_profile(explicit: str | os.PathLike[str] | None = None) -> tuple[Path |
         return Path(env), True
     default = default_profile_path()
     return (default, False) if default.exists() else (None, False)
+
+
+def only_builtins(explicit: str | os.PathLike[str] | None = None) -> bool:
+    """True when `load_profile(explicit)` would hold just the built-ins: no file, no env-only mount."""
+    return find_profile(explicit) == (None, False) and not _env_mount_names(os.environ)
 
 
 def builtin_mounts() -> list[MountConfig]:
@@ -246,11 +252,7 @@ def _interpolate(value: Any, env: dict[str, str], key: str, budget: list[int] | 
 
 def _env_mounts(env: dict[str, str]) -> list[MountConfig]:
     """rclone-style mounts from GENROSTORE_MOUNT_<NAME>_TYPE and GENROSTORE_MOUNT_<NAME>_<OPTION>."""
-    names = sorted(
-        key[len(ENV_MOUNT_PREFIX) : -len("_TYPE")]
-        for key in env
-        if key.startswith(ENV_MOUNT_PREFIX) and key.endswith("_TYPE") and len(key) > len(ENV_MOUNT_PREFIX) + 5
-    )
+    names = _env_mount_names(env)
     options: dict[str, dict[str, Any]] = {n: {"name": n.lower()} for n in names}
     for key, value in env.items():
         if not key.startswith(ENV_MOUNT_PREFIX):
@@ -264,6 +266,14 @@ def _env_mounts(env: dict[str, str]) -> list[MountConfig]:
         _mount_from_mapping(options[n], f"environment ({ENV_MOUNT_PREFIX}{n}_*)", env=env, from_text=True)
         for n in names
     ]
+
+
+def _env_mount_names(env: Mapping[str, str]) -> list[str]:
+    return sorted(
+        key[len(ENV_MOUNT_PREFIX) : -len("_TYPE")]
+        for key in env
+        if key.startswith(ENV_MOUNT_PREFIX) and key.endswith("_TYPE") and len(key) > len(ENV_MOUNT_PREFIX) + 5
+    )
 
 
 def _warn_if_exposed(file: Path, profile: Profile, warn: Any) -> None:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import cache
 
 MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
-# Credentials that travel inside text rather than as option values.
-_PATTERNS = [
-    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)(@)"),  # scheme://user:PASS@
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic|token)?\s*)([^'\",\s}]+)"),
-    re.compile(r"(?i)([?&](?:sig|signature|token|access_token|x-amz-signature|x-amz-security-token)=)([^&\s'\"]+)"),
-]
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """Credentials that travel inside text rather than as option values (compiled when first needed:
+    most runs never print an error)."""
+    return (
+        re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)(@)"),  # scheme://user:PASS@
+        re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic|token)?\s*)([^'\",\s}]+)"),
+        re.compile(r"(?i)([?&](?:sig|signature|token|access_token|x-amz-signature|x-amz-security-token)=)([^&\s'\"]+)"),
+    )
 
 
 def register(value: object) -> None:
@@ -31,6 +36,6 @@ def redact(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         text = pattern.sub(lambda m: m.group(1) + MASK + (m.group(3) if m.lastindex == 3 else ""), text)
     return text

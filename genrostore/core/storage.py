@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from genrostore.core.errors import GenrostoreError, UnknownMount, UsageError
 from genrostore.core.mount import Mount
 from genrostore.core.paths import Address, normalize, parse_address
-from genrostore.core.profile import MountConfig, Profile, load_profile, mounts_from_dicts
+from genrostore.core.profile import MountConfig, Profile, builtin_mounts, load_profile, mounts_from_dicts, only_builtins
 from genrostore.core.registry import backend_class, spec_for, spec_for_scheme
 from genrostore.core.settings import Settings
 
@@ -25,14 +25,10 @@ class Storage:
     def __init__(self, mounts: list[dict[str, Any]] | None = None, *, profile: Profile | None = None,
                  settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.profile = profile if profile is not None else Profile(path=None)
-        if profile is None:
-            from genrostore.core.profile import builtin_mounts
-
-            for config in builtin_mounts():
-                self.profile.mounts[config.name] = config
-        for config in mounts_from_dicts(mounts or []):
-            self.profile.mounts[config.name] = config
+        self._profile = profile
+        self._api_mounts = mounts_from_dicts(mounts or [])
+        if profile is not None:
+            self._add_api_mounts(profile)
         if self.settings.resolver is None:
             self.settings.resolver = self.node  # lets an archive mount open `file: MOUNT:PATH`
         self._mounts: dict[str, Mount] = {}
@@ -42,7 +38,28 @@ class Storage:
     @classmethod
     def from_profile(cls, path: str | os.PathLike[str] | None = None, *, settings: Settings | None = None) -> Storage:
         """Load the profile (`path`, else $GENROSTORE_PROFILE, else the XDG default, else none)."""
+        if only_builtins(path):
+            return cls(settings=settings)
         return cls(profile=load_profile(path), settings=settings)
+
+    @property
+    def profile(self) -> Profile:
+        """The active profile: every mount by name and where it was defined.
+
+        Without a profile file or env-only mounts it holds just the built-ins, set up on first use
+        (a plain local path or URL needs none of them: start-up cost).
+        """
+        if self._profile is None:
+            profile = Profile(path=None)
+            for config in builtin_mounts():
+                profile.mounts[config.name] = config
+            self._add_api_mounts(profile)
+            self._profile = profile
+        return self._profile
+
+    def _add_api_mounts(self, profile: Profile) -> None:
+        for config in self._api_mounts:
+            profile.mounts[config.name] = config
 
     # -- mounts ------------------------------------------------------------------------------
     @property
