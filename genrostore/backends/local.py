@@ -140,6 +140,8 @@ class LocalBackend(Backend):
                                hint="links that leave a mount are not followed")
         return full
 
+    local_disk = True
+
     def local_path(self, path: str) -> str | None:
         return self.full(path)
 

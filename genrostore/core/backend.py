@@ -210,6 +210,8 @@ class Backend(ABC):
         """Copy without moving bytes through this process; False when not possible."""
         return False
 
+    local_disk: ClassVar[bool] = False  # True: local_path() answers for every path (this machine's disk)
+
     def local_path(self, path: str) -> str | None:
         """The OS path when the data lives on this machine's disk (enables kernel fast paths)."""
         return None

@@ -71,7 +71,7 @@ class Batcher:
             if path is None:
                 return False
             loop, make = dst_loop, lambda: self._upload(pair, path)
-        elif _local_path(dst) is not None:
+        elif dst.mount.backend.local_disk:  # its writer resolves (and jails) the path itself
             loop, make = src_loop, lambda: self._download(pair)
         else:
             return False
@@ -168,7 +168,8 @@ class Batcher:
 
     def _disk_pool(self) -> ThreadPoolExecutor:
         if self._disk is None:  # only the loop's thread gets here
-            self._disk = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="genrostore-disk")
+            # Few threads: more only trade the GIL with the loop (measured), the fsyncs still overlap.
+            self._disk = ThreadPoolExecutor(max_workers=min(self.jobs, 4), thread_name_prefix="genrostore-disk")
         return self._disk
 
     def _write_local(self, pair: Pair, data: bytes) -> None:

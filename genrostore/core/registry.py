@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
+import threading
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -73,12 +75,28 @@ def spec_for_scheme(scheme: str) -> BackendSpec:
     raise UsageError(f"no backend handles '{scheme}://' URLs")
 
 
-def require(module: str, extra: str) -> object:
-    """Import a backend's client library, or fail with exit 7 naming the install command."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtra(
-            f"the '{extra}' backend needs the Python package providing '{module}' ({exc})",
-            hint=f"run: pip install 'genrostore[{extra}]'",
-        ) from None
+_IMPORTS = threading.RLock()
+
+
+def require(module: str, extra: str, *, without: tuple[str, ...] = ()) -> object:
+    """Import a backend's client library, or fail with exit 7 naming the install command.
+
+    `without`: optional modules the library would import only because they are installed,
+    hidden from it during its import (a later import of them works as usual). Client imports
+    share one lock, so no other thread can meet the hidden module in that window.
+    """
+    with _IMPORTS:
+        hidden = [name for name in without if name not in sys.modules]
+        for name in hidden:
+            sys.modules[name] = None  # type: ignore[assignment] - `import name` raises ImportError
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            raise MissingExtra(
+                f"the '{extra}' backend needs the Python package providing '{module}' ({exc})",
+                hint=f"run: pip install 'genrostore[{extra}]'",
+            ) from None
+        finally:
+            for name in hidden:
+                if sys.modules.get(name, False) is None:
+                    del sys.modules[name]
