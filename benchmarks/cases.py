@@ -206,6 +206,13 @@ class S3Commands:
         return Tool("s5cmd", [self.space.anchors.s5cmd, "--endpoint-url", self.server.endpoint_url, *args],
                     env=self.server.client_env(), prepare=prepare)
 
+    def floor(self, mode: str, source: str, destination: str, prepare: Callable[[int], None]) -> Tool:
+        """The bare s3fs requests of a small-file case (benchmarks/s3fs_floor.py), for reference."""
+        script = str(Path(__file__).with_name("s3fs_floor.py"))
+        return Tool("s3fs floor", [sys.executable, script, mode, source, destination],
+                    env={**self.server.client_env(), "AWS_ENDPOINT_URL": self.server.endpoint_url},
+                    prepare=prepare, reference=True)
+
     def aws(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
         assert self.space.anchors.aws
         return Tool("aws", [self.space.anchors.aws, "--endpoint-url", self.server.endpoint_url, "s3", *args,
@@ -220,6 +227,7 @@ def small_upload(space: Workspace, runs: int) -> Case:
         s3.rclone("copy", "--transfers", "16", "small", f"bench:{BUCKET}/up-rc-{{run}}", prepare=clear("up-rc-")),
         s3.s5cmd("cp", "small/*", f"s3://{BUCKET}/up-s5-{{run}}/", prepare=clear("up-s5-")),
         s3.aws("cp", "--recursive", "small", f"s3://{BUCKET}/up-aws-{{run}}/", prepare=clear("up-aws-")),
+        s3.floor("up", "small", f"{BUCKET}/up-fl-{{run}}", prepare=clear("up-fl-")),
     ]
     last = str(runs - 1)
     return Case("small-upload", f"4. {n:,} × {_size(space.sizes.small_size)} files, local → S3", tools,
@@ -232,6 +240,10 @@ def big_upload(space: Workspace, runs: int) -> Case:
     clear = space.clear_bucket
     tools = [
         s3.genrostore("cp", "./s3big.bin", "s3:bigup-gs-{run}/big.bin", prepare=clear("bigup-gs-")),
+        # Reference: the same upload without storing the md5 (no whole-object md5, no self-copy).
+        Tool("genrostore, disable_checksum", [*space.genrostore, "--profile", str(space.profile), "-q", "cp",
+                                              "./s3big.bin", "s3nosum:bigup-ns-{run}/big.bin"],
+             prepare=clear("bigup-ns-"), reference=True),
         s3.rclone("copyto", "s3big.bin", f"bench:{BUCKET}/bigup-rc-{{run}}/big.bin", prepare=clear("bigup-rc-")),
         s3.s5cmd("cp", "s3big.bin", f"s3://{BUCKET}/bigup-s5-{{run}}/big.bin", prepare=clear("bigup-s5-")),
         s3.aws("cp", "s3big.bin", f"s3://{BUCKET}/bigup-aws-{{run}}/big.bin", prepare=clear("bigup-aws-")),
@@ -261,6 +273,7 @@ def small_download(space: Workspace, runs: int) -> Case:
         s3.rclone("copy", "--transfers", "16", f"bench:{BUCKET}/src-small", "out/rc-{run}", prepare=out("rc-")),
         s3.s5cmd("cp", f"s3://{BUCKET}/src-small/*", "out/s5-{run}/", prepare=out("s5-")),
         s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", "out/aws-{run}", prepare=out("aws-")),
+        s3.floor("down", f"{BUCKET}/src-small", "out/fl-{run}", prepare=out("fl-")),
     ]
     last = str(runs - 1)
     return Case("small-download", f"6a. {n:,} small files, S3 → local", tools, SMALL_TARGET, runs,
@@ -277,6 +290,7 @@ def server_copy(space: Workspace, runs: int) -> Case:
         s3.s5cmd("cp", f"s3://{BUCKET}/src-small/*", f"s3://{BUCKET}/cp-s5-{{run}}/", prepare=clear("cp-s5-")),
         s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", f"s3://{BUCKET}/cp-aws-{{run}}/",
                prepare=clear("cp-aws-")),
+        s3.floor("copy", f"{BUCKET}/src-small", f"{BUCKET}/cp-fl-{{run}}", prepare=clear("cp-fl-")),
     ]
     last = str(runs - 1)
     return Case("server-copy", f"6b. {n:,} objects, S3 → S3 server-side copy", tools, SMALL_TARGET, runs,

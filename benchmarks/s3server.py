@@ -57,9 +57,16 @@ class S3Server:
             prefix + "REGION": REGION,
         }
 
-    def profile_yaml(self, mount: str) -> str:
-        return (f"mounts:\n  {mount}:\n    type: s3\n    bucket: {BUCKET}\n    endpoint_url: {self.endpoint_url}\n"
-                f"    access_key: {ACCESS_KEY}\n    secret_key: {SECRET_KEY}\n    region: {REGION}\n")
+    def profile_yaml(self, mount: str, **variants: dict[str, object]) -> str:
+        """A profile with `mount`, plus one mount per variant: the same bucket with extra options."""
+        blocks = [(mount, {}), *variants.items()]
+        text = "mounts:\n"
+        for name, extra in blocks:
+            text += (f"  {name}:\n    type: s3\n    bucket: {BUCKET}\n    endpoint_url: {self.endpoint_url}\n"
+                     f"    access_key: {ACCESS_KEY}\n    secret_key: {SECRET_KEY}\n    region: {REGION}\n")
+            text += "".join(f"    {key}: {str(value).lower() if isinstance(value, bool) else value}\n"
+                            for key, value in extra.items())
+        return text
 
     def stop(self) -> None:
         self.process.terminate()

@@ -50,6 +50,9 @@ SPEC = BackendSpec(
                aliases=("token", "aws_session_token")),
         Option("profile", "A profile of the AWS shared credentials/config files."),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        Option("disable_checksum", "Do not store the md5 of a multipart upload (rclone's md5chksum metadata, "
+               "written by a server-side self-copy after the upload): large uploads finish sooner, and `md5` "
+               "of such an object reads it. As rclone's --s3-disable-checksum.", bool, default=False),
         VERIFY_SSL,
     ),
     module=__name__,
@@ -306,7 +309,8 @@ class S3Writer(Writer):
         self.next_part = 1
         self.pending: list[bytes] = []  # written, not yet sent: less than one part
         self.pending_size = 0
-        self.digest = hashlib.md5()
+        # The whole object's md5, for the metadata a multipart upload needs (see `_record_md5`).
+        self.digest = None if backend.options.get("disable_checksum") else hashlib.md5()
         self.size = 0
         self._done = False
 
@@ -315,7 +319,8 @@ class S3Writer(Writer):
         return part_size_for(self.next_part, self.size_hint)
 
     def write(self, data: bytes) -> None:
-        self.digest.update(data)
+        if self.digest is not None:
+            self.digest.update(data)
         self.size += len(data)
         self.pending.append(bytes(data))
         self.pending_size += len(data)
@@ -364,9 +369,10 @@ class S3Writer(Writer):
         self._done = True
         try:
             if self.upload_id is None:
-                self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key,
-                                  Body=self._take(self.pending_size),
-                                  ContentMD5=base64.b64encode(self.digest.digest()).decode())
+                body = self._take(self.pending_size)
+                digest = (self.digest or hashlib.md5(body)).digest()
+                self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=body,
+                                  ContentMD5=base64.b64encode(digest).decode())
                 return
             if self.pending_size:
                 self._send_part(self._take(self.pending_size))
@@ -382,7 +388,7 @@ class S3Writer(Writer):
 
     def _record_md5(self) -> None:
         """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy."""
-        if self.size > MAX_COPY_OBJECT:
+        if self.digest is None or self.size > MAX_COPY_OBJECT:
             return
         bucket = self.backend.bucket
         self.backend.call(

@@ -228,6 +228,27 @@ def test_a_64_mib_stream_uploads_multipart_and_stores_its_md5(case_s3: Case) -> 
     assert _backend(case_s3).md5(node.path) == expected
 
 
+def test_disable_checksum_skips_the_md5_self_copy_and_md5_reads_the_object(case_s3: Case, s3_requests: list[str]) -> None:
+    from genrostore.core.hashing import md5_of
+
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options, "disable_checksum": True}])
+    node = storage.node(f"a:{case_s3.fresh().split(':', 1)[1]}/fast.bin")
+    s3_requests.clear()
+    expected = stream_into(node, 20)
+    assert "upload_part" in s3_requests and "copy_object" not in s3_requests
+    head = _backend(case_s3).call("head_object", Bucket=S3_BUCKET, Key=_key(case_s3, node.fullpath))
+    assert "md5chksum" not in head["Metadata"]
+    assert storage.mount("a").backend.md5(node.path) is None  # a multipart ETag is not an md5
+    assert md5_of(node) == expected  # so md5 reads the object
+
+
+def test_disable_checksum_keeps_the_md5_of_a_single_put(case_s3: Case, tmp_path: Path) -> None:
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options, "disable_checksum": True}])
+    node = storage.node(f"a:{case_s3.fresh().split(':', 1)[1]}/small.bin")
+    node.write(b"small and whole")
+    assert storage.mount("a").backend.md5(node.path) == hashlib.md5(b"small and whole").hexdigest()
+
+
 def test_md5_of_a_multipart_object_uses_the_stored_md5_without_reading(case_s3: Case, monkeypatch:
                                                                         pytest.MonkeyPatch) -> None:
     storage = case_s3.storage()
