@@ -1,10 +1,10 @@
 """The floor of any tool built on s3fs: the bare requests of cases 4 and 6, nothing else.
 
-A reference contender, not a product: no profile, no error mapping, no retries, no atomic
-local writes, no fsync. It imports s3fs, builds one client and sends one request per object,
-16 in flight on s3fs's event loop — what genrostore's batch path does, minus genrostore. The
-gap between genrostore and this script is genrostore's own cost; the gap between this script
-and s5cmd is the cost of Python, botocore and aiohttp.
+A reference contender, not a product: no profile, no error mapping, no atomic local writes,
+no fsync (botocore's own retries only). It imports s3fs, builds one client and sends one
+request per object, 16 in flight on s3fs's event loop — what genrostore's batch path does,
+minus genrostore. The gap between genrostore and this script is genrostore's own cost; the
+gap between this script and s5cmd is the cost of Python, botocore and aiohttp.
 
     python benchmarks/s3fs_floor.py up|down|copy SOURCE DESTINATION
         up:   SOURCE a local directory, DESTINATION bucket/prefix
@@ -30,7 +30,8 @@ def main(argv: list[str]) -> int:
     fs = s3fs.S3FileSystem(
         key=os.environ["AWS_ACCESS_KEY_ID"], secret=os.environ["AWS_SECRET_ACCESS_KEY"],
         endpoint_url=os.environ["AWS_ENDPOINT_URL"], client_kwargs={"region_name": os.environ["AWS_REGION"]},
-        config_kwargs={"max_pool_connections": 64, "retries": {"total_max_attempts": 1, "mode": "standard"}},
+        # botocore's own retries (the server may answer a transient InternalError under load).
+        config_kwargs={"max_pool_connections": 64, "retries": {"max_attempts": 3, "mode": "standard"}},
         skip_instance_cache=True,
     )
 
