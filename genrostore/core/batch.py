@@ -11,7 +11,8 @@ read-only destinations, pairs of stores on different loops — takes the thread 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -110,18 +111,11 @@ class Batcher:
             future.cancel()
 
     async def _run_chunk(self, items: list[tuple[Callable[[], Any], Pair]]) -> None:
-        key = id(asyncio.get_running_loop())
-        slots = self._slots.get(key)
-        if slots is None:  # made on the loop's own thread, where it is used
-            slots = self._slots[key] = asyncio.Semaphore(self.jobs)
-        await asyncio.gather(*(self._guarded(slots, make, pair) for make, pair in items))
+        await asyncio.gather(*(self._guarded(make, pair) for make, pair in items))
 
-    async def _guarded(self, slots: asyncio.Semaphore, make: Callable[[], Any], pair: Pair) -> None:
+    async def _guarded(self, make: Callable[[], Any], pair: Pair) -> None:
         try:
-            async with slots:
-                if self.options.cancel.is_set():
-                    raise Interrupted("interrupted")
-                await make()
+            await make()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - recorded against the file, like a worker's failure
@@ -129,40 +123,56 @@ class Batcher:
             return
         self.finish(pair, True)
 
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """One of the `jobs` request slots of this loop; held for the requests only, not disk work."""
+        key = id(asyncio.get_running_loop())
+        slots = self._slots.get(key)
+        if slots is None:  # made on the loop's own thread, where it is used
+            slots = self._slots[key] = asyncio.Semaphore(self.jobs)
+        async with slots:
+            if self.options.cancel.is_set():
+                raise Interrupted("interrupted")
+            yield
+
     def _advance(self, size: int) -> None:
         if self.options.progress is not None and size:
             self.options.progress.advance(size)
 
     async def _upload(self, pair: Pair, path: str) -> None:
         """A small local file is read on the loop: microseconds, cheaper than a thread hand-over."""
-        assert pair.dst is not None
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(BATCH_MAX_SIZE + 1)
-        except OSError as exc:
-            assert pair.src is not None
-            raise pair.src.mount.translate(exc, pair.src.path) from exc
-        if len(data) > BATCH_MAX_SIZE:  # it grew since it was listed: stream it on a thread
-            from genrostore.core.transfer import copy_file
+        src, dst = pair.src, pair.dst
+        assert src is not None and dst is not None
+        async with self._turn():
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(BATCH_MAX_SIZE + 1)
+            except OSError as exc:
+                raise src.mount.translate(exc, src.path) from exc
+            if len(data) <= BATCH_MAX_SIZE:
+                await dst.mount.write_small(dst.path, data)
+                self._advance(len(data))
+                return
+        # It grew since it was listed: stream it on a thread, as a large file.
+        from genrostore.core.transfer import copy_file
 
-            assert pair.src is not None
-            await asyncio.get_running_loop().run_in_executor(
-                self._disk_pool(), lambda: copy_file(pair.src, pair.dst, entry=None, options=self.options))
-            return
-        await pair.dst.mount.write_small(pair.dst.path, data)
-        self._advance(len(data))
+        await asyncio.get_running_loop().run_in_executor(
+            self._disk_pool(), lambda: copy_file(src, dst, entry=None, options=self.options))
 
     async def _between(self, pair: Pair) -> None:
         src, dst = pair.src, pair.dst
         assert src is not None and dst is not None
-        if not await src.mount.copy_small(src.path, dst.mount, dst.path):
-            await dst.mount.write_small(dst.path, await src.mount.read_small(src.path))
+        async with self._turn():
+            if not await src.mount.copy_small(src.path, dst.mount, dst.path):
+                await dst.mount.write_small(dst.path, await src.mount.read_small(src.path))
         self._advance(pair.entry.size or 0 if pair.entry is not None else 0)
 
     async def _download(self, pair: Pair) -> None:
+        """The slot is given back before the local write: the next GET need not wait for an fsync."""
         src, dst = pair.src, pair.dst
         assert src is not None and dst is not None
-        data = await src.mount.read_small(src.path)
+        async with self._turn():
+            data = await src.mount.read_small(src.path)
         await asyncio.get_running_loop().run_in_executor(self._disk_pool(), self._write_local, pair, data)
         self._advance(len(data))
 
