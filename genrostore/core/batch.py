@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ class Batcher:
         self._running: list[Future[None]] = []
         self._slots: dict[int, asyncio.Semaphore] = {}
         self._disk: ThreadPoolExecutor | None = None
+        self._disk_busy = 0  # disk-pool calls running now (their writers may hold temp files)
+        self._disk_idle = threading.Condition()
 
     def _loop_of(self, mount: Mount) -> Any:
         key = id(mount)
@@ -156,8 +159,7 @@ class Batcher:
         # It grew since it was listed: stream it on a thread, as a large file.
         from genrostore.core.transfer import copy_file
 
-        await asyncio.get_running_loop().run_in_executor(
-            self._disk_pool(), lambda: copy_file(src, dst, entry=None, options=self.options))
+        await self._on_disk(lambda: copy_file(src, dst, entry=None, options=self.options))
 
     async def _between(self, pair: Pair) -> None:
         src, dst = pair.src, pair.dst
@@ -173,8 +175,33 @@ class Batcher:
         assert src is not None and dst is not None
         async with self._turn():
             data = await src.mount.read_small(src.path)
-        await asyncio.get_running_loop().run_in_executor(self._disk_pool(), self._write_local, pair, data)
+        await self._on_disk(lambda: self._write_local(pair, data))
         self._advance(len(data))
+
+    async def _on_disk(self, work: Callable[[], object]) -> None:
+        """Run local disk work on the disk pool, counted so Ctrl-C can wait for it to abort cleanly."""
+        def counted() -> None:
+            with self._disk_idle:
+                self._disk_busy += 1
+            try:
+                work()
+            finally:
+                with self._disk_idle:
+                    self._disk_busy -= 1
+                    self._disk_idle.notify_all()
+
+        await asyncio.get_running_loop().run_in_executor(self._disk_pool(), counted)
+
+    def settle(self, timeout: float) -> None:
+        """After Ctrl-C: let running disk writes see the cancel flag and remove their temp files.
+
+        The process leaves by os._exit right after, which would otherwise kill a writer between
+        creating its temp file and aborting it.
+        """
+        if self._disk is not None:
+            self._disk.shutdown(wait=False, cancel_futures=True)
+        with self._disk_idle:
+            self._disk_idle.wait_for(lambda: self._disk_busy == 0, timeout)
 
     def _disk_pool(self) -> ThreadPoolExecutor:
         if self._disk is None:  # only the loop's thread gets here

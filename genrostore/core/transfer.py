@@ -459,7 +459,9 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
         batcher.drain()
         wait(pending)
     except KeyboardInterrupt:
+        options.cancel.set()
         batcher.cancel()
+        batcher.settle(timeout=2.0)
         _interrupt(pool, pending, options)
         raise Interrupted("interrupted; partial destinations were removed") from None
     finally:

@@ -167,6 +167,28 @@ def test_sigint_during_an_s3_upload_exits_130_without_object_or_multipart_upload
     assert _uploads(client, options["bucket"], key) == []
 
 
+def test_sigint_during_a_batched_download_leaves_only_whole_files(cli: Cli, tmp_path: Path,
+                                                                 request: pytest.FixtureRequest) -> None:
+    """Small objects travel as coroutines (core/batch.py): Ctrl-C cancels them, and no temp file
+    or short file is left in the destination."""
+    case = request.getfixturevalue("case_s3")
+    options = case.mount_options
+    client = _s3_client(options)
+    prefix = f"sigint-batch-{tmp_path.name}"
+    body = os.urandom(4096)
+    for index in range(600):
+        client.put_object(Bucket=options["bucket"], Key=f"{prefix}/{index:04}.bin", Body=body)
+    dest = cli.home / "down"
+    proc = cli.popen("cp", "-r", "-j", "2", f"{case.mount}:{prefix}/", "down/", profile=case.profile)
+    _wait_for(lambda: dest.exists() and len(list(dest.iterdir())) >= 20, 30, "the download to start")
+    code, stderr = _interrupt(proc)
+    assert code == errors.INTERRUPTED, stderr
+    assert b"Traceback" not in stderr
+    left = list(dest.iterdir())
+    assert len(left) < 600
+    assert all(p.name.endswith(".bin") and p.read_bytes() == body for p in left), sorted(p.name for p in left)
+
+
 def test_sigint_during_an_sftp_upload_exits_130_and_leaves_no_file(cli: Cli, tmp_path: Path,
                                                                    request: pytest.FixtureRequest) -> None:
     case = request.getfixturevalue("case_sftp")
