@@ -31,6 +31,7 @@ SPEC = BackendSpec(type="asyncmem", summary="memory behind an event loop", optio
                    cls="AsyncMemoryBackend")
 
 _LOOP: asyncio.AbstractEventLoop | None = None
+INSTANCES: list[AsyncMemoryBackend] = []  # every backend made, for a subprocess to report on
 _LOOP_LOCK = threading.Lock()
 
 
@@ -51,6 +52,7 @@ class AsyncMemoryBackend(MemoryBackend):
         self.calls: Counter[str] = Counter()
         self.failures: dict[str, list[BaseException]] = {}
         self.loop_threads: set[str] = set()
+        INSTANCES.append(self)
 
     def batch_loop(self) -> Any:
         return _loop()
@@ -226,3 +228,32 @@ def test_ctrl_c_before_a_batched_file_starts_leaves_nothing(storage: Storage, tm
     batched = [error for _, error in outcome.failures if isinstance(error, Interrupted)]
     assert len(batched) >= len(files) - 1
     assert not _backend(storage).calls["write_small"]
+
+
+def test_ten_thousand_batched_files_keep_memory_bounded(tmp_path: Path) -> None:
+    """The planning queue holds closures, not data: only running transfers hold bytes."""
+    import subprocess
+    import sys
+
+    from tests.memory import PeakWatcher
+
+    source = tmp_path / "many"
+    source.mkdir()
+    for index in range(10_000):
+        (source / f"{index:05}.txt").write_bytes(b"x" * 1000)
+    profile = tmp_path / "p.yaml"
+    profile.write_text("mounts:\n  a:\n    type: asyncmem\n")
+    program = (
+        "import sys\nfrom genrostore.core import registry\n"
+        f"registry.BACKEND_MODULES['asyncmem'] = {__name__!r}\n"
+        "from genrostore.cli.app import main\ncode = main(sys.argv[1:])\n"
+        f"from {__name__} import INSTANCES\n"
+        "print(sum(b.calls['write_small'] for b in INSTANCES), sum(len(b._files) for b in INSTANCES))\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", program, "--profile", str(profile), "cp", "-r", "-j", "64",
+                             str(source), "a:copy/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watcher = PeakWatcher(proc)
+    assert watcher.wait() == 0, proc.stderr.read() if proc.stderr else b""
+    assert proc.stdout is not None and proc.stdout.read().split() == [b"10000", b"10000"]
+    assert watcher.peak < 200 * 1024 * 1024, f"peak RSS {watcher.peak / 2**20:.0f} MiB"
