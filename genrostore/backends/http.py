@@ -195,6 +195,33 @@ class HTTPBackend(Backend):
         with self.open_read(path, offset) as stream:
             return _read_exactly(stream, length)
 
+    # -- small files as coroutines on fsspec's loop (the engine's batch path) -------------------
+    def batch_loop(self) -> Any:
+        return self.fs.loop
+
+    async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
+        """One GET; an index page gives no sizes, so a body past `limit` is left unread (None)."""
+        session = await self.fs.set_session()
+        async with session.get(self.fs.encode_url(self.url(path)), allow_redirects=True,
+                               **self.fs.kwargs) as response:
+            if response.status in (404, 410):
+                raise FileNotFoundError(path)
+            if response.status >= 400:
+                raise HTTPStatus(response.status, response.reason or "")
+            if limit is None:
+                return await response.read()
+            if response.content_length is not None and response.content_length > limit:
+                return None
+            parts: list[bytes] = []
+            held = 0
+            while held <= limit:
+                chunk = await response.content.read(limit + 1 - held)
+                if not chunk:
+                    return b"".join(parts)
+                parts.append(chunk)
+                held += len(chunk)
+            return None
+
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         raise self.unsupported("writing")
 

@@ -207,11 +207,13 @@ class S3Backend(ObjectStoreBackend):
         self.check_bucket()
         return S3Writer(self, self.key(path), size_hint)
 
-    async def read_small(self, path: str) -> bytes:
+    async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         """One GET, no HEAD (s3fs's `_cat_file` asks for the size first)."""
         response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key(path))
         body = response["Body"]
         try:
+            if limit is not None and (response.get("ContentLength") or 0) > limit:
+                return None
             return await body.read()
         finally:
             body.close()

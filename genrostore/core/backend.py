@@ -226,8 +226,12 @@ class Backend(ABC):
         """
         return None
 
-    async def read_small(self, path: str) -> bytes:
-        """The whole content of a small file (the engine bounds the size), on `batch_loop()`."""
+    async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
+        """The whole content of a small file, on `batch_loop()`.
+
+        The engine passes `limit` when the listing gave no size (http): None then means the
+        file is larger, and it is streamed on a thread instead.
+        """
         raise self.unsupported("batched reads")
 
     async def write_small(self, path: str, data: bytes) -> None:

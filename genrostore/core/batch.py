@@ -59,13 +59,13 @@ class Batcher:
 
     def submit(self, pair: Pair) -> bool:
         src, dst, entry, options = pair.src, pair.dst, pair.entry, self.options
-        if (pair.error is not None or src is None or dst is None or entry is None or entry.size is None
-                or entry.size > BATCH_MAX_SIZE or options.no_clobber or options.checksum
+        if (pair.error is not None or src is None or dst is None or entry is None
+                or (entry.size or 0) > BATCH_MAX_SIZE or options.no_clobber or options.checksum
                 or src.is_stdio or dst.is_stdio or dst.mount.readonly or dst.mount.settings.dry_run):
             return False
         src_loop, dst_loop = self._loop_of(src.mount), self._loop_of(dst.mount)
-        if src_loop is None and dst_loop is None:
-            return False
+        if (src_loop is None and dst_loop is None) or (entry.size is None and src_loop is None):
+            return False  # an unknown size is found out by a batched read, capped at BATCH_MAX_SIZE
         if src_loop is not None and dst_loop is not None:
             if src_loop is not dst_loop:
                 return False
@@ -156,27 +156,40 @@ class Batcher:
                 await dst.mount.write_small(dst.path, data)
                 self._advance(len(data))
                 return
-        # It grew since it was listed: stream it on a thread, as a large file.
-        from genrostore.core.transfer import copy_file
-
-        await self._on_disk(lambda: copy_file(src, dst, entry=None, options=self.options))
+        await self._streamed(pair)  # it grew since it was listed
 
     async def _between(self, pair: Pair) -> None:
         src, dst = pair.src, pair.dst
         assert src is not None and dst is not None
         async with self._turn():
-            if not await src.mount.copy_small(src.path, dst.mount, dst.path):
-                await dst.mount.write_small(dst.path, await src.mount.read_small(src.path))
-        self._advance(pair.entry.size or 0 if pair.entry is not None else 0)
+            if await src.mount.copy_small(src.path, dst.mount, dst.path):
+                self._advance(pair.entry.size or 0 if pair.entry is not None else 0)
+                return
+            data = await src.mount.read_small(src.path, BATCH_MAX_SIZE)
+            if data is not None:
+                await dst.mount.write_small(dst.path, data)
+                self._advance(len(data))
+                return
+        await self._streamed(pair)
 
     async def _download(self, pair: Pair) -> None:
         """The slot is given back before the local write: the next GET need not wait for an fsync."""
-        src, dst = pair.src, pair.dst
-        assert src is not None and dst is not None
         async with self._turn():
-            data = await src.mount.read_small(src.path)
+            assert pair.src is not None
+            data = await pair.src.mount.read_small(pair.src.path, BATCH_MAX_SIZE)
+        if data is None:
+            await self._streamed(pair)
+            return
         await self._on_disk(lambda: self._write_local(pair, data))
         self._advance(len(data))
+
+    async def _streamed(self, pair: Pair) -> None:
+        """Larger than a batch after all (the listing gave no size, or the file grew): the
+        thread path's streamed copy, on the disk pool."""
+        from genrostore.core.transfer import copy_file
+
+        assert pair.src is not None and pair.dst is not None
+        await self._on_disk(lambda: copy_file(pair.src, pair.dst, entry=None, options=self.options))
 
     async def _on_disk(self, work: Callable[[], object]) -> None:
         """Run local disk work on the disk pool, counted so Ctrl-C can wait for it to abort cleanly."""

@@ -157,8 +157,8 @@ class Mount:
         return await with_retries_async(make, retries=self.settings.retries, where=self.label(path),
                                         translate_error=self._translate_with_backend)
 
-    async def read_small(self, path: str) -> bytes:
-        return await self._acall(lambda: self.backend.read_small(path), path)
+    async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
+        return await self._acall(lambda: self.backend.read_small(path, limit), path)
 
     async def write_small(self, path: str, data: bytes) -> None:
         """The caller has already passed `permit` (it runs on the planning thread, not the loop)."""

@@ -53,6 +53,53 @@ def test_md5_and_cp_of_a_file_without_content_length(http_servers: http.HTTPServ
     assert (tmp_path / "copy.bin").read_bytes() == unsized
 
 
+def test_a_tree_without_sizes_batches_small_files_and_streams_larger_ones(
+        http_servers: http.HTTPServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index page gives no sizes: each file is read by a batched GET capped at the batch size,
+    and one that turns out larger (its Content-Length says so) is streamed instead."""
+    from genrostore import Storage
+    from genrostore.backends.http import HTTPBackend
+
+    assert http_servers.listing.root is not None
+    tree = http_servers.listing.root / f"tree-{uuid.uuid4().hex[:8]}"
+    files = {f"s{i}.txt": os.urandom(100 + i) for i in range(5)}
+    files["large.bin"] = os.urandom(300_000)
+    tree.mkdir()
+    for name, data in files.items():
+        (tree / name).write_bytes(data)
+    streamed: list[str] = []
+    real_open = HTTPBackend.open_read
+
+    def counting(self: HTTPBackend, path: str, offset: int = 0):  # noqa: ANN202
+        streamed.append(path)
+        return real_open(self, path, offset)
+
+    monkeypatch.setattr(HTTPBackend, "open_read", counting)
+    storage = Storage(mounts=[{"name": "n", **http_options(http_servers.listing)},
+                              {"name": "w", "type": "local", "path": str(tmp_path)}])
+    storage.node(f"n:{tree.name}/").copy_to("w:down/", recursive=True)
+    for name, data in files.items():
+        assert (tmp_path / "down" / name).read_bytes() == data, name
+    assert streamed == [f"{tree.name}/large.bin"]
+
+
+@pytest.mark.parametrize("prefix", ["", "chunked/"])
+def test_a_capped_read_without_content_length_stops_past_the_cap(http_servers: http.HTTPServers, unsized: bytes,
+                                                                 prefix: str) -> None:
+    import asyncio
+
+    from fsspec.asyn import sync
+
+    from genrostore import Storage
+
+    storage = Storage(mounts=[{"name": "n", **http_options(http_servers.no_length)}])
+    mount = storage.mount("n")
+    loop = mount.batch_loop()
+    assert sync(loop, mount.read_small, f"{prefix}unsized.bin", len(unsized) - 1) is None
+    assert sync(loop, mount.read_small, f"{prefix}unsized.bin", len(unsized)) == unsized
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+
+
 def test_stat_reports_size_and_type(case_http: Case) -> None:
     result = case_http.cli("stat", "--json", f"{case_http.mount}:{HTTP_SAMPLE_PREFIX}/hello.txt")
     assert result.returncode == 0, result.stderr

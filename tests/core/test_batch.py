@@ -12,6 +12,8 @@ import asyncio
 import os
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import pytest
 from genrostore import Storage
 from genrostore.backends.memory import MemoryBackend
 from genrostore.core import registry
-from genrostore.core.backend import Backend, Writer
+from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.batch import BATCH_MAX_SIZE
 from genrostore.core.errors import Interrupted, NotPermitted
 from genrostore.core.schema import BackendSpec
@@ -52,6 +54,7 @@ class AsyncMemoryBackend(MemoryBackend):
         self.calls: Counter[str] = Counter()
         self.failures: dict[str, list[BaseException]] = {}
         self.loop_threads: set[str] = set()
+        self.hide_sizes = False
         INSTANCES.append(self)
 
     def batch_loop(self) -> Any:
@@ -64,11 +67,17 @@ class AsyncMemoryBackend(MemoryBackend):
         if pending:
             raise pending.pop(0)
 
-    async def read_small(self, path: str) -> bytes:
+    async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         self._on_loop("read_small", path)
         await asyncio.sleep(0)
         with self.open_read(path) as stream:
-            return stream.read()
+            data = stream.read()
+        return None if limit is not None and len(data) > limit else data
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        """With `hide_sizes`, listings carry no sizes, as an HTTP index page does."""
+        for entry in super().iterdir(path):
+            yield replace(entry, size=None) if self.hide_sizes and not entry.is_dir else entry
 
     async def write_small(self, path: str, data: bytes) -> None:
         self._on_loop("write_small", path)
@@ -135,6 +144,19 @@ def test_small_downloads_are_written_atomically_with_their_bytes(storage: Storag
         assert (tmp_path / "down" / name).read_bytes() == data, name
     assert _backend(storage).calls["read_small"] == len(files) - 1
     assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
+
+
+def test_without_sizes_small_files_batch_and_larger_ones_stream(storage: Storage, tmp_path: Path) -> None:
+    files = _tree(tmp_path / "src", count=6)
+    assert not _copy(storage, "w:src/", "a:tree/").failures
+    backend = _backend(storage)
+    backend.hide_sizes = True
+    backend.calls.clear()
+    outcome = _copy(storage, "a:tree/", "w:down/")
+    assert not outcome.failures and len(outcome.copied) == len(files)
+    for name, data in files.items():
+        assert (tmp_path / "down" / name).read_bytes() == data, name
+    assert backend.calls["read_small"] == len(files)  # big.bin too: found too large, then streamed
 
 
 def test_copies_inside_the_store_are_server_side_coroutines(storage: Storage, tmp_path: Path) -> None:
