@@ -1,11 +1,13 @@
-"""Small files as coroutines on an asyncio store's event loop (s3fs, gcsfs and adlfs are asyncio).
+"""Small files as coroutines on an asyncio client's event loop (s3fs, gcsfs, adlfs, aiohttp).
 
 On worker threads each small object costs a blocking hop into the client's single loop
 thread, and the threads fight over the GIL; here each one is a coroutine on that loop,
 `jobs` of them in flight. A small local source is read on the loop (microseconds from the
 page cache, less than a thread hand-over); a downloaded file is written atomically, with its
-fsync, by a pool of disk threads. Anything else — large files, stdin/stdout, --no-clobber, --checksum, dry runs,
-read-only destinations, pairs of stores on different loops — takes the thread path.
+fsync, by a pool of disk threads. Anything else takes the thread path: large files,
+stdin/stdout, --no-clobber, --checksum, dry runs, read-only destinations, and pairs of stores
+on different loops. A file the listing gave no size for (HTTP) is read with a cap and, when
+larger, streamed on a thread after all.
 """
 
 from __future__ import annotations
