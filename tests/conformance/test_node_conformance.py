@@ -198,6 +198,17 @@ def test_copy_inside_the_mount(case: Case) -> None:
     assert storage.node(f"{base}/src.txt").read() == "copy me"
 
 
+def test_recursive_copy_inside_the_mount(case: Case) -> None:
+    """Object stores batch these as server-side copy coroutines; the others copy on threads."""
+    require(case, WRITE)
+    storage = case.storage()
+    base = case.sample()
+    storage.node(f"{base}/").copy_to(f"{base}-copy/", recursive=True)
+    for name, data in SAMPLE.items():
+        assert storage.node(join(f"{base}-copy", name)).read_bytes() == data, name
+        assert storage.node(join(base, name)).read_bytes() == data, name
+
+
 def test_unicode_and_space_names_roundtrip(case: Case) -> None:
     require(case, WRITE)
     storage = case.storage()
