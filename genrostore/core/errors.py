@@ -67,11 +67,18 @@ class GenrostoreError(Exception):
 
 
 class PartialFailure(GenrostoreError):
-    """Some items of a multi-item operation failed while the others completed."""
+    """Items of a multi-item operation failed; the others (if any) completed.
 
-    def __init__(self, message: str, failures: list[tuple[str, GenrostoreError]]) -> None:
+    Exit 1 when some items completed or the failures differ; when every item failed for the
+    same kind of reason (a read-only or missing bucket, files not found), that reason's code.
+    """
+
+    def __init__(self, message: str, failures: list[tuple[str, GenrostoreError]], *, all_failed: bool = False) -> None:
         super().__init__(message)
         self.failures = failures
+        codes = {failure.exit_code for _, failure in failures}
+        if all_failed and len(codes) == 1:
+            self.exit_code = codes.pop()
 
 
 class UsageError(GenrostoreError):

@@ -109,11 +109,15 @@ class Mount:
         return self.backend.local_path(path)
 
     # -- writes: the one place that enforces read-only and dry-run -----------------------------
-    def permit(self, action: str, path: str) -> bool:
-        """Raise on a read-only mount; in a dry run report `action` and return False."""
+    def refuse_if_readonly(self, action: str, path: str) -> None:
+        """Raise ReadOnly (exit 6) on a read-only mount: callers check before touching anything."""
         if self.readonly:
             kind = f"the {self.spec.type} backend is read-only" if self.spec.readonly else "the mount is read-only"
             raise ReadOnly(f"{self.label(path)}: cannot {action.split(' ')[0]}: {kind}")
+
+    def permit(self, action: str, path: str) -> bool:
+        """Raise on a read-only mount; in a dry run report `action` and return False."""
+        self.refuse_if_readonly(action, path)
         if self.settings.dry_run:
             self.settings.report(f"DRY-RUN: {action}")
             return False

@@ -30,4 +30,5 @@ def raise_for(outcome: CopyResult) -> None:
         f"{len(outcome.failures)} of {len(outcome.failures) + len(outcome.copied) + len(outcome.skipped)} "
         "file(s) failed",
         outcome.failures,
+        all_failed=not outcome.copied and not outcome.skipped,
     )

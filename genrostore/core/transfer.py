@@ -87,7 +87,12 @@ def destination_for(src: Node, dst: Node, *, many: bool) -> Node:
 
 
 def plan(sources: list[Node], dst: Node, *, recursive: bool) -> Iterator[Pair]:
-    """Yield one Pair per source file, streaming directory walks; a bad source yields its error."""
+    """Yield one Pair per source file, streaming directory walks; a bad source yields its error.
+
+    A read-only destination fails the whole copy (exit 6) before any source is read.
+    """
+    if not dst.is_stdio:
+        dst.mount.refuse_if_readonly("copy", dst.path)
     many = len(sources) > 1
     for src in sources:
         try:

@@ -105,3 +105,26 @@ def test_130_sigint_during_a_copy_removes_the_partial_destination(tmp_path: Path
     assert b"interrupted" in stderr
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dest.bin")] == []
+
+
+def test_6_a_recursive_copy_to_a_read_only_mount_reads_no_source(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "a.txt").write_text("a")
+    (tmp_path / "tree" / "b.txt").write_text("b")
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"mounts:\n  ro:\n    type: local\n    path: {tmp_path / 'ro'}\n    readonly: true\n")
+    result = run("--profile", str(profile), "cp", "-r", str(tmp_path / "tree"), "ro:copy/")
+    assert result.returncode == errors.NOT_PERMITTED, result.stderr
+    assert b"read-only" in result.stderr and b"failed:" not in result.stderr
+    assert list((tmp_path / "ro").iterdir()) == []
+
+
+def test_every_item_failing_alike_exits_with_that_code_and_a_partial_failure_with_1(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    every = run("cp", str(tmp_path / "nope1"), str(tmp_path / "nope2"), str(tmp_path / "out") + "/")
+    assert every.returncode == errors.FILE_NOT_FOUND, every.stderr
+    assert b"2 of 2 file(s) failed" in every.stderr
+    partial = run("cp", str(tmp_path / "a.txt"), str(tmp_path / "nope2"), str(tmp_path / "out") + "/")
+    assert partial.returncode == errors.ERROR, partial.stderr
+    assert (tmp_path / "out" / "a.txt").read_text() == "a"
