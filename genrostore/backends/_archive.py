@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Skipped, Writer
 from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, ReadOnly
 from genrostore.core.paths import dirname, parse_address
 
@@ -45,6 +45,31 @@ def member_path(name: str) -> str:
     return "/".join(parts)
 
 
+def unsafe_member(name: str) -> str | None:
+    """Why a member is skipped (reported by the core), or None when `member_path` may name it.
+
+    A leading `/` or `./` is dropped, as GNU tar and bsdtar do (`tar -C dir .` stores `./a`).
+    A `..` anywhere is refused, as GNU tar refuses it ("member name contains '..'"): folding it
+    away would rename the member and could merge it with another; so are `.` and empty
+    segments inside a name (`a/./b`, `a//b` would collapse onto `a/b`).
+    """
+    rest = _strip_leading(name.rstrip("/"))
+    segments = rest.split("/")
+    if ".." in segments:
+        return "archive member name has a '..' segment; skipped"
+    if rest and ("." in segments or "" in segments):
+        return "archive member name has a '.' or empty segment; skipped"
+    if "\x00" in rest:
+        return "archive member name holds a NUL byte; skipped"
+    return None
+
+
+def _strip_leading(name: str) -> str:
+    while name.startswith(("/", "./")):
+        name = name[1:] if name.startswith("/") else name[2:]
+    return name
+
+
 def command_failed() -> bool:
     """True when close() runs while the command's error propagates (the CLI closes mounts in
     a clean-up callback of the failing command; `with Storage(...)` does the same)."""
@@ -71,7 +96,13 @@ class ArchiveIndex:
     def __init__(self) -> None:
         self.files: dict[str, Member] = {}
         self.dirs: dict[str, datetime | None] = {"": None}
+        self.rejected: dict[str, str] = {}  # raw member name -> why it is skipped
         self._children: dict[str, dict[str, Entry]] | None = None
+
+    def reject(self, name: str, reason: str) -> None:
+        """A member no path may name: listed (as a Skipped entry) under its nearest directory."""
+        self.rejected[name] = reason
+        self._children = None
 
     def add_file(self, member: Member) -> None:
         if not member.path:
@@ -91,6 +122,18 @@ class ArchiveIndex:
         while parent and parent not in self.dirs:
             self.dirs[parent] = None
             parent = dirname(parent)
+
+    def _anchor(self, name: str) -> str:
+        """The deepest directory of the index on the clean start of a rejected name."""
+        anchor = ""
+        for segment in _strip_leading(name).split("/")[:-1]:
+            if segment in ("", ".", ".."):
+                break
+            candidate = f"{anchor}/{segment}" if anchor else segment
+            if candidate not in self.dirs:
+                break
+            anchor = candidate
+        return anchor
 
     def entry(self, path: str) -> Entry:
         if path in self.dirs:
@@ -124,6 +167,8 @@ class ArchiveIndex:
             for path in self.files:
                 if path not in self.dirs:
                     children.setdefault(dirname(path), {})[path] = self.entry(path)
+            for name, reason in self.rejected.items():
+                children.setdefault(self._anchor(name), {})[name] = Skipped(name, "file", reason=reason)
             self._children = children
         return self._children
 

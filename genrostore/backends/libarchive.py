@@ -13,6 +13,7 @@ from genrostore.backends._archive import (
     OwnedStream,
     ReadOnlyArchiveBackend,
     member_path,
+    unsafe_member,
 )
 from genrostore.core.backend import CHUNK_SIZE, ChunkReader
 from genrostore.core.errors import GenrostoreError, MissingExtra
@@ -60,6 +61,10 @@ class LibArchiveBackend(ReadOnlyArchiveBackend):
         links: dict[str, str] = {}
         with self.lib.file_reader(path) as archive:
             for position, entry in enumerate(archive):
+                problem = unsafe_member(entry.pathname or "")
+                if problem is not None:
+                    index.reject(entry.pathname, problem)
+                    continue
                 name = member_path(entry.pathname or "")
                 if not name:
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from genrostore.core import writeback
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Skipped, Writer
 from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotPermitted, UsageError
 from genrostore.core.schema import BackendSpec, Option
 
@@ -111,6 +112,12 @@ def _entry(path: str, st: os.stat_result) -> Entry:
     )
 
 
+def _relative_to(top: str, depth: int, path: str) -> str:
+    """The ancestor of `path` at `depth` levels below `top` (0: `top` itself), as a mount path."""
+    below = path[len(top) + 1 :].split("/") if top else path.split("/")
+    return "/".join(([top] if top else []) + below[:depth])
+
+
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
 
@@ -149,6 +156,10 @@ class LocalBackend(Backend):
         return _entry(path, os.stat(self.full(path)))
 
     def iterdir(self, path: str) -> Iterator[Entry]:
+        for entry, _ in self._scan(path):
+            yield entry
+
+    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result]]:
         full = self.full(path)
         try:
             with os.scandir(full) as scan:
@@ -163,7 +174,39 @@ class LocalBackend(Backend):
                 st = item.stat()
             except FileNotFoundError:
                 continue  # a dangling symlink or a file removed while listing
-            yield _entry(child, st)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                yield Skipped(child, "file", reason="symlink loop (too many levels of links); skipped"), None
+                continue
+            yield _entry(child, st), st
+
+    def walk(self, path: str) -> Iterator[Entry]:
+        """Pre-order like `Backend.walk`, but a directory that is one of its own ancestors (by
+        device and inode: `loop -> .`, `a/up -> ..`) is reported once and not entered, as
+        find and rsync do; links are followed otherwise (each stays jailed by `full`)."""
+        try:
+            top = os.stat(self.full(path))
+        except FileNotFoundError:
+            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+        stack = [((top.st_dev, top.st_ino), self._scan(path))]
+        while stack:
+            entry, st = next(stack[-1][1], (None, None))
+            if entry is None:
+                stack.pop()
+                continue
+            if not entry.is_dir or st is None:
+                yield entry
+                continue
+            key = (st.st_dev, st.st_ino)
+            ancestors = [frame[0] for frame in stack]
+            if key in ancestors:
+                looped = _relative_to(path, ancestors.index(key), entry.path)
+                yield Skipped(entry.path, "dir", reason="symlink loop: the same directory as {other} "
+                                                       "(device and inode); not descended", other=looped)
+                continue
+            yield entry
+            stack.append((key, self._scan(entry.path)))
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         full = self.full(path)

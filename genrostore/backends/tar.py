@@ -7,7 +7,7 @@ import tarfile
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from genrostore.backends._archive import ArchiveIndex, Member, OwnedStream, ReadOnlyArchiveBackend, member_path
+from genrostore.backends._archive import ArchiveIndex, Member, OwnedStream, ReadOnlyArchiveBackend, member_path, unsafe_member
 from genrostore.core.errors import GenrostoreError
 from genrostore.core.schema import BackendSpec, Option
 
@@ -70,6 +70,10 @@ class TarBackend(ReadOnlyArchiveBackend):
         regular: dict[str, tarfile.TarInfo] = {}
         with tarfile.open(path, self.mode(path)) as archive:
             for info in archive:
+                problem = unsafe_member(info.name)
+                if problem is not None:
+                    index.reject(info.name, problem)
+                    continue
                 name = member_path(info.name)
                 if not name:
                     continue

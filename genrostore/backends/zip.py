@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from genrostore.backends._archive import ArchiveFile, ArchiveIndex, Member, command_failed, member_path
+from genrostore.backends._archive import ArchiveFile, ArchiveIndex, Member, command_failed, member_path, unsafe_member
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError, ReadOnly
 from genrostore.core.paths import dirname
@@ -106,6 +106,7 @@ class ZipBackend(Backend):
         self._base: zipfile.ZipFile | None = None
         self._base_files: dict[str, zipfile.ZipInfo] = {}
         self._base_dirs: dict[str, zipfile.ZipInfo | None] = {}
+        self._base_rejected: dict[str, tuple[zipfile.ZipInfo, str]] = {}
         self._base_stamp: tuple[int, int, int] | None = None
         self._loaded = False
         self._staged: dict[str, _Staged] = {}
@@ -131,6 +132,10 @@ class ZipBackend(Backend):
         self._base_stamp = self._stamp()
         self._base = zipfile.ZipFile(path, "r")
         for info in self._base.infolist():
+            problem = unsafe_member(info.filename)
+            if problem is not None:
+                self._base_rejected[info.filename] = (info, problem)  # kept in a rewrite, never a path
+                continue
             name = member_path(info.filename)
             if not name:
                 continue
@@ -154,6 +159,7 @@ class ZipBackend(Backend):
         self._base = None
         self._base_files = {}
         self._base_dirs = {}
+        self._base_rejected = {}
 
     def view(self) -> ArchiveIndex:
         """Files and directories as this command sees them (base minus hidden, plus staged)."""
@@ -171,6 +177,9 @@ class ZipBackend(Backend):
                         index.add_file(Member(name, info.file_size, _zip_time(info.date_time), info))
                 for name, staged in self._staged.items():
                     index.add_file(Member(name, staged.size, staged.mtime, staged))
+                for name, (_, problem) in self._base_rejected.items():
+                    if name not in self._hidden:
+                        index.reject(name, problem)
                 self._view = index
             return self._view
 
@@ -288,7 +297,7 @@ class ZipBackend(Backend):
     def _begin_change(self) -> None:
         """`mode: w` starts from an empty archive at the command's first change."""
         if self.mode == "w" and not self._dirty:
-            self._hidden.update(self._base_files, self._base_dirs)
+            self._hidden.update(self._base_files, self._base_dirs, self._base_rejected)
         self._dirty = True
 
     def _changed(self) -> None:
@@ -329,6 +338,11 @@ class ZipBackend(Backend):
             if name in view.dirs and name not in self._base_dirs:
                 out.writestr(_dir_info(name), b"")
         for name, info in self._base_files.items():
+            if name not in self._hidden:
+                assert self._base is not None
+                with self._base.open(info) as source, out.open(_copy_info(info), "w", force_zip64=True) as target:
+                    shutil.copyfileobj(source, target, CHUNK_SIZE)
+        for name, (info, _) in self._base_rejected.items():
             if name not in self._hidden:
                 assert self._base is not None
                 with self._base.open(info) as source, out.open(_copy_info(info), "w", force_zip64=True) as target:

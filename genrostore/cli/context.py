@@ -56,8 +56,17 @@ class App:
         print(redact(message), file=sys.stderr, flush=True)
 
     def close(self) -> None:
+        """Close the mounts; a command that skipped listed entries (each already reported) fails."""
+        import sys
+
         if self._storage is not None:
             self._storage.close()
+        skipped = self.settings.skipped
+        if skipped and sys.exc_info()[0] is None:
+            from genrostore.core.errors import UnsafeName
+
+            raise UnsafeName(f"{len(skipped)} listed entr{'y was' if len(skipped) == 1 else 'ies were'} "
+                             "skipped (see above)")
 
 
 def human_size(size: int | None) -> str:

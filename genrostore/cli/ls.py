@@ -54,27 +54,48 @@ def _mount_rows(app: App) -> Iterator[Row]:
 
 
 def _path_rows(app: App, path: str, recursive: bool) -> Iterator[Row]:
+    """Rows for one PATH. A directory lists its children by name, relative to it; a glob,
+    which may match several directories, lists every entry by its full address (one that
+    cat, cp and rm accept unchanged), each once."""
     from genrostore.core.errors import DirectoryNotFound, FileNotFound
+    from genrostore.core.globs import has_magic
     from genrostore.core.select import iter_expand
 
+    glob = has_magic(path)
+    seen: set[str] = set()
     for node in iter_expand(app.storage, path):
         try:
             entry = node.info()
         except FileNotFound:
             raise DirectoryNotFound(f"{node.fullpath}: no such file or directory") from None
         if not entry.is_dir:
-            yield entry, node.fullpath, _display(node, path)
+            if _first(seen, node.fullpath, glob):
+                yield entry, node.fullpath, _display(node, path)
             continue
         entries = node.mount.walk(node.path) if recursive else node.mount.iterdir(node.path)
         prefix = len(node.path) + 1 if node.path else 0
         for child in entries:
-            relative = child.path[prefix:]
-            shown = relative + "/" if child.is_dir else relative
-            yield child, node.mount.label(child.path) + ("/" if child.is_dir else ""), shown
+            address = node.mount.label(child.path) + ("/" if child.is_dir else "")
+            if not _first(seen, address, glob):
+                continue
+            relative = child.path[prefix:] + ("/" if child.is_dir else "")
+            yield child, address, address if glob else relative
+
+
+def _first(seen: set[str], address: str, glob: bool) -> bool:
+    """False for an address a glob already listed (`tree/**` matches a directory and its files)."""
+    if not glob:
+        return True
+    if address in seen or address.rstrip("/") in seen:
+        return False
+    seen.add(address.rstrip("/"))
+    return True
 
 
 def _display(node: Node, typed: str) -> str:
-    return typed if not any(c in typed for c in "*?[") else node.fullpath
+    from genrostore.core.globs import has_magic
+
+    return node.fullpath if has_magic(typed) else typed
 
 
 def _print_json(app: App, rows: Iterator[Row]) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from genrostore.core.errors import GenrostoreError, Unsupported
-from genrostore.core.paths import basename
+from genrostore.core.paths import basename, listed_name_problem
 
 if TYPE_CHECKING:
     from genrostore.core.schema import BackendSpec
@@ -43,6 +43,15 @@ class Entry:
     @property
     def is_dir(self) -> bool:
         return self.type == "dir"
+
+
+@dataclass(frozen=True)
+class Skipped(Entry):
+    """An entry a listing found but will not yield as usable: a symlink loop, an archive member
+    whose name would climb out of the archive. The core reports it (`reason`) and skips it."""
+
+    reason: str = ""
+    other: str | None = None  # a path `reason` names as `{other}` (shown as the mount shows it)
 
 
 class Writer(ABC):
@@ -168,15 +177,19 @@ class Backend(ABC):
     # -- optional, with working defaults -----------------------------------------------------
     def walk(self, path: str) -> Iterator[Entry]:
         """Every entry below `path` in sorted pre-order (a directory, then its content), streamed."""
-        stack = [self.iterdir(path)]
+        stack = [(path, self.iterdir(path))]
         while stack:
-            entry = next(stack[-1], None)
+            parent, entries = stack[-1]
+            entry = next(entries, None)
             if entry is None:
                 stack.pop()
                 continue
             yield entry
-            if entry.is_dir:
-                stack.append(self.iterdir(entry.path))
+            # A name that is not one clean segment below its parent (`..`, `.`, `a/b`) is never
+            # descended into: the core reports it, and following it could walk a parent again.
+            if (entry.is_dir and not isinstance(entry, Skipped)
+                    and listed_name_problem(entry.path, parent, direct=True) is None):
+                stack.append((entry.path, self.iterdir(entry.path)))
 
     def remove_tree(self, path: str) -> None:
         """Remove `path` and everything below it."""

@@ -61,7 +61,7 @@ class Batcher:
 
     def submit(self, pair: Pair) -> bool:
         src, dst, entry, options = pair.src, pair.dst, pair.entry, self.options
-        if (pair.error is not None or src is None or dst is None or entry is None
+        if (pair.error is not None or src is None or dst is None or entry is None or entry.is_dir
                 or (entry.size or 0) > BATCH_MAX_SIZE or options.no_clobber or options.checksum
                 or src.is_stdio or dst.is_stdio or dst.mount.readonly or dst.mount.settings.dry_run):
             return False

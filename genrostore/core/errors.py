@@ -2,6 +2,7 @@
 
     GenrostoreError                 1  other error
     ├── PartialFailure              1  some items of a multi-item operation failed
+    ├── UnsafeName                  1  a listed name that cannot be a path (`..`, `.`, `//`), a loop
     ├── UsageError                  2  bad arguments, malformed path
     │   └── UnknownMount            2
     ├── DirectoryNotFound           3
@@ -79,6 +80,15 @@ class PartialFailure(GenrostoreError):
         codes = {failure.exit_code for _, failure in failures}
         if all_failed and len(codes) == 1:
             self.exit_code = codes.pop()
+
+
+class UnsafeName(GenrostoreError):
+    """A listing returned an entry that is skipped: a name with `..`, `.` or empty segments
+    (it would leave the destination or merge with another), or a symlink loop."""
+
+    def __init__(self, message: str, *, where: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.where = where
 
 
 class UsageError(GenrostoreError):

@@ -8,14 +8,16 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
-from genrostore.core.backend import Backend, Entry, NullWriter, Writer
-from genrostore.core.errors import GenrostoreError, ReadOnly, translate
+from genrostore.core.backend import Backend, Entry, NullWriter, Skipped, Writer
+from genrostore.core.errors import GenrostoreError, ReadOnly, UnsafeName, translate
+from genrostore.core.paths import listed_name_problem
 from genrostore.core.registry import backend_class
 from genrostore.core.retry import with_retries, with_retries_async
 from genrostore.core.schema import BackendSpec
 from genrostore.core.settings import Settings
 
 T = TypeVar("T")
+OnSkip = Callable[[UnsafeName], None]
 
 
 @dataclass
@@ -74,14 +76,18 @@ class Mount:
     def info(self, path: str) -> Entry:
         return self._call(lambda: self.backend.info(path), path)
 
-    def iterdir(self, path: str) -> Iterator[Entry]:
-        return self._iterate(lambda: self.backend.iterdir(path), path)
+    def iterdir(self, path: str, on_skip: OnSkip | None = None) -> Iterator[Entry]:
+        """The children of `path`; an unusable one is passed to `on_skip`, never yielded."""
+        return self._iterate(lambda: self.backend.iterdir(path), path, on_skip, walking=False)
 
-    def walk(self, path: str) -> Iterator[Entry]:
-        return self._iterate(lambda: self.backend.walk(path), path)
+    def walk(self, path: str, on_skip: OnSkip | None = None) -> Iterator[Entry]:
+        """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded."""
+        return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
 
-    def _iterate(self, make: Callable[[], Iterator[Entry]], path: str) -> Iterator[Entry]:
+    def _iterate(self, make: Callable[[], Iterator[Entry]], path: str, on_skip: OnSkip | None,
+                 *, walking: bool) -> Iterator[Entry]:
         iterator = self._call(make, path)
+        report = on_skip or self.settings.skip
         while True:
             try:
                 entry = next(iterator)
@@ -91,7 +97,30 @@ class Mount:
                 raise
             except BaseException as exc:  # noqa: BLE001 - mapping boundary
                 raise self.translate(exc, path) from exc
-            yield entry
+            problem = self._problem(entry, path, walking)
+            if problem is None:
+                yield entry
+            elif problem:
+                where = self.label(entry.path)
+                report(UnsafeName(f"{where}: {problem}", where=where))
+
+    def _problem(self, entry: Entry, path: str, walking: bool) -> str | None:
+        """None: usable; "": skip without a word; else why the entry is reported and skipped.
+
+        Every name a listing returns is checked here, for every backend, before any command
+        can turn it into a destination path (see `paths.listed_name_problem`).
+        """
+        if isinstance(entry, Skipped):
+            return entry.reason.format(other=self.label(entry.other)) if entry.other is not None else entry.reason
+        if self.backend.raw_paths:
+            return None
+        problem = listed_name_problem(entry.path, path, direct=not walking)
+        if problem is None:
+            return None
+        if walking and entry.is_dir and self.backend.implicit_dirs:
+            return ""  # a directory an object store derived from keys: each key is reported itself
+        what = "directory" if entry.is_dir else "name"
+        return f"listed {what} {problem}, so it cannot be used as a path; skipped"
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return self._call(lambda: self.backend.open_read(path, offset), path)

@@ -85,3 +85,34 @@ def dirname(path: str) -> str:
 
 def is_within(path: str, root: str) -> bool:
     return root == "" or path == root or path.startswith(root + "/")
+
+
+def listed_name_problem(path: str, parent: str, *, direct: bool = False) -> str | None:
+    """Why a path that a listing of `parent` returned cannot be used, or None when it can.
+
+    Names from a listing are data written by anyone who could store an object (`p/../x`,
+    `wb/./a.txt`, `wb//b.txt`, `/etc/x`): joined onto a destination they would climb out of
+    it, or collapse several objects onto one file. They must be below `parent`, made of
+    non-empty segments other than `.` and `..`, without NUL; `direct` (one level of a
+    directory listing) also requires exactly one segment.
+    """
+    if parent:
+        if not path.startswith(parent + "/"):
+            return f"is not below {parent!r}"
+        relative = path[len(parent) + 1 :]
+    else:
+        relative = path
+    if "\x00" in relative:
+        return "holds a NUL byte"
+    segments = relative.split("/")
+    if relative.startswith("/"):
+        return "is absolute"
+    if ".." in segments:
+        return "has a '..' segment"
+    if "." in segments:
+        return "has a '.' segment"
+    if "" in segments:
+        return "has an empty segment ('//' or a trailing '/')"
+    if direct and len(segments) != 1:
+        return "is not a direct child"
+    return None

@@ -24,3 +24,11 @@ class Settings:
     quiet: bool = False
     report: Callable[[str], None] = field(default=_stdout_line)
     resolver: Callable[[str], Any] | None = field(default=None, repr=False)  # address -> Node
+    skipped: list[Any] = field(default_factory=list)  # UnsafeName errors reported by listings
+
+    def skip(self, error: Any) -> None:
+        """A listing skipped an entry: say so on stderr now; the command then exits 1."""
+        from genrostore.core.secrets import redact
+
+        self.skipped.append(error)
+        print(redact(f"genrostore: {error}"), file=sys.stderr, flush=True)

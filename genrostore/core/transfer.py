@@ -22,6 +22,7 @@ from genrostore.core.errors import (
     translate,
     Interrupted,
     TemporaryError,
+    UnsafeName,
     UsageError,
 )
 from genrostore.core.outcome import CopyResult, raise_for
@@ -89,18 +90,103 @@ def destination_for(src: Node, dst: Node, *, many: bool) -> Node:
 def plan(sources: list[Node], dst: Node, *, recursive: bool) -> Iterator[Pair]:
     """Yield one Pair per source file, streaming directory walks; a bad source yields its error.
 
-    A read-only destination fails the whole copy (exit 6) before any source is read.
+    A read-only destination fails the whole copy (exit 6), and a copy of a file onto itself or
+    of a directory into itself is refused (exit 2), before any source is read. With several
+    sources, a destination already planned is never overwritten by a later source: that one
+    yields an error instead (GNU cp's "will not overwrite just-created").
     """
     if not dst.is_stdio:
         dst.mount.refuse_if_readonly("copy", dst.path)
     many = len(sources) > 1
     for src in sources:
+        refuse_self_copy(src, dst, many=many, recursive=recursive)
+    planned = _Planned() if many else None
+    for src in sources:
         try:
-            yield from _plan_source(src, dst, many=many, recursive=recursive)
+            for pair in _plan_source(src, dst, many=many, recursive=recursive):
+                checked = planned.check(pair) if planned is not None else pair
+                if checked is not None:
+                    yield checked
         except GenrostoreError as exc:
             if not many:
                 raise
             yield Pair(src, None, error=exc)
+
+
+class _Planned:
+    """The destinations of one command so far (only when several sources could collide)."""
+
+    def __init__(self) -> None:
+        self.by_destination: dict[tuple[int, str], str] = {}
+        self.yielded: set[tuple[int, str]] = set()
+
+    def seen(self, key: tuple[int, str]) -> bool:
+        """True the first time: the destination is planned now."""
+        if key in self.yielded:
+            return False
+        self.yielded.add(key)
+        return True
+
+    def check(self, pair: Pair) -> Pair | None:
+        """`pair`, an error Pair when a source already claimed its destination, None for a repeat."""
+        if pair.dst is None or pair.src is None or pair.dst.is_stdio or (pair.entry and pair.entry.is_dir):
+            return pair  # errors, stdout, and directories (made once, whoever asks first)
+        key = (id(pair.dst.mount), pair.dst.path)
+        first = self.by_destination.setdefault(key, pair.src.fullpath)
+        if first == pair.src.fullpath:
+            return pair if self.seen(key) else None  # the same source named twice is copied once
+        return Pair(pair.src, None, label=pair.name, error=GenrostoreError(
+            f"{pair.src.fullpath}: would overwrite just-copied {pair.dst.fullpath} (from {first}); skipped",
+            hint="two sources have the same name in the destination"))
+
+
+def refuse_self_copy(src: Node, dst: Node, *, many: bool, recursive: bool) -> None:
+    """Refuse (exit 2) a file copied onto itself and a directory copied into itself, like GNU cp."""
+    if src.is_stdio or dst.is_stdio or src.mount.backend.raw_paths or dst.mount.backend.raw_paths:
+        return
+    src_at, dst_at = _location(src), _location(dst)
+    if src_at[0] != dst_at[0] or not (_within(dst_at[1], src_at[1]) or _within(src_at[1], dst_at[1])):
+        return  # cheap: only a destination on the source's own path costs a look at the source
+    try:
+        entry = src.info()
+    except GenrostoreError:
+        return  # reported when the source is planned
+    if not entry.is_dir:
+        target = destination_for(src, dst, many=many)
+        if _location(target) == src_at:
+            raise UsageError(f"{src.fullpath} and {target.fullpath} are the same file", hint="nothing was copied")
+        return
+    if not recursive:
+        return
+    root = _tree_root(src, dst, many=many)
+    root_at = _location(root)
+    if root_at[0] == src_at[0] and _within(root_at[1], src_at[1]):
+        raise UsageError(f"cannot copy a directory, {src.fullpath}, into itself, {root.fullpath}",
+                         hint="nothing was copied; choose a destination outside the source")
+
+
+def _location(node: Node) -> tuple[str, str]:
+    """Where a node's data lives: its real path on this machine, else its mount and path."""
+    try:
+        local = node.mount.local_path(node.path)
+    except GenrostoreError:
+        local = None
+    if local is not None:
+        return "", os.path.realpath(local)
+    return f"{id(node.mount)}", "/" + node.path
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _tree_root(src: Node, dst: Node, *, many: bool) -> Node:
+    """Where the content of the directory `src` lands (`src/` copies the content itself)."""
+    if src.trailing_slash or not src.path:
+        return dst
+    if many or dst.trailing_slash or dst.is_dir():
+        return dst.child(src.basename)
+    return dst
 
 
 def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterator[Pair]:
@@ -115,48 +201,96 @@ def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterat
         raise UsageError(f"{src.fullpath}: is a directory", hint="use -r to copy directories")
     if dst.is_stdio:
         raise UsageError("cannot copy a directory to standard output")
-    if src.trailing_slash or not src.path:
-        root = dst
-    elif many or dst.trailing_slash or dst.is_dir():
-        root = dst.child(src.basename)
-    else:
-        root = dst
-    yield from _plan_tree(src, root)
+    yield from _plan_tree(src, _tree_root(src, dst, many=many))
 
 
 def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None) -> Iterator[Pair]:
     """Pairs for a list of names read as they arrive (`cp --from-list`).
 
     With `base`, each name is relative to it and keeps its relative path under `dst` (like
-    rclone's --files-from); without, each name is an address and `dst` receives basenames.
+    rclone's --files-from); such a name must stay below both: `..` that would climb above
+    them is reported and skipped. Without, each name is an address and `dst` receives
+    basenames. A destination already planned is never overwritten by a later name.
     """
     storage = dst.storage
+    planned = _Planned()
     for raw in names:
         name = raw.rstrip("\r\n")
         if not name.strip() or name.startswith("#"):
             continue
         try:
-            src = base.child(name) if base is not None else storage.node(name)
-            target = dst.child(name) if base is not None else destination_for(src, dst, many=True)
-            yield Pair(src, target, src.info())
+            if base is not None:
+                relative = _below(name, base)
+                src, target = base.child(relative), dst.child(relative)
+            else:
+                src = storage.node(name)
+                target = destination_for(src, dst, many=True)
+            checked = planned.check(Pair(src, target, src.info()))
+            if checked is not None:
+                yield checked
         except GenrostoreError as exc:
             yield Pair(None, None, error=exc, label=name)
 
 
+def _below(name: str, base: Node) -> str:
+    """`name` relative to the list's SRC: `./a`, `/a` and `a/../b` are fine, climbing out is not."""
+    from genrostore.core.paths import normalize
+
+    if "\x00" in name:
+        raise UsageError(f"{name!r}: names cannot contain NUL bytes")
+    try:
+        relative = normalize(name)
+    except UsageError:
+        raise UsageError(f"{name}: leaves {base.fullpath} ('..'); skipped",
+                         hint="names in a list stay below SRC and DST") from None
+    if not relative:
+        raise UsageError(f"{name}: names {base.fullpath} itself, not a file in it; skipped")
+    return relative
+
+
 def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
+    """The files below `src`, and its empty directories where `root`'s store has directories.
+
+    Every listed name was checked by the mount (`Mount.walk`): an unusable one (`..`, `.`,
+    an empty segment, a symlink loop) arrives here as an error Pair, so it is reported and
+    counted, and never becomes a destination path.
+    """
     from genrostore.core.node import Node
 
-    # Like rclone, directories travel with the files they hold; empty ones are not recreated.
+    skipped: list[UnsafeName] = []
+    backend = root.mount.backend
+    make_dirs = not root.is_stdio and backend.supports_dirs and not backend.implicit_dirs
     prefix = len(src.path) + 1 if src.path else 0
-    for entry in src.mount.walk(src.path):
+    empty: Entry | None = Entry(src.path, "dir")  # the last directory seen, until something is below it
+    for entry in src.mount.walk(src.path, on_skip=skipped.append):
+        while skipped:
+            error = skipped.pop(0)
+            yield Pair(None, None, error=error, label=error.where)
+        if empty is not None and make_dirs and not _within("/" + entry.path, "/" + empty.path):
+            yield _dir_pair(src, root, empty, prefix)
+        empty = entry if entry.is_dir else None
         if not entry.is_dir:
             yield Pair(Node(src.storage, src.mount, entry.path), root.child(entry.path[prefix:]), entry)
+    for error in skipped:
+        yield Pair(None, None, error=error, label=error.where)
+    if empty is not None and make_dirs:
+        yield _dir_pair(src, root, empty, prefix)
+
+
+def _dir_pair(src: Node, root: Node, entry: Entry, prefix: int) -> Pair:
+    from genrostore.core.node import Node
+
+    target = root.child(entry.path[prefix:]) if entry.path != src.path else root
+    return Pair(Node(src.storage, src.mount, entry.path), target, entry)
 
 
 # -- copying one file ------------------------------------------------------------------------
 def copy_file(src: Node, dst: Node, *, entry: Entry | None = None, options: CopyOptions | None = None) -> bool:
     """Copy one file; False when skipped (no-clobber or dry run). Retries transient failures."""
     options = options or CopyOptions()
+    if entry is not None and entry.is_dir:  # an empty source directory, recreated (cp -r)
+        dst.mount.mkdir(dst.path, parents=True, exist_ok=True)
+        return not dst.mount.settings.dry_run
     if options.no_clobber and not dst.is_stdio and dst.exists():
         return False
     if not dst.mount.permit(f"copy {src.fullpath} -> {dst.fullpath}", dst.path):
