@@ -234,6 +234,11 @@ class ObjectStoreBackend(FsspecBackend):
         entries = []
         for found in listing:
             relative = self.relative(found["name"])
+            if found["name"].endswith("/") and found.get("type") == "directory":
+                # The common prefix of keys like `wb//b.txt`: yielded as it is, so the core reports
+                # it (a name with an empty segment) instead of the listing hiding it.
+                entries.append(Entry(f"{path}/", "dir"))
+                continue
             if found["name"].endswith("/") or not relative or relative == path:
                 continue  # the directory's own marker object, or the path itself when it is a file
             entries.append(Entry(relative, "dir") if found.get("type") == "directory" else self.entry(found, relative))

@@ -101,7 +101,7 @@ class Mount:
             if problem is None:
                 yield entry
             elif problem:
-                where = self.label(entry.path)
+                where = self.label(entry.path) + ("/" if entry.is_dir and not isinstance(entry, Skipped) else "")
                 report(UnsafeName(f"{where}: {problem}", where=where))
 
     def _problem(self, entry: Entry, path: str, walking: bool) -> str | None:

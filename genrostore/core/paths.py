@@ -105,7 +105,7 @@ def listed_name_problem(path: str, parent: str, *, direct: bool = False) -> str 
     if "\x00" in relative:
         return "holds a NUL byte"
     segments = relative.split("/")
-    if relative.startswith("/"):
+    if not parent and relative.startswith("/"):
         return "is absolute"
     if ".." in segments:
         return "has a '..' segment"
