@@ -77,7 +77,7 @@ def _entries(storage: Storage, name: str, rest: str) -> list[Completion]:
     prefix = f"{name}:{folder}/" if folder else f"{name}:"
     node = storage.node(prefix)
     found: list[Completion] = []
-    for entry in node.mount.iterdir(node.path):
+    for entry in node.mount.iterdir(node.path, on_skip=lambda error: None):  # unusable names: not offered
         if entry.name.startswith(stem):
             found.append((prefix + entry.name + ("/" if entry.is_dir else ""), entry.type))
             if len(found) >= MAX_ITEMS:
