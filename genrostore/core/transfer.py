@@ -117,24 +117,19 @@ class _Planned:
     """The destinations of one command so far (only when several sources could collide)."""
 
     def __init__(self) -> None:
-        self.by_destination: dict[tuple[int, str], str] = {}
-        self.yielded: set[tuple[int, str]] = set()
-
-    def seen(self, key: tuple[int, str]) -> bool:
-        """True the first time: the destination is planned now."""
-        if key in self.yielded:
-            return False
-        self.yielded.add(key)
-        return True
+        self.first_source: dict[tuple[int, str], str] = {}  # destination -> the source that claimed it
 
     def check(self, pair: Pair) -> Pair | None:
         """`pair`, an error Pair when a source already claimed its destination, None for a repeat."""
         if pair.dst is None or pair.src is None or pair.dst.is_stdio or (pair.entry and pair.entry.is_dir):
             return pair  # errors, stdout, and directories (made once, whoever asks first)
         key = (id(pair.dst.mount), pair.dst.path)
-        first = self.by_destination.setdefault(key, pair.src.fullpath)
+        first = self.first_source.get(key)
+        if first is None:
+            self.first_source[key] = pair.src.fullpath
+            return pair
         if first == pair.src.fullpath:
-            return pair if self.seen(key) else None  # the same source named twice is copied once
+            return None  # the same source named twice is copied once
         return Pair(pair.src, None, label=pair.name, error=GenrostoreError(
             f"{pair.src.fullpath}: would overwrite just-copied {pair.dst.fullpath} (from {first}); skipped",
             hint="two sources have the same name in the destination"))
