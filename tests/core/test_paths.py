@@ -74,3 +74,27 @@ def test_percent_encoded_dots_are_a_literal_name_on_local(tmp_path) -> None:  # 
     storage = Storage(mounts=[{"name": "r", "type": "local", "path": str(tmp_path / "root")}])
     storage.node("r:%2e%2e/x").write("x")
     assert (tmp_path / "root/%2e%2e/x").read_text() == "x"
+
+
+@pytest.mark.parametrize("path,parent,direct,problem", [
+    ("p/../x", "p", False, "'..'"),
+    ("p/../../../../x", "p", False, "'..'"),
+    ("wb/./a.txt", "wb", False, "'.'"),
+    ("wb//b.txt", "wb", False, "empty"),
+    ("wb/", "wb", True, "empty"),
+    ("/etc/passwd", "", False, "absolute"),
+    ("other/a.txt", "wb", False, "not below"),
+    ("wb/a/b.txt", "wb", True, "direct"),
+])
+def test_a_listed_name_that_cannot_be_a_path_says_why(path: str, parent: str, direct: bool, problem: str) -> None:
+    from genrostore.core.paths import listed_name_problem
+
+    assert problem in (listed_name_problem(path, parent, direct=direct) or "")
+
+
+@pytest.mark.parametrize("path,parent", [("a.txt", ""), ("wb/a.txt", "wb"), ("wb/.hidden/..x", "wb"),
+                                         ("wb/sub/deep.txt", "wb")])
+def test_clean_listed_names_pass(path: str, parent: str) -> None:
+    from genrostore.core.paths import listed_name_problem
+
+    assert listed_name_problem(path, parent) is None
