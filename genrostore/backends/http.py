@@ -176,8 +176,10 @@ class HTTPBackend(Backend):
                 continue
             rest = unquote(target[len(final):])
             name = rest.rstrip("/")
-            if not name or "/" in name or name in (".", ".."):
-                continue
+            if not name or ("/" in name and not {".", ".."} & set(name.split("/"))):
+                continue  # the page itself, or a link deeper down (not a child)
+            # A `.` or `..` can only come encoded (`%2E%2E/x`; urljoin folds plain ones away): it is
+            # passed on as listed, so the core reports it instead of the listing hiding it.
             child = f"{path}/{name}" if path else name
             entries[name] = Entry(child, "dir" if rest.endswith("/") else "file")
         yield from (entries[name] for name in sorted(entries))

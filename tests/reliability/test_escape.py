@@ -228,3 +228,52 @@ def test_a_recursive_copy_keeps_empty_directories_on_webdav(cli: Cli, tmp_path: 
     back = tmp_path / "back"
     cli("cp", "-r", f"{base}/", f"{back}/", profile=case.profile).expect(errors.OK)
     assert (back / "empty").is_dir() and (back / "nested" / "deeper" / "deepest").is_dir()
+
+
+def test_encoded_dotdot_links_of_an_http_index_page_are_reported(cli: Cli, tmp_path: Path) -> None:
+    """A second network backend: an index page can name `%2E%2E/%2E%2E/evil.txt`."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = (b'<a href="ok.txt">ok.txt</a> <a href="%2E%2E/%2E%2E/evil.txt">x</a> '
+            b'<a href="..%2F..%2Fevil2.txt">y</a> <a href="%2E%2E">up</a>')
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/d":  # as real servers do: a directory's URL ends in '/'
+                self.send_response(301)
+                self.send_header("Location", "/d/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            index = self.path == "/d/"
+            body = page if index else b"ok\n" if self.path == "/d/ok.txt" else EVIL
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html" if index else "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(body)
+
+        do_HEAD = do_GET
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        profile = write_profile(tmp_path, {"web": {"type": "http",
+                                                   "base_url": f"http://127.0.0.1:{server.server_address[1]}/"}})
+        destination = tmp_path / "a" / "b" / "dest"
+        destination.mkdir(parents=True)
+        result = cli("cp", "-r", "web:d/", f"{destination}/", profile=profile).expect(errors.ERROR)
+        _no_evil_outside(tmp_path, destination)
+        assert _files_under(destination) == {"ok.txt": b"ok\n"}
+        assert "web:d/../../evil.txt" in result.err and "web:d/../../evil2.txt" in result.err
+        assert "web:d/.." in result.err
+        listing = cli("ls", "web:d", profile=profile).expect(errors.ERROR)
+        assert listing.stdout.decode().split() == ["ok.txt"]
+    finally:
+        server.shutdown()
+        server.server_close()
