@@ -168,6 +168,12 @@ def _location(node: Node) -> tuple[str, str]:
         local = None
     if local is not None:
         return "", os.path.realpath(local)
+    backend = node.mount.backend
+    if backend.implicit_dirs:  # two mounts of one bucket (or one under a prefix of the other)
+        try:
+            return repr(backend.store_identity()), "/" + backend.full(node.path)  # type: ignore[attr-defined]
+        except (GenrostoreError, AttributeError):
+            pass
     return f"{id(node.mount)}", "/" + node.path
 
 

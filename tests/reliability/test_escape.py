@@ -175,6 +175,19 @@ def test_a_tree_into_itself_and_a_file_onto_itself_are_refused(cli: Cli, tmp_pat
     assert (tmp_path / "src" / "f.txt").stat().st_ino == inode
 
 
+def test_self_copies_through_two_mounts_of_one_bucket_are_refused(cli: Cli, tmp_path: Path,
+                                                                   request: pytest.FixtureRequest) -> None:
+    case = request.getfixturevalue("case_s3")
+    base = case.fresh().split(":", 1)[1]
+    storage = case.storage()
+    storage.node(f"{case.mount}:{base}/src/f.txt").write(b"f")
+    profile = write_profile(tmp_path, {"whole": case.mount_options, "under": {**case.mount_options, "prefix": base}})
+    result = cli("cp", "-r", f"whole:{base}/src", "under:src/sub/", profile=profile).expect(errors.USAGE)
+    assert "into itself" in result.err
+    cli("cp", f"whole:{base}/src/f.txt", "under:src/f.txt", profile=profile).expect(errors.USAGE)
+    assert sorted(n.path for n in storage.node(f"{case.mount}:{base}/src").iterdir()) == [f"{base}/src/f.txt"]
+
+
 # -- item 14: ls of a glob prints addresses --------------------------------------------------------------
 def test_ls_of_a_glob_prints_addresses_that_rm_accepts(cli: Cli, tmp_path: Path) -> None:
     work = tmp_path / "work"
