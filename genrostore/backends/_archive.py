@@ -54,10 +54,12 @@ def unsafe_member(name: str) -> str | None:
     segments inside a name (`a/./b`, `a//b` would collapse onto `a/b`).
     """
     rest = _strip_leading(name.rstrip("/"))
+    if rest in ("", "."):
+        return None  # the archive's root (`./` as `tar -C dir .` stores it)
     segments = rest.split("/")
     if ".." in segments:
         return "archive member name has a '..' segment; skipped"
-    if rest and ("." in segments or "" in segments):
+    if "." in segments or "" in segments:
         return "archive member name has a '.' or empty segment; skipped"
     if "\x00" in rest:
         return "archive member name holds a NUL byte; skipped"
