@@ -15,7 +15,7 @@ from genrostore.cli.context import App
 from genrostore.core import errors
 from genrostore.core.secrets import redact
 
-COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts")
+COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts", "cleanup")
 _GLOBAL_OPTIONS_WITH_VALUE = {"--profile", "--retries", "--timeout", "--low-speed-limit", "--low-speed-time"}
 
 
@@ -63,7 +63,7 @@ def build_app(only: str | None = None) -> typer.Typer:
 
     application = typer.Typer(
         name="genrostore",
-        help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts.",
+        help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts, cleanup.",
         no_args_is_help=True,
         add_completion=True,
         pretty_exceptions_enable=False,
@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     from typer._click import exceptions as click_exceptions
     from typer.main import get_command
 
+    from genrostore.core import signals
+
+    signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does, instead of leaving temp files
     args = list(argv if argv is not None else sys.argv[1:])
     command = get_command(build_app(_command_in(args)))
     debug = "--debug" in args or bool(os.environ.get("GENROSTORE_DEBUG"))
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return errors.USAGE if isinstance(exc, click_exceptions.UsageError) else exc.exit_code
     except typer.Abort:
-        return errors.INTERRUPTED
+        return signals.exit_code()
     except errors.OutputClosed:
         return _quiet_broken_pipe()
     except errors.GenrostoreError as exc:
@@ -134,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, errors.PartialFailure):
             for where, failure in exc.failures:
                 print(redact(f"  failed: {where}: {failure}"), file=sys.stderr)
-        return exc.exit_code
+        return signals.exit_code() if isinstance(exc, errors.Interrupted) else exc.exit_code
     except KeyboardInterrupt:
-        print("genrostore: interrupted", file=sys.stderr)
-        return errors.INTERRUPTED
+        print(f"genrostore: {signals.describe()}", file=sys.stderr)
+        return signals.exit_code()
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
@@ -148,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         return errors.ERROR
     if isinstance(result, int):
         if result == errors.INTERRUPTED:
-            print("genrostore: interrupted", file=sys.stderr)
+            print(f"genrostore: {signals.describe()}", file=sys.stderr)
+            return signals.exit_code()
         return result
     try:
         sys.stdout.flush()
