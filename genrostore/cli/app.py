@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional, get_type_hints
 import typer
 
 from genrostore.cli.context import App
-from genrostore.core import errors
+from genrostore.core import errors, signals
 from genrostore.core.secrets import redact
 
 COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts", "cleanup")
@@ -110,13 +110,22 @@ def _command_in(args: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every error leaves as one stderr line and its documented exit code."""
+    """Run the CLI; every error leaves as one stderr line and its documented exit code.
+
+    SIGTERM and SIGHUP are handled as Ctrl-C is (clean up, exit 128 + the signal) for the whole
+    command, instead of killing it with its temp files and multipart uploads left behind.
+    """
+    restore = signals.install()
+    try:
+        return _run_command(argv)
+    finally:
+        restore()
+
+
+def _run_command(argv: list[str] | None) -> int:
     from typer._click import exceptions as click_exceptions
     from typer.main import get_command
 
-    from genrostore.core import signals
-
-    signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does, instead of leaving temp files
     args = list(argv if argv is not None else sys.argv[1:])
     command = get_command(build_app(_command_in(args)))
     debug = "--debug" in args or bool(os.environ.get("GENROSTORE_DEBUG"))

@@ -10,10 +10,9 @@ NAME is cut, at a character boundary, and marked with `~` and a hash of the whol
 
 from __future__ import annotations
 
-import hashlib
+import os
 import posixpath
 import re
-import secrets
 
 SUFFIX = ".genrostore-tmp"
 MAX_NAME_BYTES = 255
@@ -27,7 +26,7 @@ _TEMP = re.compile(r"^\..+\.[a-z0-9_]{%d}%s$" % (_TOKEN_CHARS, re.escape(SUFFIX)
 
 def temp_name(name: str) -> str:
     """A fresh temp file name for a file called `name`, within MAX_NAME_BYTES."""
-    token = secrets.token_hex(_TOKEN_CHARS // 2)
+    token = os.urandom(_TOKEN_CHARS // 2).hex()
     return f".{_fit(name, MAX_NAME_BYTES - _DECORATION)}.{token}{SUFFIX}"
 
 
@@ -45,6 +44,8 @@ def is_temp(name: str) -> bool:
 def _fit(name: str, budget: int) -> str:
     if _size(name) <= budget:
         return name
+    import hashlib  # only for long names: `cat` of a local file must not pay for it at start-up
+
     digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:_HASH_CHARS]
     room = budget - 1 - _HASH_CHARS
     kept, used = [], 0
