@@ -19,6 +19,15 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
 
 
+def gave_up(error: TemporaryError, attempts: int) -> TemporaryError:
+    """The error to report once `attempts` tries failed: said once, and never retried again."""
+    if error.exhausted:
+        return error
+    final = type(error)(f"{error.message} (gave up after {attempts} attempts)", hint=error.hint)
+    final.exhausted = True
+    return final
+
+
 def with_retries(
     func: Callable[[], T],
     *,
@@ -70,9 +79,9 @@ def _give_up_or_retry(
 ) -> None:
     """Return to retry a transient failure; raise the mapped error when it is permanent or retries ran out."""
     mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
-    if not isinstance(mapped, TemporaryError) or attempt > retries:
+    if not isinstance(mapped, TemporaryError) or mapped.exhausted or attempt > retries:
         if isinstance(mapped, TemporaryError) and attempt > 1:
-            mapped = TemporaryError(f"{mapped.message} (gave up after {attempt} attempts)", hint=mapped.hint)
+            mapped = gave_up(mapped, attempt)
         if mapped is exc:
             raise exc
         raise mapped from exc

@@ -21,11 +21,12 @@ from genrostore.core.errors import (
     GenrostoreError,
     translate,
     Interrupted,
+    SourceChanged,
     TemporaryError,
     UsageError,
 )
 from genrostore.core.outcome import CopyResult, raise_for
-from genrostore.core.retry import backoff
+from genrostore.core.retry import backoff, gave_up
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -169,10 +170,13 @@ def copy_file(src: Node, dst: Node, *, entry: Entry | None = None, options: Copy
             _copy_once(src, dst, entry, options)
             break
         except TemporaryError as exc:
-            if attempt > retries:
-                if attempt > 1:
-                    raise TemporaryError(f"{exc.message} (gave up after {attempt} attempts)") from exc
+            # A request that already spent --retries (Mount._call) is not tried N+1 times more.
+            if exc.exhausted or attempt > retries:
+                if attempt > 1 and not exc.exhausted:
+                    raise gave_up(exc, attempt) from exc
                 raise
+            if isinstance(exc, SourceChanged):
+                entry = src.info()  # the version to pin this time
             time.sleep(backoff(attempt))
     if options.checksum and not dst.is_stdio:
         verify(src, dst)
