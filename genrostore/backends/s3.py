@@ -13,6 +13,7 @@ import base64
 import hashlib
 import io
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -380,24 +381,36 @@ class S3Writer(Writer):
                 self._send_part(self._take(self.pending_size))
             while self.in_flight:
                 self._finish_oldest_part()
-            self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
-                              UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
+            done = self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
+                                     UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
             self.upload_id = None
         except BaseException:
             self._abort_upload()
             raise
-        self._record_md5()
+        self._record_md5(done.get("ETag"))
 
-    def _record_md5(self) -> None:
-        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy."""
-        if self.digest is None or self.size > MAX_COPY_OBJECT:
+    def _record_md5(self, etag: str | None) -> None:
+        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy.
+
+        The copy is conditional on the ETag our upload created: if another writer replaced the
+        key in between, our md5 is not stamped on their bytes (the key is theirs, as it would be
+        had they written a moment later), and the user is told.
+        """
+        if self.digest is None or self.size > MAX_COPY_OBJECT or not etag:
             return
         bucket = self.backend.bucket
-        self.backend.call(
-            "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
-            Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
-            MetadataDirective="REPLACE",
-        )
+        try:
+            self.backend.call(
+                "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
+                CopySourceIfMatch=etag,
+                Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
+                MetadataDirective="REPLACE",
+            )
+        except Exception as exc:
+            if not isinstance(exc, FileNotFoundError) and error_code(exc) != "PreconditionFailed":
+                raise
+            print(f"genrostore: warning: {self.backend.name}: {self.key} was replaced or removed by another "
+                  "writer right after this upload; its md5 metadata was not recorded", file=sys.stderr, flush=True)
 
     def abort(self) -> None:
         if self._done:

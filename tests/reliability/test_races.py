@@ -1,0 +1,150 @@
+"""Racing writers (issue 12, items 9-11): another writer replacing what we read or just wrote
+never leaves a mix of two versions, or our md5 on their bytes, or a lost zip member.
+
+Every race is made real and deterministic: the other writer's PUT/rename hits the real server
+at the moment that matters (from a hook on the read path, or from a proxy in front of moto)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from genrostore import Storage
+from tests.cases.cloud import S3_BUCKET, s3_options
+from tests.payloads import MIB, pattern
+from tests.servers import s3
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+class RacingS3Proxy:
+    """A transparent proxy in front of moto that plays "another writer".
+
+    When `race_key` (`bucket/key`) is set, the first self-copy of that key (our md5 metadata
+    rewrite) is preceded by a plain PUT of `their_bytes` to moto. The proxy also evaluates
+    `x-amz-copy-source-if-match`, which moto ignores, the way S3 does (412 PreconditionFailed).
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.race_key: str | None = None
+        self.their_bytes = b"their version\n"
+        self.raced = 0
+        self.refused = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_any(self) -> None:
+                owner.handle(self)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _upstream(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        path = handler.path.split("?", 1)[0].lstrip("/")
+        source = urllib.parse.unquote(handler.headers.get("x-amz-copy-source", "")).lstrip("/")
+        if handler.command == "PUT" and source and source == path:
+            if self.race_key == path:
+                self.race_key = None
+                self.raced += 1
+                request = urllib.request.Request(f"{self.upstream.geturl()}/{path}", data=self.their_bytes,
+                                                 method="PUT", headers={"Content-Type": "application/octet-stream"})
+                urllib.request.urlopen(request, timeout=30).close()
+            wanted = handler.headers.get("x-amz-copy-source-if-match")
+            if wanted is not None and wanted.strip('"') != self._etag(path).strip('"'):
+                self.refused += 1
+                text = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code>'
+                        b"<Message>At least one of the pre-conditions you specified did not hold</Message>"
+                        b"<Condition>x-amz-copy-source-If-Match</Condition></Error>")
+                handler.send_response(412)
+                handler.send_header("Content-Type", "application/xml")
+                handler.send_header("Content-Length", str(len(text)))
+                handler.end_headers()
+                handler.wfile.write(text)
+                return
+        connection = self._upstream()
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP}
+        connection.request(handler.command, handler.path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        handler.send_response(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+        connection.close()
+
+    def _etag(self, path: str) -> str:
+        connection = self._upstream()
+        connection.request("HEAD", "/" + path)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.getheader("ETag") or ""
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def racing_proxy(cloud_s3: s3.S3Server) -> Iterator[RacingS3Proxy]:
+    proxy = RacingS3Proxy(cloud_s3.endpoint_url)
+    yield proxy
+    proxy.stop()
+
+
+# -- item 10: the md5 self-copy is conditional on the ETag our upload created -----------------------
+def test_md5_is_not_stamped_on_a_key_replaced_after_our_multipart_upload(
+        cloud_s3: s3.S3Server, racing_proxy: RacingS3Proxy, capfd: pytest.CaptureFixture[str]) -> None:
+    storage = Storage(mounts=[{"name": "a", **s3_options(cloud_s3, endpoint_url=racing_proxy.url)}])
+    path = f"race-{uuid.uuid4().hex[:8]}/big.bin"
+    ours = pattern(9 * MIB)  # above one PUT: a multipart upload, then the md5 self-copy
+    racing_proxy.race_key = f"{S3_BUCKET}/{path}"
+    storage.node(f"a:{path}").write(ours)
+    assert racing_proxy.raced == 1 and racing_proxy.refused == 1
+    backend = storage.mount("a").backend
+    assert backend.fs.cat_file(backend.full(path)) == racing_proxy.their_bytes  # type: ignore[attr-defined]
+    # Their bytes carry no md5 of ours: `md5` answers the md5 of what the key holds.
+    assert backend.md5(path) == hashlib.md5(racing_proxy.their_bytes).hexdigest()
+    assert "replaced or removed by another writer" in capfd.readouterr().err
+    storage.close()
+
+
+def test_md5_is_stamped_when_nobody_raced_the_upload(cloud_s3: s3.S3Server, racing_proxy: RacingS3Proxy) -> None:
+    storage = Storage(mounts=[{"name": "a", **s3_options(cloud_s3, endpoint_url=racing_proxy.url)}])
+    path = f"race-{uuid.uuid4().hex[:8]}/big.bin"
+    ours = pattern(9 * MIB)
+    storage.node(f"a:{path}").write(ours)
+    backend = storage.mount("a").backend
+    head = backend.call("head_object", Bucket=S3_BUCKET, Key=path)  # type: ignore[attr-defined]
+    assert "md5chksum" in head["Metadata"]  # the conditional self-copy passed: md5 recorded
+    assert racing_proxy.refused == 0
+    assert backend.md5(path) == hashlib.md5(ours).hexdigest()
+    storage.close()
