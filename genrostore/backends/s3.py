@@ -30,7 +30,7 @@ from genrostore.backends._objectstore import (
     part_size_for,
 )
 from genrostore.core.backend import CHUNK_SIZE, Backend, Writer
-from genrostore.core.errors import GenrostoreError
+from genrostore.core.errors import GenrostoreError, SourceChanged
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -176,11 +176,25 @@ class S3Backend(ObjectStoreBackend):
         return S3Reader(self.fs.loop, response["Body"])
 
     streams_ranges = True
+    pins_versions = True
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
-        """One GET of exactly this range, streamed as it arrives."""
-        response = self.call("get_object", Bucket=self.bucket, Key=self.key(path),
-                             Range=f"bytes={offset}-{offset + length - 1}")
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        etag = info.get("ETag") or info.get("etag")
+        return str(etag) if etag else None
+
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
+        """One GET of exactly this range, streamed as it arrives; with `version`, only of that ETag."""
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path),
+                                   "Range": f"bytes={offset}-{offset + length - 1}"}
+        if version:
+            request["IfMatch"] = version
+        try:
+            response = self.call("get_object", **request)
+        except Exception as exc:
+            if version and error_code(exc) == "PreconditionFailed":
+                raise SourceChanged(f"{self.name}:{path}: the object was replaced while being read "
+                                    "(its ETag changed)") from exc
+            raise
         return S3Reader(self.fs.loop, response["Body"])
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from genrostore.core.errors import GenrostoreError, TemporaryError, translate
+from genrostore.core.errors import GenrostoreError, SourceChanged, TemporaryError, translate
 
 T = TypeVar("T")
 BASE_DELAY = 0.25
@@ -79,7 +79,9 @@ def _give_up_or_retry(
 ) -> None:
     """Return to retry a transient failure; raise the mapped error when it is permanent or retries ran out."""
     mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
-    if not isinstance(mapped, TemporaryError) or mapped.exhausted or attempt > retries:
+    # A source that changed is not asked again for the same version: the whole file is read anew.
+    if not isinstance(mapped, TemporaryError) or mapped.exhausted or isinstance(mapped, SourceChanged) \
+            or attempt > retries:
         if isinstance(mapped, TemporaryError) and attempt > 1:
             mapped = gave_up(mapped, attempt)
         if mapped is exc:

@@ -148,3 +148,99 @@ def test_md5_is_stamped_when_nobody_raced_the_upload(cloud_s3: s3.S3Server, raci
     assert racing_proxy.refused == 0
     assert backend.md5(path) == hashlib.md5(ours).hexdigest()
     storage.close()
+
+
+# -- item 9: a parallel-range download never mixes two versions ------------------------------------
+def _scaled_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Large' at test scale: the parallel-range threshold and part sizes scaled down."""
+    from genrostore.core import reading
+
+    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    monkeypatch.setattr(reading, "RANGE_PART", 256 * 1024)
+
+
+def _s3_download(cloud_s3: s3.S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 replacements: int) -> tuple[Storage, str, bytes, list[bytes]]:
+    """An object that another writer replaces (`replacements` times, one per download attempt)
+    while our ranges are being read: a real PUT to moto from inside the read path."""
+    from genrostore.backends import s3 as s3_module
+
+    _scaled_down(monkeypatch)
+    old = pattern(3 * MIB + 123)
+    versions = [bytes(b ^ (n + 1) for b in old[:4096]) + old[4096:] for n in range(replacements)]
+    options = s3_options(cloud_s3)
+    storage = Storage(mounts=[{"name": "a", **options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    writer = Storage(mounts=[{"name": "w", **options}])
+    path = f"race-{uuid.uuid4().hex[:8]}/large.bin"
+    writer.node(f"w:{path}").write(old)
+    real_read = s3_module.S3Reader.read
+    reads = {"n": 0}
+    pending = list(versions)
+
+    def read_then_replace(self: object, size: int = -1) -> bytes:
+        reads["n"] += 1
+        if reads["n"] % 6 == 3 and pending:  # the download is under way: the other writer strikes
+            writer.node(f"w:{path}").write(pending.pop(0))
+        return real_read(self, size)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(s3_module.S3Reader, "read", read_then_replace)
+    return storage, path, old, versions
+
+
+def test_s3_object_replaced_mid_download_is_read_again_whole(cloud_s3: s3.S3Server, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    storage, path, _, versions = _s3_download(cloud_s3, tmp_path, monkeypatch, replacements=1)
+    storage.settings.retries = 2
+    storage.node(f"a:{path}").copy_to("l:large.bin")
+    assert (tmp_path / "large.bin").read_bytes() == versions[0]  # the new version whole, never a mix
+    storage.close()
+
+
+def test_s3_object_replaced_on_every_attempt_fails_and_publishes_nothing(cloud_s3: s3.S3Server, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.core.errors import SourceChanged
+
+    storage, path, _, _ = _s3_download(cloud_s3, tmp_path, monkeypatch, replacements=3)
+    storage.settings.retries = 1
+    with pytest.raises(SourceChanged, match="replaced while being read.*gave up after 2 attempts"):
+        storage.node(f"a:{path}").copy_to("l:large.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    storage.close()
+
+
+def test_sftp_file_replaced_mid_download_is_read_again_whole(sftp_server: object, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from genrostore.backends.sftp import SFTPBackend
+    from tests.cases.network import sftp_options
+
+    _scaled_down(monkeypatch)
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    remote = sftp_server.root / name  # type: ignore[attr-defined]
+    remote.mkdir()
+    os.chmod(remote, 0o777)
+    old = pattern(3 * MIB + 123)
+    new = bytes(b ^ 0x5A for b in old[:4096]) + old[4096:]  # same size: only the mtime tells
+    (remote / "large.bin").write_bytes(old)
+    os.utime(remote / "large.bin", (1_700_000_000, 1_700_000_000))
+    storage = Storage(mounts=[{"name": "s", **sftp_options(sftp_server)},  # type: ignore[arg-type]
+                              {"name": "l", "type": "local", "path": str(tmp_path)}])
+    real = SFTPBackend.read_range
+    calls = {"n": 0}
+
+    def read_then_replace(self: SFTPBackend, path: str, offset: int, length: int) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 6:  # ranges 1-4 read or in flight; the other writer renames its version in (as rsync does)
+            temp = remote / ".large.bin.other"
+            temp.write_bytes(new)
+            os.utime(temp, (1_700_000_100, 1_700_000_100))
+            os.rename(temp, remote / "large.bin")
+        return real(self, path, offset, length)
+
+    monkeypatch.setattr(SFTPBackend, "read_range", read_then_replace)
+    storage.settings.retries = 2
+    storage.node(f"s:{name}/large.bin").copy_to("l:large.bin")
+    assert (tmp_path / "large.bin").read_bytes() == new
+    storage.close()
