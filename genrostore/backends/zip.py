@@ -286,7 +286,10 @@ class ZipBackend(Backend):
             parent = dirname(parent)
 
     def _begin_change(self) -> None:
-        """`mode: w` starts from an empty archive at the command's first change."""
+        """Lock the archive at the command's first change (see `ArchiveFile.lock_for_writing`);
+        `mode: w` starts from an empty archive there."""
+        if not self._dirty and self.archive.lock_for_writing():
+            self._load()  # another command may have published while we waited: build on its version
         if self.mode == "w" and not self._dirty:
             self._hidden.update(self._base_files, self._base_dirs)
         self._dirty = True

@@ -6,17 +6,24 @@ at the moment that matters (from a hook on the read path, or from a proxy in fro
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import http.client
+import os
+import subprocess
+import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 import uuid
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 from genrostore import Storage
 from tests.cases.cloud import S3_BUCKET, s3_options
@@ -211,7 +218,6 @@ def test_s3_object_replaced_on_every_attempt_fails_and_publishes_nothing(cloud_s
 
 def test_sftp_file_replaced_mid_download_is_read_again_whole(sftp_server: object, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
 
     from genrostore.backends.sftp import SFTPBackend
     from tests.cases.network import sftp_options
@@ -244,3 +250,78 @@ def test_sftp_file_replaced_mid_download_is_read_again_whole(sftp_server: object
     storage.node(f"s:{name}/large.bin").copy_to("l:large.bin")
     assert (tmp_path / "large.bin").read_bytes() == new
     storage.close()
+
+
+# -- item 11: two commands adding members to one zip both keep theirs -------------------------------
+def test_two_commands_adding_members_to_one_zip_keep_both(tmp_path: Path) -> None:
+
+    archive = tmp_path / "shared.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("base.txt", b"base\n")
+    profile = tmp_path / "mounts.yaml"
+    profile.write_text(yaml.safe_dump({"mounts": {"z": {"type": "zip", "file": str(archive), "mode": "a"}}}))
+    profile.chmod(0o600)
+    env = {**os.environ, "GENROSTORE_PROFILE": str(profile), "HOME": str(tmp_path)}
+
+    def start(member: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "genrostore", "cp", "-", f"z:{member}"], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    head = {"first.txt": b"1" * (2 * MIB), "second.txt": b"2" * (2 * MIB)}  # past the first chunk read
+    first, second = start("first.txt"), start("second.txt")
+    try:
+        for process, name in ((first, "first.txt"), (second, "second.txt")):
+            assert process.stdin is not None
+            process.stdin.write(head[name])
+            process.stdin.flush()
+        time.sleep(2.0)  # both have opened the archive as it was and are streaming their member
+        out_first = first.communicate(b"end\n", timeout=60)
+        out_second = second.communicate(b"end\n", timeout=60)
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
+    assert first.returncode == 0, out_first[1]
+    assert second.returncode == 0, out_second[1]
+    with zipfile.ZipFile(archive) as handle:
+        assert sorted(handle.namelist()) == ["base.txt", "first.txt", "second.txt"]
+        assert handle.read("first.txt") == head["first.txt"] + b"end\n"
+        assert handle.read("second.txt") == head["second.txt"] + b"end\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mounts.yaml", "shared.zip"]  # no lock or temp left
+
+
+def test_a_waiting_writer_says_so_and_then_adds_its_member(tmp_path: Path) -> None:
+    """While one command holds the archive (it is publishing a member), another one waits for it."""
+
+    archive = tmp_path / "held.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("base.txt", b"base\n")
+    profile = tmp_path / "mounts.yaml"
+    profile.write_text(yaml.safe_dump({"mounts": {"z": {"type": "zip", "file": str(archive), "mode": "a"}}}))
+    profile.chmod(0o600)
+    lock = os.open(tmp_path / ".held.zip.genrostore-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # as a genrostore command in the middle of its publish holds it
+    process = subprocess.Popen([sys.executable, "-m", "genrostore", "cp", "-", "z:mine.txt"],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "GENROSTORE_PROFILE": str(profile), "HOME": str(tmp_path)})
+    try:
+        assert process.stdin is not None and process.stderr is not None
+        process.stdin.write(b"mine\n")
+        process.stdin.close()
+        first_line: list[bytes] = []
+        reader = threading.Thread(target=lambda: first_line.append(process.stderr.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=60)
+        assert first_line and b"waiting for another command writing" in first_line[0], first_line
+        time.sleep(0.5)
+        assert process.poll() is None  # still waiting: it has published nothing
+        with zipfile.ZipFile(archive, "a") as handle:  # what the holder publishes before letting go
+            handle.writestr("other.txt", b"other\n")
+        os.unlink(tmp_path / ".held.zip.genrostore-lock")
+        os.close(lock)
+        assert process.wait(timeout=60) == 0, process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with zipfile.ZipFile(archive) as handle:
+        assert sorted(handle.namelist()) == ["base.txt", "mine.txt", "other.txt"]
