@@ -3,7 +3,9 @@
 Writes never touch the archive while a command runs: each member is staged in a private temp
 directory, and `close()` (once, when the command ends) writes a complete new archive beside the
 old one and renames it into place. A command that fails, is interrupted or is killed leaves the
-previous archive intact, and an overwritten member is replaced, never duplicated.
+previous archive intact, and an overwritten member is replaced, never duplicated. Commands that
+change one local archive take turns (a lock from the first change to the publish), so two that
+add members both keep theirs.
 """
 
 from __future__ import annotations
