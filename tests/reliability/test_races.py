@@ -355,3 +355,41 @@ def test_an_unchanged_object_downloads_in_ranges_without_a_false_alarm(name: str
     assert (tmp_path / "single.bin").read_bytes() == data
     assert checks["n"] == (0 if name == "s3" else 2)  # s3 pins each range to the ETag instead
     storage.close()
+
+
+def test_cat_of_an_s3_object_replaced_mid_read_fails_instead_of_mixing(cloud_s3: s3.S3Server, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cat` has written the first ranges out already: a replaced object fails it (exit 5)
+    rather than carrying on with the new version's bytes."""
+    from genrostore.core import reading
+    from genrostore.core.errors import SourceChanged
+    from genrostore.core.mount import Mount
+
+    _scaled_down(monkeypatch)
+    monkeypatch.setattr(reading, "RANGE_WORKERS", 1)  # ranges in order: the replacement lands after range 2
+    old = pattern(3 * MIB + 123)
+    new = bytes(b ^ 0x33 for b in old)
+    options = s3_options(cloud_s3)
+    storage = Storage(mounts=[{"name": "a", **options}])
+    writer = Storage(mounts=[{"name": "w", **options}])
+    path = f"race-{uuid.uuid4().hex[:8]}/cat.bin"
+    writer.node(f"w:{path}").write(old)
+    calls = {"n": 0}
+
+    def replacing(real: object) -> object:
+        def call(self: Mount, *args: object) -> object:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                writer.node(f"w:{path}").write(new)
+            return real(self, *args)  # type: ignore[operator]
+        return call
+
+    monkeypatch.setattr(Mount, "read_range", replacing(Mount.read_range))
+    monkeypatch.setattr(Mount, "open_range", replacing(Mount.open_range))
+    out: list[bytes] = []
+    with pytest.raises(SourceChanged, match="replaced while being read"):
+        reading.stream_to(storage.node(f"a:{path}"), out.append)
+    written = b"".join(out)
+    assert written and old.startswith(written)  # all of it from the old version
+    storage.close()
+    writer.close()
