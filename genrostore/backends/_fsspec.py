@@ -67,6 +67,10 @@ class FsspecBackend(Backend):
         """The md5 from the store's metadata, only when it is the real md5 of the content."""
         return None
 
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        """The store's version tag of an object (ETag, generation), when its listing gives one."""
+        return None
+
     def same_store(self, other: Backend) -> bool:
         """True when `other` reaches the same store with the same credentials."""
         return other is self
@@ -115,6 +119,7 @@ class FsspecBackend(Backend):
             size=None if kind == "dir" else info.get("size"),
             mtime=mtime,
             md5=None if kind == "dir" else self.stored_md5(info),
+            version=None if kind == "dir" else self.version_of(info),
         )
 
     # -- contract ------------------------------------------------------------------------------

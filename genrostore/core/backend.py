@@ -35,6 +35,7 @@ class Entry:
     size: int | None = None
     mtime: datetime | None = None  # timezone-aware
     md5: str | None = None  # hex, only when known to be the real md5 of the content
+    version: str | None = None  # the store's ETag or generation: which version the listing saw
 
     @property
     def name(self) -> str:
@@ -204,8 +205,11 @@ class Backend(ABC):
             return stream.read(length)
 
     streams_ranges: ClassVar[bool] = False  # True: open_range serves one range per request
+    # True: open_range(version=...) refuses (SourceChanged) a range of any other version, so a
+    # parallel download never mixes two; other stores are checked (size, mtime, version) at the end.
+    pins_versions: ClassVar[bool] = False
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
         """A stream of the `length` bytes at `offset`, in one request (when `streams_ranges`).
 
         A large download then writes each part as it arrives instead of holding it whole.
