@@ -84,8 +84,9 @@ class Mount:
         """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded."""
         return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
 
-    def _iterate(self, make: Callable[[], Iterator[Entry]], path: str, on_skip: OnSkip | None,
-                 *, walking: bool) -> Iterator[Entry]:
+    def _iterate(self, make: Callable[[], Iterator[Any]], path: str, on_skip: OnSkip | None = None,
+                 *, walking: bool | None = None) -> Iterator[Any]:
+        """Items of a backend iterator, errors mapped; listings (`walking` set) also checked."""
         iterator = self._call(make, path)
         report = on_skip or self.settings.skip
         while True:
@@ -97,6 +98,9 @@ class Mount:
                 raise
             except BaseException as exc:  # noqa: BLE001 - mapping boundary
                 raise self.translate(exc, path) from exc
+            if walking is None:  # not a listing of names (incomplete uploads)
+                yield entry
+                continue
             problem = self._problem(entry, path, walking)
             if problem is None:
                 yield entry
