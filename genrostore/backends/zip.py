@@ -3,7 +3,9 @@
 Writes never touch the archive while a command runs: each member is staged in a private temp
 directory, and `close()` (once, when the command ends) writes a complete new archive beside the
 old one and renames it into place. A command that fails, is interrupted or is killed leaves the
-previous archive intact, and an overwritten member is replaced, never duplicated.
+previous archive intact, and an overwritten member is replaced, never duplicated. Commands that
+change one local archive take turns (a lock from the first change to the publish), so two that
+add members both keep theirs.
 """
 
 from __future__ import annotations
@@ -286,7 +288,10 @@ class ZipBackend(Backend):
             parent = dirname(parent)
 
     def _begin_change(self) -> None:
-        """`mode: w` starts from an empty archive at the command's first change."""
+        """Lock the archive at the command's first change (see `ArchiveFile.lock_for_writing`);
+        `mode: w` starts from an empty archive there."""
+        if not self._dirty and self.archive.lock_for_writing():
+            self._load()  # another command may have published while we waited: build on its version
         if self.mode == "w" and not self._dirty:
             self._hidden.update(self._base_files, self._base_dirs)
         self._dirty = True
