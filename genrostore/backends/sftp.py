@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import env_name, resolve_error, timeout_of, url_options
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -391,16 +391,21 @@ class SFTPBackend(FsspecBackend):
         temp = posixpath.join(parent, f".{posixpath.basename(full)}.{uuid.uuid4().hex[:8]}.genrostore-tmp")
         handle = fs.ftp.open(temp, "wb")
         handle.set_pipelined(True)
-        return FileObjectWriter(handle, on_commit=lambda: self._publish(temp, full),
+        return FileObjectWriter(handle, on_commit=lambda written: self._publish(temp, full, written),
                                 on_abort=lambda: self._discard(temp))
 
-    def _publish(self, temp: str, full: str) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         # posix-rename@openssh.com replaces the target atomically; plain SFTP rename refuses to.
         try:
             self.fs.ftp.posix_rename(temp, full)
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.fs.ftp.stat(full).st_size
+        except FileNotFoundError:
+            found = None
+        check_published(f"{self.name}:{full}", found, size)
 
     def remove_tree(self, path: str) -> None:
         full = self.full(path)

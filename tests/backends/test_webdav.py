@@ -114,6 +114,25 @@ def test_hostile_names_round_trip_through_cp_ls_cat_and_overwrite(
     assert sorted(os.listdir(on_disk)) == sorted(HOSTILE)  # no temp, probe or backup file left
 
 
+def test_a_move_the_server_misplaces_is_reported_not_taken_for_success(
+    webdav_servers: webdav.WebDAVServers, case_webdav: Case
+) -> None:
+    """Told (wrongly) that `;` survives a MOVE, the backend MOVEs to `semi;colon.txt`; WsgiDAV
+    stores `semi`. The check of the final name turns that into an error."""
+    import pytest
+
+    from genrostore import Storage
+    from genrostore.core.errors import GenrostoreError
+
+    folder = f"v-{uuid.uuid4().hex[:8]}"
+    storage = Storage.from_profile(case_webdav.profile)
+    backend = storage.mount(case_webdav.mount).backend
+    backend._intact.add(";")  # skip the probe that would have sent this name the safe way
+    with pytest.raises(GenrostoreError, match="under another name"):
+        storage.node(f"{case_webdav.mount}:{folder}/semi;colon.txt").write(b"data")
+    assert os.listdir(webdav_servers.anonymous.root / folder) == ["semi"]  # where the server put it
+
+
 def test_an_interrupted_upload_to_a_question_mark_name_keeps_the_previous_version(
     webdav_servers: webdav.WebDAVServers, case_webdav: Case
 ) -> None:
