@@ -10,6 +10,7 @@ name once in place.
 from __future__ import annotations
 
 import io
+import posixpath
 import queue
 import re
 import sys
@@ -30,6 +31,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
+from genrostore.core import signals, tempnames
 from genrostore.core.paths import basename, dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -211,6 +213,8 @@ class ResponseReader(io.RawIOBase):
 class WebDAVBackend(Backend):
     """One httpx client (a pool of keep-alive connections) per mount."""
 
+    temp_files = True
+
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         parts = urlsplit(options["url"])
@@ -342,13 +346,17 @@ class WebDAVBackend(Backend):
         return StreamingUpload(self, path, size_hint)
 
     @staticmethod
-    def temp_name(path: str, suffix: str = "genrostore-tmp") -> str:
-        name = f".{_safe(basename(path))}.{uuid.uuid4().hex[:8]}.{suffix}"
-        return f"{dirname(path)}/{name}" if dirname(path) else name
+    def temp_name(path: str, suffix: str = tempnames.SUFFIX) -> str:
+        """tempnames' scheme, over plain characters only: a temp name must survive any
+        Destination header (it is one in COPY, and the previous version's in a staged copy)."""
+        safe = _safe(basename(path))
+        temp = tempnames.temp_path(f"{dirname(path)}/{safe}" if dirname(path) else safe)
+        return temp if suffix == tempnames.SUFFIX else temp[: -len(tempnames.SUFFIX)] + suffix
 
     def publish(self, temp: str, path: str, size: int | None) -> None:
         """Put the finished temp file in place, then check that it is there under its name."""
         try:
+            signals.refuse_publish(f"{self.name}:{path}")
             if self.moves_intact(path):
                 # MOVE with Overwrite: T replaces the target in one request.
                 self._move(temp, path, overwrite=True)
@@ -396,10 +404,12 @@ class WebDAVBackend(Backend):
 
     def _probe(self, directory: str, characters: frozenset[str]) -> bool:
         """MOVE an empty file to a name holding `characters`; True when it arrives under it."""
+        # Both names follow tempnames' scheme, so `genrostore cleanup` finds a probe a kill left.
         tag = f".genrostore-probe-{uuid.uuid4().hex[:12]}"
-        source = f"{directory}/{tag}.genrostore-tmp" if directory else f"{tag}.genrostore-tmp"
-        name = f"{tag}-{''.join(_SAMPLES.get(c, c) for c in sorted(characters))}.genrostore-tmp"
-        target = f"{directory}/{name}" if directory else name
+        token = uuid.uuid4().hex[:8]
+        source = posixpath.join(directory, f"{tag}.{token}{tempnames.SUFFIX}")
+        samples = "".join(_SAMPLES.get(c, c) for c in sorted(characters))
+        target = posixpath.join(directory, f"{tag}-{samples}.{token}{tempnames.SUFFIX}")
         self.request("PUT", source, (200, 201, 204), content=b"").close()
         try:
             self._move(source, target, overwrite=False)
@@ -423,7 +433,7 @@ class WebDAVBackend(Backend):
             existing = None
         if existing is not None and existing.is_dir:
             raise IsADirectoryError(path)
-        backup = self.temp_name(path, "genrostore-old") if existing is not None else None
+        backup = self.temp_name(path, ".genrostore-old") if existing is not None else None
         if backup is not None:
             self._move(path, backup, overwrite=False)
         try:

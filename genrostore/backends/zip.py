@@ -5,7 +5,8 @@ directory, and `close()` (once, when the command ends) writes a complete new arc
 old one and renames it into place. A member whose copy failed is never staged, while the members
 that were copied whole are published even when others failed (like files on a disk). A command
 that is interrupted or killed leaves the previous archive intact, and an overwritten member is
-replaced, never duplicated.
+replaced, never duplicated. Commands that change one local archive take turns (a lock from the
+first change to the publish), so two that add members both keep theirs.
 
 Member times are UTC: each new member carries the extended-timestamp extra field (0x5455,
 Unix seconds) beside the zone-less DOS time, and reading prefers that field (or the NTFS one,
@@ -293,7 +294,10 @@ class ZipBackend(Backend):
             parent = dirname(parent)
 
     def _begin_change(self) -> None:
-        """`mode: w` starts from an empty archive at the command's first change."""
+        """Lock the archive at the command's first change (see `ArchiveFile.lock_for_writing`);
+        `mode: w` starts from an empty archive there."""
+        if not self._dirty and self.archive.lock_for_writing():
+            self._load()  # another command may have published while we waited: build on its version
         if self.mode == "w" and not self._dirty:
             self._hidden.update(self._base_files, self._base_dirs)
         self._dirty = True
