@@ -411,17 +411,32 @@ class WebDAVBackend(Backend):
         samples = "".join(_SAMPLES.get(c, c) for c in sorted(characters))
         target = posixpath.join(directory, f"{tag}-{samples}.{token}{tempnames.SUFFIX}")
         self.request("PUT", source, (200, 201, 204), content=b"").close()
+        arrived = False
         try:
             self._move(source, target, overwrite=False)
             self.info(target)
-            return True
+            arrived = True
         except (DAVStatus, FileNotFoundError):
-            return False
+            pass
         finally:
-            # Wherever the server put it, the probe's name starts with its unique tag.
-            for entry in list(self.iterdir(directory)):
-                if entry.name.startswith(tag):
-                    self.discard(entry.path)
+            self.discard(target)
+            self.discard(source)
+            if not arrived:
+                self._remove_misplaced(directory, tag)
+        return arrived
+
+    def _remove_misplaced(self, directory: str, tag: str) -> None:
+        """Wherever the server put a probe, its name starts with the probe's unique tag. A
+        listing can fail while parallel uploads rename files in that directory (WsgiDAV answers
+        500 when a member vanishes mid-PROPFIND): try a few times."""
+        for delay in ABORT_CHECKS:
+            try:
+                for entry in list(self.iterdir(directory)):
+                    if entry.name.startswith(tag):
+                        self.discard(entry.path)
+                return
+            except DAVStatus:
+                time.sleep(delay)
 
     def _publish_by_copy(self, temp: str, path: str, size: int | None) -> None:
         """For a name the server cannot take as a Destination: the finished temp file is copied
