@@ -79,6 +79,16 @@ def command_failed() -> bool:
     return sys.exc_info()[0] is not None
 
 
+def command_interrupted() -> bool:
+    """True when close() runs while an interrupt propagates (Ctrl-C, or a signal the CLI turns
+    into `Interrupted`): what the command had finished is then not published either."""
+    from genrostore.core.errors import Interrupted
+
+    exc = sys.exc_info()[1]
+    return isinstance(exc, (KeyboardInterrupt, Interrupted)) or (
+        isinstance(exc, SystemExit) and exc.code in (129, 130, 143))
+
+
 @dataclass(frozen=True)
 class Member:
     """One file of an archive; `ref` is what the backend needs to read it back."""

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, ClassVar
 
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "time_modified")
@@ -164,7 +164,7 @@ class FsspecBackend(Backend):
         handle = self.fs.open(temp, "wb")
         return FileObjectWriter(
             handle,
-            on_commit=lambda: self._publish(temp, full),
+            on_commit=lambda written: self._publish(temp, full, written),
             on_abort=lambda: self._discard(temp),
         )
 
@@ -178,7 +178,7 @@ class FsspecBackend(Backend):
                 if not self.fs.isdir(parent):
                     raise
 
-    def _publish(self, temp: str, full: str) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         try:
             signals.refuse_publish(full)
             if self.fs.exists(full):
@@ -187,6 +187,11 @@ class FsspecBackend(Backend):
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.fs.info(full).get("size")
+        except FileNotFoundError:
+            found = None
+        check_published(f"{self.name}:{full}", found, size)
 
     def _discard(self, temp: str) -> None:
         try:

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import env_name, resolve_error, timeout_of, url_options
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -518,10 +518,11 @@ class SFTPBackend(FsspecBackend):
             give_back()
             raise
         handle.set_pipelined(True)
-        return FileObjectWriter(_LeasedFile(handle, give_back), on_commit=lambda: self._publish(temp, full),
+        return FileObjectWriter(_LeasedFile(handle, give_back),
+                                on_commit=lambda written: self._publish(temp, full, written),
                                 on_abort=lambda: self._discard(temp))
 
-    def _publish(self, temp: str, full: str) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         # posix-rename@openssh.com replaces the target atomically; plain SFTP rename refuses to.
         try:
             ftp = self.fs.ftp
@@ -531,6 +532,11 @@ class SFTPBackend(FsspecBackend):
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.fs.ftp.stat(full).st_size
+        except FileNotFoundError:
+            found = None
+        check_published(f"{self.name}:{full}", found, size)
 
     @staticmethod
     def _final_mode(ftp: Any, full: str) -> int:

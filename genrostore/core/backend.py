@@ -93,16 +93,21 @@ class Writer(ABC):
 
 
 class FileObjectWriter(Writer):
-    """A Writer over a file object whose `close()` publishes and `discard()` drops the data."""
+    """A Writer over a file object whose `close()` publishes and `discard()` drops the data.
+
+    `on_commit(written)` (the rename into place) receives the number of bytes written, so the
+    backend can check the final name holds them."""
 
     def __init__(self, fileobj: Any, *, on_commit: Any = None, on_abort: Any = None) -> None:
         self._file = fileobj
         self._on_commit = on_commit
         self._on_abort = on_abort
         self._done = False
+        self.written = 0
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
+        self.written += len(data)
 
     def commit(self) -> None:
         if self._done:
@@ -110,7 +115,7 @@ class FileObjectWriter(Writer):
         self._done = True
         self._file.close()
         if self._on_commit is not None:
-            self._on_commit()
+            self._on_commit(self.written)
 
     def abort(self) -> None:
         if self._done:
@@ -125,6 +130,15 @@ class FileObjectWriter(Writer):
         finally:
             if self._on_abort is not None:
                 self._on_abort()
+
+
+def check_published(where: str, size: int | None, expected: int | None) -> None:
+    """After a rename into place: the final name must exist and hold what was written. A server
+    that answers success yet stores the file elsewhere (a name it parsed differently) is caught."""
+    if size is None or (expected is not None and size != expected):
+        found = "no file" if size is None else f"{size} bytes instead of {expected}"
+        raise GenrostoreError(f"{where}: renamed into place, but the server shows {found} under this name "
+                              "afterwards (it may have stored it under another name)")
 
 
 class NullWriter(Writer):
