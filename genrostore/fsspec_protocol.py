@@ -110,7 +110,12 @@ class GenrostoreFileSystem(AbstractFileSystem):
         if not self._strip_protocol(path):
             return {"name": "", "size": 0, "type": "directory"}
         mount, rel, name = self._locate(path)
-        return self._describe(name, mount.info(rel))
+        info = self._describe(name, mount.info(rel))
+        if info["type"] == "file" and "md5" not in info:
+            md5 = mount.md5(rel)  # a store may know it from one more request (S3's ETag of a single part)
+            if md5 is not None:
+                info["md5"] = md5
+        return info
 
     def ls(self, path: Any, detail: bool = True, **kwargs: Any) -> list[Any]:
         if not self._strip_protocol(path):
@@ -183,7 +188,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
     # -- structure ---------------------------------------------------------------------------
     def mkdir(self, path: Any, create_parents: bool = True, **kwargs: Any) -> None:
         node = self._node(path)
-        if not node.path or (not create_parents and node.exists()):
+        if not node.path or node.exists():
             raise AlreadyExists(f"{node.fullpath}: already exists")
         node.mkdir(parents=create_parents, exist_ok=False)
 
