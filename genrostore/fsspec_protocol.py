@@ -89,7 +89,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
 
     def _mount_names(self) -> list[str]:
         return [name for name, config in self.storage.mount_configs.items()
-                if not backend_class(config.spec).raw_paths]
+                if config.error is None and not backend_class(config.spec).raw_paths]
 
     # -- metadata ----------------------------------------------------------------------------
     @staticmethod

@@ -19,7 +19,7 @@ SPEC = BackendSpec(
     summary="A git repository (bare or not) at a branch, tag or commit, read-only.",
     options=(
         Option("path", "The repository: its working directory or its .git/bare directory.", required=True,
-               aliases=("repo",)),
+               aliases=("repo", "base_path")),
         Option("ref", "Branch, tag or commit sha (anything `git rev-parse` accepts).", default="HEAD",
                aliases=("sha", "rev")),
     ),

@@ -32,7 +32,7 @@ SPEC = BackendSpec(
     summary="Read-only files served over HTTP(S); directories where the server serves index pages.",
     options=(
         Option("base_url", "URL of the mount's root, e.g. https://example.org/pub/.", required=True,
-               aliases=("url",)),
+               aliases=("url", "base_path")),
         Option("headers", "Extra request headers, e.g. {Authorization: 'Bearer TOKEN'}; their values are "
                           "secret (masked in every output).", dict, secret=True),
         Option("verify_ssl", "Verify the server's TLS certificate.", bool, default=True),
