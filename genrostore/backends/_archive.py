@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, ReadOnly
+from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotADirectory, ReadOnly
 from genrostore.core.paths import dirname, parse_address
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class ArchiveIndex:
     def children(self, path: str, where: str) -> list[Entry]:
         if path not in self.dirs:
             if path in self.files:
-                raise DirectoryNotFound(f"{where}: not a directory")
+                raise NotADirectory(f"{where}: not a directory")
             raise DirectoryNotFound(f"{where}: no such directory")
         return sorted(self._child_map().get(path, {}).values(), key=lambda e: e.name)
 

@@ -20,6 +20,7 @@ from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -168,7 +169,7 @@ class HTTPBackend(Backend):
         if status >= 400:
             raise HTTPStatus(status, "")
         if kind not in ("text/html", ""):
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory (no index page)")
+            raise NotADirectory(f"{self.name}:{path}: not a directory (no index page)")
         entries: dict[str, Entry] = {}
         for href in _HREF.findall(text):
             target = urljoin(final, href.strip())

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from genrostore.core import writeback
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotPermitted, UsageError
+from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotADirectory, NotPermitted, UsageError
 from genrostore.core.schema import BackendSpec, Option
 
 SPEC = BackendSpec(
@@ -156,7 +156,7 @@ class LocalBackend(Backend):
         except FileNotFoundError:
             raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
         except NotADirectoryError:
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory") from None
+            raise NotADirectory(f"{self.name}:{path}: not a directory") from None
         for item in items:
             child = f"{path}/{item.name}" if path else item.name
             try:

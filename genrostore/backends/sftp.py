@@ -24,6 +24,7 @@ from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -277,7 +278,7 @@ class SFTPBackend(FsspecBackend):
         except FileNotFoundError:
             raise DirectoryNotFound(f"{self.name}: the mount's root {wanted!r} does not exist on the server") from None
         if not stat.S_ISDIR(attrs.st_mode or 0):
-            raise DirectoryNotFound(f"{self.name}: the mount's root {wanted!r} is not a directory")
+            raise NotADirectory(f"{self.name}: the mount's root {wanted!r} is not a directory")
         return root
 
     def close(self) -> None:

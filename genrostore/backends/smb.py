@@ -24,6 +24,7 @@ from genrostore.core.errors import (
     DirectoryNotFound,
     FileNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -230,7 +231,7 @@ class SMBBackend(Backend):
             if _errno(exc) == errno.ENOENT:
                 raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
             if _errno(exc) == errno.ENOTDIR:
-                raise DirectoryNotFound(f"{self.name}:{path}: not a directory") from None
+                raise NotADirectory(f"{self.name}:{path}: not a directory") from None
             raise
         yield from sorted(entries, key=lambda e: e.name)
 
@@ -402,7 +403,7 @@ class SMBBackend(Backend):
         if code == errno.EISDIR:
             return UsageError(f"{where}: is a directory", hint="use -r to work on directories")
         if code == errno.ENOTDIR:
-            return DirectoryNotFound(f"{where}: not a directory")
+            return NotADirectory(f"{where}: not a directory")
         if code == errno.ENOTEMPTY:
             return GenrostoreError(f"{where}: directory not empty", hint="use -r")
         if code in (errno.EACCES, errno.EPERM) or exc.ntstatus == NT_ACCESS_DENIED:

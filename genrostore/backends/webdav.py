@@ -25,6 +25,7 @@ from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
     GenrostoreError,
+    NotADirectory,
     TemporaryError,
     UsageError,
 )
@@ -304,7 +305,7 @@ class WebDAVBackend(Backend):
         for child, props in found:
             if child == path:
                 if not props.collection:
-                    raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+                    raise NotADirectory(f"{self.name}:{path}: not a directory")
                 continue
             if dirname(child) == path:
                 entries.append(self._entry(child, props))
