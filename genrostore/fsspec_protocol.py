@@ -66,10 +66,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
         text = stringify_path(path)
         if isinstance(text, list):
             return [cls._strip_protocol(p) for p in text]  # type: ignore[return-value]
-        for prefix in (f"{PROTOCOL}://", f"{PROTOCOL}::"):
-            if text.startswith(prefix):
-                text = text[len(prefix):]
-        return text.strip("/")
+        return text.removeprefix(f"{PROTOCOL}://").strip("/")
 
     def unstrip_protocol(self, name: str) -> str:
         return f"{PROTOCOL}://{self._strip_protocol(name)}"
@@ -228,9 +225,6 @@ class GenrostoreFileSystem(AbstractFileSystem):
                 removed.append(item)
             else:
                 node.mount.remove_dir(node.path)
-
-    def created(self, path: Any) -> Any:
-        return self.modified(path)
 
 
 class GenrostoreFile(AbstractBufferedFile):
