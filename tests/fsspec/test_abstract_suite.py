@@ -73,8 +73,8 @@ class TestMemoryMount(_Fixtures, _Suite):
 class TestS3Mount(_Fixtures, _Suite):
     mount = "bucket"
 
-    @pytest.fixture
-    def fs(self, s3_fs_profile: Path):  # noqa: ANN201
+    @pytest.fixture(scope="class")
+    def fs(self, s3_fs_profile: Path):  # noqa: ANN201 - one client for the class: building one costs a round trip
         return filesystem(s3_fs_profile)
 
     @pytest.fixture
