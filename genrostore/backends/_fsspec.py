@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import posixpath
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, ClassVar
 
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core import signals, tempnames
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError, NotADirectory
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "time_modified")
@@ -48,6 +48,7 @@ class FsspecBackend(Backend):
     # True: write to a temp name in the same directory and rename into place (sftp, smb,
     # webdav); False: the store publishes an object atomically on close (object stores).
     rename_writes: ClassVar[bool] = True
+    temp_files: ClassVar[bool] = True
     block_size: ClassVar[int | None] = None
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -64,6 +65,10 @@ class FsspecBackend(Backend):
 
     def stored_md5(self, info: dict[str, Any]) -> str | None:
         """The md5 from the store's metadata, only when it is the real md5 of the content."""
+        return None
+
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        """The store's version tag of an object (ETag, generation), when its listing gives one."""
         return None
 
     def same_store(self, other: Backend) -> bool:
@@ -114,6 +119,7 @@ class FsspecBackend(Backend):
             size=None if kind == "dir" else info.get("size"),
             mtime=mtime,
             md5=None if kind == "dir" else self.stored_md5(info),
+            version=None if kind == "dir" else self.version_of(info),
         )
 
     # -- contract ------------------------------------------------------------------------------
@@ -154,11 +160,11 @@ class FsspecBackend(Backend):
             self._make_parent(parent)
         if not self.rename_writes:
             return FileObjectWriter(self.fs.open(full, "wb"))
-        temp = posixpath.join(parent, f".{posixpath.basename(full)}.{uuid.uuid4().hex[:8]}.genrostore-tmp")
+        temp = tempnames.temp_path(full)
         handle = self.fs.open(temp, "wb")
         return FileObjectWriter(
             handle,
-            on_commit=lambda: self._publish(temp, full),
+            on_commit=lambda written: self._publish(temp, full, written),
             on_abort=lambda: self._discard(temp),
         )
 
@@ -172,14 +178,20 @@ class FsspecBackend(Backend):
                 if not self.fs.isdir(parent):
                     raise
 
-    def _publish(self, temp: str, full: str) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         try:
+            signals.refuse_publish(full)
             if self.fs.exists(full):
                 self.fs.rm_file(full)
             self.fs.mv(temp, full)
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.fs.info(full).get("size")
+        except FileNotFoundError:
+            found = None
+        check_published(f"{self.name}:{full}", found, size)
 
     def _discard(self, temp: str) -> None:
         try:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from genrostore.core import writeback
+from genrostore.core import signals, tempnames, writeback
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotADirectory, NotPermitted, UsageError
+from genrostore.core.errors import (
+    ConfigError,
+    DirectoryNotFound,
+    FileNotFound,
+    GenrostoreError,
+    NotADirectory,
+    NotPermitted,
+    UsageError,
+)
 from genrostore.core.schema import BackendSpec, Option
 
 SPEC = BackendSpec(
@@ -35,13 +42,23 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
+def create_temp(target: str) -> tuple[int, str]:
+    """A new temp file beside `target`, readable by its owner only until it is published."""
+    directory = os.path.dirname(target) or "."
+    while True:
+        temp = os.path.join(directory, tempnames.temp_name(os.path.basename(target)))
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), temp
+        except FileExistsError:
+            continue
+
+
 class AtomicFileWriter(Writer):
     """Writes to a temp file beside the target and renames it into place on commit."""
 
     def __init__(self, target: str) -> None:
         self.target = target
-        directory = os.path.dirname(target) or "."
-        fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".genrostore-tmp", dir=directory)
+        fd, self.temp = create_temp(target)
         self._file = os.fdopen(fd, "wb")
         self._done = False
         self._written = 0  # through write(); the engine's kernel copy writes the fd itself
@@ -66,12 +83,26 @@ class AtomicFileWriter(Writer):
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
+            written = os.fstat(self._file.fileno())
             self._file.close()
             os.chmod(self.temp, self._mode())
+            signals.refuse_publish(self.target)
             os.replace(self.temp, self.target)
         except BaseException:
             self._remove_temp()
             raise
+        self._check_in_place(written)
+
+    def _check_in_place(self, written: os.stat_result) -> None:
+        """The final name must now be the file written (a filesystem that maps names, or a
+        rename that silently did nothing, would otherwise pass for success)."""
+        try:
+            found = os.stat(self.target)
+        except FileNotFoundError:
+            found = None
+        if found is None or (found.st_dev, found.st_ino) != (written.st_dev, written.st_ino):
+            raise GenrostoreError(f"{self.target}: renamed into place, but "
+                                  f"{'nothing' if found is None else 'another file'} is under this name afterwards")
 
     # Like cp: a new file takes the source's mode bits (minus the umask) when the source has
     # them; an existing destination keeps its own.
@@ -113,6 +144,8 @@ def _entry(path: str, st: os.stat_result) -> Entry:
 
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
+
+    temp_files = True
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

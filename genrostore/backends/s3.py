@@ -13,11 +13,13 @@ import base64
 import hashlib
 import io
 import os
+import sys
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from genrostore.backends._objectstore import (
@@ -29,8 +31,9 @@ from genrostore.backends._objectstore import (
     content_type,
     part_size_for,
 )
-from genrostore.core.backend import CHUNK_SIZE, Backend, Writer
-from genrostore.core.errors import GenrostoreError
+from genrostore.core import signals
+from genrostore.core.backend import CHUNK_SIZE, Backend, Upload, Writer
+from genrostore.core.errors import GenrostoreError, SourceChanged
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -140,6 +143,29 @@ class S3Backend(ObjectStoreBackend):
                 raise GenrostoreError(f"{self.name}: could not delete {len(errors)} object(s): "
                                       f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}")
 
+    def incomplete_uploads(self, path: str) -> Iterator[Upload]:
+        """Every multipart upload at or below `path`: S3 keeps (and bills) their parts until aborted.
+
+        An upload carries no mark of the tool that started it, so this lists them all, as
+        rclone's `backend cleanup` does; `genrostore cleanup` keeps the young ones (`--age`).
+        """
+        key = self.key(path)
+        markers: dict[str, str] = {}
+        while True:
+            page = self.call("list_multipart_uploads", Bucket=self.bucket, Prefix=key, **markers)
+            for upload in page.get("Uploads", []):
+                name = upload["Key"]
+                if key and name != key and not name.startswith(key.rstrip("/") + "/"):
+                    continue
+                relative = name[len(self.prefix) + 1:] if self.prefix else name
+                yield Upload(relative, upload["UploadId"], upload.get("Initiated"))
+            if not page.get("IsTruncated"):
+                return
+            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+    def abort_upload(self, upload: Upload) -> None:
+        self.call("abort_multipart_upload", Bucket=self.bucket, Key=self.key(upload.path), UploadId=upload.upload_id)
+
     def md5(self, path: str) -> str | None:
         """`md5chksum` metadata, else a single-part, unencrypted-by-KMS ETag; otherwise unknown."""
         head = self.call("head_object", Bucket=self.bucket, Key=self.key(path))
@@ -176,11 +202,25 @@ class S3Backend(ObjectStoreBackend):
         return S3Reader(self.fs.loop, response["Body"])
 
     streams_ranges = True
+    pins_versions = True
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
-        """One GET of exactly this range, streamed as it arrives."""
-        response = self.call("get_object", Bucket=self.bucket, Key=self.key(path),
-                             Range=f"bytes={offset}-{offset + length - 1}")
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        etag = info.get("ETag") or info.get("etag")
+        return str(etag) if etag else None
+
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
+        """One GET of exactly this range, streamed as it arrives; with `version`, only of that ETag."""
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path),
+                                   "Range": f"bytes={offset}-{offset + length - 1}"}
+        if version:
+            request["IfMatch"] = version
+        try:
+            response = self.call("get_object", **request)
+        except Exception as exc:
+            if version and error_code(exc) == "PreconditionFailed":
+                raise SourceChanged(f"{self.name}:{path}: the object was replaced while being read "
+                                    "(its ETag changed)") from exc
+            raise
         return S3Reader(self.fs.loop, response["Body"])
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
@@ -379,6 +419,7 @@ class S3Writer(Writer):
             if self.upload_id is None:
                 body = self._take(self.pending_size)
                 digest = (self.digest or hashlib.md5(body)).digest()
+                signals.refuse_publish(f"{self.backend.name}:{self.key}")
                 self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=body,
                                   ContentMD5=base64.b64encode(digest).decode(), ContentType=self.content_type)
                 return
@@ -386,25 +427,38 @@ class S3Writer(Writer):
                 self._send_part(self._take(self.pending_size))
             while self.in_flight:
                 self._finish_oldest_part()
-            self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
-                              UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
+            signals.refuse_publish(f"{self.backend.name}:{self.key}")
+            done = self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
+                                     UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
             self.upload_id = None
         except BaseException:
             self._abort_upload()
             raise
-        self._record_md5()
+        self._record_md5(done.get("ETag"))
 
-    def _record_md5(self) -> None:
-        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy."""
-        if self.digest is None or self.size > MAX_COPY_OBJECT:
+    def _record_md5(self, etag: str | None) -> None:
+        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy.
+
+        The copy is conditional on the ETag our upload created: if another writer replaced the
+        key in between, our md5 is not stamped on their bytes (the key is theirs, as it would be
+        had they written a moment later), and the user is told.
+        """
+        if self.digest is None or self.size > MAX_COPY_OBJECT or not etag:
             return
         bucket = self.backend.bucket
-        self.backend.call(
-            "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
-            Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
-            ContentType=self.content_type,  # REPLACE replaces it too
-            MetadataDirective="REPLACE",
-        )
+        try:
+            self.backend.call(
+                "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
+                CopySourceIfMatch=etag,
+                Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
+                ContentType=self.content_type,  # REPLACE replaces it too
+                MetadataDirective="REPLACE",
+            )
+        except Exception as exc:
+            if not isinstance(exc, FileNotFoundError) and error_code(exc) != "PreconditionFailed":
+                raise
+            print(f"genrostore: warning: {self.backend.name}: {self.key} was replaced or removed by another "
+                  "writer right after this upload; its md5 metadata was not recorded", file=sys.stderr, flush=True)
 
     def abort(self) -> None:
         if self._done:

@@ -11,13 +11,14 @@
     ├── FileNotFound                4  (FileNotFoundError)
     │   └── NoMatch                 4  a glob matched nothing
     ├── TemporaryError              5  still failing after retries
+    │   └── SourceChanged           5  the source was replaced while being read
     ├── NotPermitted                6  (PermissionError) denied, auth failed, read-only, unsupported
     │   ├── ReadOnly                6
     │   ├── Unsupported             6
     │   └── AuthenticationFailed    6
     ├── ConfigError                 7  invalid profile, missing variable, missing extra
     │   └── MissingExtra            7
-    ├── Interrupted               130  SIGINT
+    ├── Interrupted               130  SIGINT (143 SIGTERM, 129 SIGHUP: 128 + the signal's number)
     └── OutputClosed                   stdout's reader went away (e.g. `| head`): ends quietly
 
 The classes marked with a builtin also subclass it, so `except FileNotFoundError` (what fsspec,
@@ -43,6 +44,8 @@ NOT_PERMITTED = 6
 CONFIG = 7
 BROKEN_PIPE = 141
 INTERRUPTED = 130
+HUNG_UP = 129
+TERMINATED = 143
 
 EXIT_CODES: dict[int, str] = {
     OK: "success",
@@ -54,7 +57,9 @@ EXIT_CODES: dict[int, str] = {
     NOT_PERMITTED: "not permitted: permission denied, authentication failed, read-only mount, "
     "operation unsupported by the backend",
     CONFIG: "fatal configuration error: invalid profile, missing variable, backend extra not installed",
-    INTERRUPTED: "interrupted (SIGINT)",
+    HUNG_UP: "hung up (SIGHUP); cleaned up as for SIGINT",
+    INTERRUPTED: "interrupted (SIGINT); partial destinations are removed, nothing incomplete is published",
+    TERMINATED: "terminated (SIGTERM); cleaned up as for SIGINT",
 }
 
 
@@ -126,9 +131,21 @@ class NoMatch(FileNotFound):
 
 
 class TemporaryError(GenrostoreError):
-    """A transient failure (network, throttling, 5xx) that persisted after retries."""
+    """A transient failure (network, throttling, 5xx) that persisted after retries.
+
+    `exhausted` is set once a layer has already spent the --retries budget on it, so no outer
+    layer retries it again (one budget per failure, one "gave up" message).
+    """
 
     exit_code = TEMPORARY
+    exhausted = False
+
+
+class SourceChanged(TemporaryError):
+    """The source was replaced while being read: what was read so far mixes two versions.
+
+    Nothing is published; the whole file is read again (counted by --retries).
+    """
 
 
 class NotPermitted(GenrostoreError, PermissionError):
@@ -160,7 +177,10 @@ class MissingExtra(ConfigError):
 
 
 class Interrupted(GenrostoreError):
-    """The user pressed Ctrl-C; partial results were removed."""
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the command; partial results were removed.
+
+    The CLI exits 128 + the signal's number (`signals.exit_code`), 130 when none is known.
+    """
 
     exit_code = INTERRUPTED
 
