@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Upload, Writer
 from genrostore.core.errors import ConfigError, GenrostoreError
 from genrostore.core.paths import join
 from genrostore.core.schema import BackendSpec, Option
@@ -97,8 +97,8 @@ class RelativeBackend(Backend):
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         return self.inner.read_range(self.full(path), offset, length)
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
-        return self.inner.open_range(self.full(path), offset, length)
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
+        return self.inner.open_range(self.full(path), offset, length, version)
 
     def md5(self, path: str) -> str | None:
         return self.inner.md5(self.full(path))
@@ -122,6 +122,15 @@ class RelativeBackend(Backend):
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         target, target_path = self._unwrap(dst, dst_path)
         return await self.inner.copy_small(self.full(src_path), target, target_path)
+
+    def incomplete_uploads(self, path: str) -> Iterator[Upload]:
+        for upload in self.inner.incomplete_uploads(self.full(path)):
+            inner = upload.path
+            if inner.startswith(self.root + "/") or not self.root:
+                yield dataclasses.replace(upload, path=inner[len(self.root) + 1:] if self.root else inner)
+
+    def abort_upload(self, upload: Upload) -> None:
+        self.inner.abort_upload(dataclasses.replace(upload, path=self.full(upload.path)))
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         return self.inner.translate_error(exc, where)
