@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from genrostore.backends.local import create_temp
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Skipped, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, GenrostoreError, ReadOnly
+from genrostore.core.errors import (
+    ConfigError,
+    DirectoryNotFound,
+    FileNotFound,
+    GenrostoreError,
+    NotADirectory,
+    ReadOnly,
+)
 from genrostore.core.paths import dirname, parse_address
 
 if TYPE_CHECKING:
@@ -167,7 +174,7 @@ class ArchiveIndex:
     def children(self, path: str, where: str) -> list[Entry]:
         if path not in self.dirs:
             if path in self.files:
-                raise DirectoryNotFound(f"{where}: not a directory")
+                raise NotADirectory(f"{where}: not a directory")
             raise DirectoryNotFound(f"{where}: no such directory")
         return sorted(self._child_map().get(path, {}).values(), key=lambda e: e.name)
 

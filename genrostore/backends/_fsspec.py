@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from genrostore.core import signals, tempnames
 from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
-from genrostore.core.errors import DirectoryNotFound, GenrostoreError
+from genrostore.core.errors import DirectoryNotFound, GenrostoreError, NotADirectory
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "time_modified")
 
@@ -133,13 +133,13 @@ class FsspecBackend(Backend):
         except FileNotFoundError:
             raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
         except NotADirectoryError:
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory") from None
+            raise NotADirectory(f"{self.name}:{path}: not a directory") from None
         entries = []
         for info in listing:
             entry = self.entry(info)
             if entry.path == path or not entry.path:
                 if entry.type == "file":
-                    raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+                    raise NotADirectory(f"{self.name}:{path}: not a directory")
                 continue
             entries.append(entry)
         if not entries and path and not self.fs.isdir(full):

@@ -20,6 +20,7 @@ from genrostore.core.errors import (
     DirectoryNotFound,
     FileNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -244,7 +245,7 @@ class ObjectStoreBackend(FsspecBackend):
                 continue  # the directory's own marker object, or the path itself when it is a file
             entries.append(Entry(relative, "dir") if found.get("type") == "directory" else self.entry(found, relative))
         if not entries and path and self.fs.isfile(self.full(path)):
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+            raise NotADirectory(f"{self.name}:{path}: not a directory")
         yield from sorted(entries, key=lambda e: e.name)
 
     def walk(self, path: str) -> Iterator[Entry]:
@@ -252,7 +253,7 @@ class ObjectStoreBackend(FsspecBackend):
         files = self._find(path)
         if not files:
             if not self.info(path).is_dir:
-                raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+                raise NotADirectory(f"{self.name}:{path}: not a directory")
             return
         seen: set[str] = set()
         start = len(path) + 1 if path else 0

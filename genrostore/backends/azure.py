@@ -36,7 +36,7 @@ SPEC = BackendSpec(
         Option("account_key", "Shared key of the account.", secret=True, aliases=("key",)),
         Option("sas_token", "A shared access signature.", secret=True, aliases=("sas",)),
         Option("connection_string", "A full connection string (holds the account and its key).", secret=True),
-        Option("prefix", "Blob name prefix the mount is jailed in (like a local mount's root)."),
+        Option("prefix", "Blob name prefix the mount is jailed in (like a local mount's root).", aliases=("base_path",)),
         Option("endpoint_url", "Blob service endpoint or account host, e.g. Azurite's "
                                "http://127.0.0.1:10000/devstoreaccount1 (default: "
                                "https://ACCOUNT.blob.core.windows.net).", aliases=("account_host", "account_url")),

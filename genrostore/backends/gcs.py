@@ -21,7 +21,7 @@ SPEC = BackendSpec(
     summary="A Google Cloud Storage bucket.",
     options=(
         Option("bucket", "Bucket name.", required=True),
-        Option("prefix", "Object name prefix the mount is jailed in (like a local mount's root)."),
+        Option("prefix", "Object name prefix the mount is jailed in (like a local mount's root).", aliases=("base_path",)),
         Option("token", "Path to a service-account JSON file, `anon`, or unset for the default Google "
                         "chain (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server).",
 ),

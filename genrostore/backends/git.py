@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, GenrostoreError, ReadOnly
+from genrostore.core.errors import ConfigError, DirectoryNotFound, GenrostoreError, NotADirectory, ReadOnly
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -19,7 +19,7 @@ SPEC = BackendSpec(
     summary="A git repository (bare or not) at a branch, tag or commit, read-only.",
     options=(
         Option("path", "The repository: its working directory or its .git/bare directory.", required=True,
-               aliases=("repo",)),
+               aliases=("repo", "base_path")),
         Option("ref", "Branch, tag or commit sha (anything `git rev-parse` accepts).", default="HEAD",
                aliases=("sha", "rev")),
     ),
@@ -83,7 +83,7 @@ class GitBackend(Backend):
         except FileNotFoundError:
             raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
         if not isinstance(tree, self._pygit2.Tree):
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+            raise NotADirectory(f"{self.name}:{path}: not a directory")
         with self._lock:
             entries = [self._entry(f"{path}/{obj.name}" if path else obj.name, obj)
                        for obj in tree if obj.filemode != _SUBMODULE]

@@ -20,6 +20,7 @@ from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -32,7 +33,7 @@ SPEC = BackendSpec(
     summary="Read-only files served over HTTP(S); directories where the server serves index pages.",
     options=(
         Option("base_url", "URL of the mount's root, e.g. https://example.org/pub/.", required=True,
-               aliases=("url",)),
+               aliases=("url", "base_path")),
         Option("headers", "Extra request headers, e.g. {Authorization: 'Bearer TOKEN'}; their values are "
                           "secret (masked in every output).", dict, secret=True),
         Option("verify_ssl", "Verify the server's TLS certificate.", bool, default=True),
@@ -168,7 +169,7 @@ class HTTPBackend(Backend):
         if status >= 400:
             raise HTTPStatus(status, "")
         if kind not in ("text/html", ""):
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory (no index page)")
+            raise NotADirectory(f"{self.name}:{path}: not a directory (no index page)")
         entries: dict[str, Entry] = {}
         for href in _HREF.findall(text):
             target = urljoin(final, href.strip())

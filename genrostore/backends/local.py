@@ -11,7 +11,15 @@ from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
 from genrostore.core.backend import Backend, Entry, Skipped, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, GenrostoreError, NotPermitted, UsageError
+from genrostore.core.errors import (
+    ConfigError,
+    DirectoryNotFound,
+    FileNotFound,
+    GenrostoreError,
+    NotADirectory,
+    NotPermitted,
+    UsageError,
+)
 from genrostore.core.schema import BackendSpec, Option
 
 SPEC = BackendSpec(
@@ -192,7 +200,7 @@ class LocalBackend(Backend):
         except FileNotFoundError:
             raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
         except NotADirectoryError:
-            raise DirectoryNotFound(f"{self.name}:{path}: not a directory") from None
+            raise NotADirectory(f"{self.name}:{path}: not a directory") from None
         for item in items:
             child = f"{path}/{item.name}" if path else item.name
             try:

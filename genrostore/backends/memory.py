@@ -12,12 +12,13 @@ from typing import Any, BinaryIO
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError
 from genrostore.core.paths import dirname
-from genrostore.core.schema import BackendSpec
+from genrostore.core.schema import BackendSpec, Option
 
 SPEC = BackendSpec(
     type="memory",
     summary="Files held in this process's memory; gone when the process ends.",
-    options=(),
+    options=(Option("base_path", "Accepted for genro-storage profiles, where memory stores are shared; here each "
+                                 "memory mount has a private store, so a folder prefix would change nothing."),),
     module=__name__,
     cls="MemoryBackend",
     schemes=("memory",),

@@ -42,7 +42,7 @@ SPEC = BackendSpec(
     summary="An Amazon S3 bucket, or one on an S3-compatible store (MinIO, Ceph, R2, Wasabi).",
     options=(
         Option("bucket", "Bucket name.", required=True),
-        Option("prefix", "Key prefix the mount is jailed in (like a local mount's root)."),
+        Option("prefix", "Key prefix the mount is jailed in (like a local mount's root).", aliases=("base_path",)),
         Option("region", "Region, e.g. eu-west-1 (default: the AWS chain's region)."),
         Option("endpoint_url", "Endpoint of an S3-compatible store (default: AWS, or $AWS_ENDPOINT_URL).",
                aliases=("endpoint",)),

@@ -25,6 +25,7 @@ from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -45,7 +46,7 @@ SPEC = BackendSpec(
         Option("passphrase", "Passphrase of the private key.", secret=True),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout, 30 s).", float),
         Option("path", "Root of the mount on the server: absolute, or relative to the login directory "
-                       "(default: the login directory). Symlinks never lead out of it.", aliases=("root",)),
+                       "(default: the login directory). Symlinks never lead out of it.", aliases=("root", "base_path")),
         Option("known_hosts", "known_hosts file the server's host key is checked against.",
                default="~/.ssh/known_hosts"),
         Option("host_key_policy", "strict: refuse unknown and changed host keys; accept-new: record the key "
@@ -397,7 +398,7 @@ class SFTPBackend(FsspecBackend):
         except FileNotFoundError:
             raise DirectoryNotFound(f"{self.name}: the mount's root {wanted!r} does not exist on the server") from None
         if not stat.S_ISDIR(attrs.st_mode or 0):
-            raise DirectoryNotFound(f"{self.name}: the mount's root {wanted!r} is not a directory")
+            raise NotADirectory(f"{self.name}: the mount's root {wanted!r} is not a directory")
         return root
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from genrostore.core.errors import (
     DirectoryNotFound,
     FileNotFound,
     GenrostoreError,
+    NotADirectory,
     NotPermitted,
     TemporaryError,
     UsageError,
@@ -43,7 +44,8 @@ SPEC = BackendSpec(
                            "encryption: only shares with `guest ok`).", aliases=("user",)),
         Option("password", "Password of username.", secret=True),
         Option("domain", "Windows domain or workgroup of username."),
-        Option("path", "Folder inside the share that is the mount's root (default: the share's root)."),
+        Option("path", "Folder inside the share that is the mount's root (default: the share's root).",
+               aliases=("base_path",)),
         Option("encrypt", "Require SMB3 encryption of the session.", bool),
         Option("timeout", "Connect time-out in seconds (default: the global --timeout, 30 s).", float),
     ),
@@ -231,7 +233,7 @@ class SMBBackend(Backend):
             if _errno(exc) == errno.ENOENT:
                 raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
             if _errno(exc) == errno.ENOTDIR:
-                raise DirectoryNotFound(f"{self.name}:{path}: not a directory") from None
+                raise NotADirectory(f"{self.name}:{path}: not a directory") from None
             raise
         yield from sorted(entries, key=lambda e: e.name)
 
@@ -411,7 +413,7 @@ class SMBBackend(Backend):
         if code == errno.EISDIR:
             return UsageError(f"{where}: is a directory", hint="use -r to work on directories")
         if code == errno.ENOTDIR:
-            return DirectoryNotFound(f"{where}: not a directory")
+            return NotADirectory(f"{where}: not a directory")
         if code == errno.ENOTEMPTY:
             return GenrostoreError(f"{where}: directory not empty", hint="use -r")
         if code in (errno.EACCES, errno.EPERM) or exc.ntstatus == NT_ACCESS_DENIED:

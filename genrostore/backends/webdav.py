@@ -28,6 +28,7 @@ from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
     GenrostoreError,
+    NotADirectory,
     TemporaryError,
     UsageError,
 )
@@ -43,6 +44,7 @@ SPEC = BackendSpec(
         Option("url", "The DAV root, e.g. https://dav.example.org/ or, for Nextcloud/ownCloud, "
                       "https://cloud.example.org/remote.php/dav/files/USER/ (an app password as password).",
                required=True, aliases=("base_url", "endpoint")),
+        Option("base_path", "Folder below url that is the mount's root (genro-storage's name; default: url itself)."),
         Option("username", "User for HTTP basic auth.", aliases=("user",)),
         Option("password", "Password for HTTP basic auth.", secret=True),
         Option("token", "Bearer token (instead of username/password).", secret=True),
@@ -224,7 +226,9 @@ class WebDAVBackend(Backend):
         self.username = options.get("username") or (unquote(parts.username) if parts.username else None)
         self.password = options.get("password") or (unquote(parts.password) if parts.password else None)
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
+        folder = "/".join(quote(p) for p in (options.get("base_path") or "").split("/") if p)
+        root = parts.path.rstrip("/") + "/" + (folder + "/" if folder else "")
+        self.url = urlunsplit((parts.scheme, netloc, root, "", ""))
         self._base_path = unquote(urlsplit(self.url).path)
         self._http: Any = None
         self._lock = threading.Lock()
@@ -321,7 +325,7 @@ class WebDAVBackend(Backend):
         for child, props in found:
             if child == path:
                 if not props.collection:
-                    raise DirectoryNotFound(f"{self.name}:{path}: not a directory")
+                    raise NotADirectory(f"{self.name}:{path}: not a directory")
                 continue
             if dirname(child) == path:
                 entries.append(self._entry(child, props))

@@ -19,7 +19,8 @@ def mounts(
     """
     app: App = ctx.obj
     records = [
-        {"name": c.name, "type": c.spec.type, "options": c.spec.redacted(c.options), "origin": c.origin}
+        {"name": c.name, "type": c.spec.type, "options": c.spec.redacted(c.options), "origin": c.origin,
+         **({"error": str(c.error)} if c.error is not None else {})}
         for c in app.storage.mount_configs.values()
     ]
     if as_json:
@@ -27,6 +28,8 @@ def mounts(
         return
     for record in records:
         options = " ".join(f"{k}={v}" for k, v in record["options"].items() if not (k == "readonly" and not v))
+        if "error" in record:  # a broken definition: shown here, fatal only to commands that use it
+            options = f"BROKEN: {record['error']}"
         app.out(f"{record['name'] + ':':16} {record['type']:11} {options}  ({record['origin']})".rstrip())
 
 

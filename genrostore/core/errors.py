@@ -2,15 +2,18 @@
 
     GenrostoreError                 1  other error
     ├── PartialFailure              1  some items of a multi-item operation failed
+    ├── AlreadyExists               1  (FileExistsError) an exclusive create found the file
     ├── UnsafeName                  1  a listed name that cannot be a path (`..`, `.`, `//`), a loop
     ├── UsageError                  2  bad arguments, malformed path
-    │   └── UnknownMount            2
-    ├── DirectoryNotFound           3
-    ├── FileNotFound                4
+    │   ├── UnknownMount            2  (FileNotFoundError)
+    │   └── IsADirectory            2  (IsADirectoryError) a file operation on a directory
+    ├── DirectoryNotFound           3  (FileNotFoundError)
+    │   └── NotADirectory           3  (NotADirectoryError) a directory operation on a file
+    ├── FileNotFound                4  (FileNotFoundError)
     │   └── NoMatch                 4  a glob matched nothing
     ├── TemporaryError              5  still failing after retries
     │   └── SourceChanged           5  the source was replaced while being read
-    ├── NotPermitted                6  permission denied, auth failed, read-only, unsupported
+    ├── NotPermitted                6  (PermissionError) denied, auth failed, read-only, unsupported
     │   ├── ReadOnly                6
     │   ├── Unsupported             6
     │   └── AuthenticationFailed    6
@@ -18,6 +21,9 @@
     │   └── MissingExtra            7
     ├── Interrupted               130  SIGINT (143 SIGTERM, 129 SIGHUP: 128 + the signal's number)
     └── OutputClosed                   stdout's reader went away (e.g. `| head`): ends quietly
+
+The classes marked with a builtin also subclass it, so `except FileNotFoundError` (what fsspec,
+pandas and genro-storage callers write) catches a genrostore node's error as it catches a file's.
 
 Backends raise these directly or let `translate()` map library and OS errors at one boundary,
 so no third-party exception reaches a caller.
@@ -102,17 +108,29 @@ class UsageError(GenrostoreError):
     exit_code = USAGE
 
 
-class UnknownMount(UsageError):
+class AlreadyExists(GenrostoreError, FileExistsError):
+    """An exclusive create (`open(p, "xb")`, `mkdir` without exist_ok) found something there."""
+
+
+class UnknownMount(UsageError, FileNotFoundError):
     """A `NAME:` prefix names no mount of the active profile."""
 
 
-class DirectoryNotFound(GenrostoreError):
+class IsADirectory(UsageError, IsADirectoryError):
+    """A file operation was given a directory."""
+
+
+class DirectoryNotFound(GenrostoreError, FileNotFoundError):
     """A directory (or the parent of a destination) does not exist."""
 
     exit_code = DIR_NOT_FOUND
 
 
-class FileNotFound(GenrostoreError):
+class NotADirectory(DirectoryNotFound, NotADirectoryError):
+    """A directory operation was given a file (or a path goes through one)."""
+
+
+class FileNotFound(GenrostoreError, FileNotFoundError):
     """A file does not exist."""
 
     exit_code = FILE_NOT_FOUND
@@ -140,7 +158,7 @@ class SourceChanged(TemporaryError):
     """
 
 
-class NotPermitted(GenrostoreError):
+class NotPermitted(GenrostoreError, PermissionError):
     """The backend refused the operation."""
 
     exit_code = NOT_PERMITTED
@@ -220,13 +238,13 @@ def _translate_builtin(exc: BaseException, where: str) -> GenrostoreError:
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted("interrupted")
     if isinstance(exc, IsADirectoryError):
-        return UsageError(f"{where}: is a directory", hint="use -r to work on directories")
+        return IsADirectory(f"{where}: is a directory", hint="use -r to work on directories")
     if isinstance(exc, NotADirectoryError):
-        return DirectoryNotFound(f"{where}: not a directory")
+        return NotADirectory(f"{where}: not a directory")
     if isinstance(exc, FileNotFoundError):
         return FileNotFound(f"{where}: no such file or directory")
     if isinstance(exc, FileExistsError):
-        return GenrostoreError(f"{where}: already exists")
+        return AlreadyExists(f"{where}: already exists")
     if isinstance(exc, PermissionError):
         return NotPermitted(f"{where}: permission denied")
     if isinstance(exc, (TimeoutError, socket.timeout)):

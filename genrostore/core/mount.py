@@ -35,7 +35,13 @@ class Mount:
 
     @property
     def readonly(self) -> bool:
-        return self.spec.readonly or bool(self.options.get("readonly"))
+        return (self.spec.readonly or bool(self.options.get("readonly"))
+                or self.options.get("permissions") == "readonly")
+
+    @property
+    def may_delete(self) -> bool:
+        """`permissions: readwrite` writes but never removes (genro-storage's levels)."""
+        return self.options.get("permissions", "delete") == "delete"
 
     @property
     def backend(self) -> Backend:
@@ -148,9 +154,13 @@ class Mount:
             kind = f"the {self.spec.type} backend is read-only" if self.spec.readonly else "the mount is read-only"
             raise ReadOnly(f"{self.label(path)}: cannot {action.split(' ')[0]}: {kind}")
 
-    def permit(self, action: str, path: str) -> bool:
-        """Raise on a read-only mount; in a dry run report `action` and return False."""
+    def permit(self, action: str, path: str, *, delete: bool = False) -> bool:
+        """Raise on a read-only mount (or a delete on a readwrite one); in a dry run report `action`
+        and return False."""
         self.refuse_if_readonly(action, path)
+        if delete and not self.may_delete:
+            raise ReadOnly(f"{self.label(path)}: cannot remove: the mount's permissions are readwrite",
+                           hint="permissions: delete allows removing")
         if self.settings.dry_run:
             self.settings.report(f"DRY-RUN: {action}")
             return False
@@ -166,15 +176,15 @@ class Mount:
             self._call(lambda: self.backend.mkdir(path, parents=parents, exist_ok=exist_ok), path)
 
     def remove_file(self, path: str) -> None:
-        if self.permit(f"remove {self.label(path)}", path):
+        if self.permit(f"remove {self.label(path)}", path, delete=True):
             self._call(lambda: self.backend.remove_file(path), path)
 
     def remove_dir(self, path: str) -> None:
-        if self.permit(f"remove {self.label(path)}/", path):
+        if self.permit(f"remove {self.label(path)}/", path, delete=True):
             self._call(lambda: self.backend.remove_dir(path), path)
 
     def remove_tree(self, path: str) -> None:
-        if self.permit(f"remove {self.label(path)}/ (recursive)", path):
+        if self.permit(f"remove {self.label(path)}/ (recursive)", path, delete=True):
             self._call(lambda: self.backend.remove_tree(path), path)
 
     def incomplete_uploads(self, path: str) -> Iterator[Upload]:

@@ -19,6 +19,9 @@ from genrostore.core.schema import BackendSpec
 ENV_PROFILE = "GENROSTORE_PROFILE"
 ENV_MOUNT_PREFIX = "GENROSTORE_MOUNT_"
 MAX_PROFILE_BYTES = 1024 * 1024
+# genro-storage keys with no meaning here (encryption, versioning, fsspec chaining): accepted, warned.
+GENRO_STORAGE_ONLY = ("version_aware", "default_encrypted", "target_protocol", "target_options")
+GENRO_STORAGE_ONLY_BY_TYPE = {"local": ("base_url",)}
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -31,6 +34,8 @@ class MountConfig:
     spec: BackendSpec
     options: dict[str, Any]
     origin: str
+    error: ConfigError | None = None  # a broken definition: only the commands that use it fail
+    ignored: tuple[str, ...] = ()  # genro-storage keys genrostore has no use for
 
 
 @dataclass
@@ -93,12 +98,29 @@ def load_profile(path: str | os.PathLike[str] | None = None, *, environ: dict[st
             _warn_if_exposed(file, profile, warn)
     for mount in _env_mounts(env):
         profile.mounts[mount.name] = mount
+    message = ignored_keys_message(list(profile.mounts.values()), profile.source)
+    if message:
+        (warn or (lambda text: print(text, file=sys.stderr)))(message)
     return profile
 
 
 def mounts_from_dicts(items: list[dict[str, Any]], origin: str = "api") -> list[MountConfig]:
-    """Mounts given as Python dicts (the `Storage(mounts=[...])` API)."""
-    return [_mount_from_mapping(dict(item), origin, env=dict(os.environ)) for item in items]
+    """Mounts given as Python dicts (the `Storage(mounts=[...])` API); a bad one raises at once."""
+    configs = [_mount_from_mapping(dict(item), origin, env=dict(os.environ), lazy=False) for item in items]
+    message = ignored_keys_message(configs, origin)
+    if message:
+        import warnings
+
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return configs
+
+
+def ignored_keys_message(configs: list[MountConfig], source: str) -> str | None:
+    """One warning for every genro-storage-only key of a profile, naming each with its mount."""
+    found = [f"{key} (mount '{c.name}')" for c in configs for key in c.ignored]
+    if not found:
+        return None
+    return f"warning: {source}: ignoring genro-storage keys genrostore has no use for: {', '.join(found)}"
 
 
 # -- YAML with line numbers ---------------------------------------------------------------
@@ -132,14 +154,9 @@ class _LineDict(dict):  # type: ignore[type-arg]
 def _load_file(file: Path, env: dict[str, str]) -> list[MountConfig]:
     import yaml
 
-    try:
-        if file.stat().st_size > MAX_PROFILE_BYTES:
-            raise ConfigError(f"{file}: profile is larger than {MAX_PROFILE_BYTES // 1024} KiB")
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{file}: profile is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read profile: {exc.strerror}") from None
+    text = _read_bounded(file)
+    if file.suffix.lower() == ".json":
+        return list(_mounts_in_document(_parse_json(text, file), file, env))
     try:
         document = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -150,6 +167,34 @@ def _load_file(file: Path, env: dict[str, str]) -> list[MountConfig]:
     except RecursionError:
         raise ConfigError(f"{file}: profile nests too deeply") from None
     return list(_mounts_in_document(document, file, env))
+
+
+def _read_bounded(file: Path) -> str:
+    """The profile's text; at most MAX_PROFILE_BYTES + 1 bytes are read, from a pipe or /dev/zero too."""
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_PROFILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read profile: {exc.strerror}") from None
+    if len(data) > MAX_PROFILE_BYTES:
+        raise ConfigError(f"{file}: profile is larger than {MAX_PROFILE_BYTES // 1024} KiB",
+                          hint="a profile holds mount definitions only")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: profile is not UTF-8 text") from None
+
+
+def _parse_json(text: str, file: Path) -> Any:
+    """genro-storage's StorageManager JSON profiles: a top-level list of mounts."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: profile nests too deeply") from None
 
 
 def _mounts_in_document(document: Any, file: Path, env: dict[str, str]) -> list[MountConfig]:
@@ -187,7 +232,8 @@ def _line(mapping: Any, key: Any) -> int:
 
 def _mount_from_mapping(data: dict[str, Any], origin: str, *, env: dict[str, str],
                         lines: dict[str, int] | None = None, file: Path | None = None,
-                        from_text: bool = False) -> MountConfig:
+                        from_text: bool = False, lazy: bool = True) -> MountConfig:
+    """Validate one mount; with `lazy`, a broken one becomes a config carrying its error."""
     lines = lines or {}
 
     def where(key: str | None) -> str:
@@ -201,21 +247,53 @@ def _mount_from_mapping(data: dict[str, Any], origin: str, *, env: dict[str, str
     kind = data.pop("type", None)
     protocol = data.pop("protocol", None)
     kind = kind or protocol
-    if not isinstance(kind, str):
-        raise ConfigError(f"{origin}: mount '{name}': missing 'type' (the backend, e.g. local, s3, sftp)")
     try:
-        spec = spec_for(kind)
+        spec, data = _spec_and_options(name, kind, data, origin)
+        ignored = tuple(key for key in (*GENRO_STORAGE_ONLY, *GENRO_STORAGE_ONLY_BY_TYPE.get(spec.type, ()))
+                        if key in data and key not in spec.option_map)
+        for key in ignored:
+            data.pop(key)
         budget = [MAX_OPTION_VALUES]
         interpolated = {k: _interpolate(v, env, k, budget) for k, v in data.items()}
         options = spec.validate(interpolated, from_text=from_text)
+        _check_permissions(options)
     except ConfigError as exc:
         key = _failing_key(exc.message, data)
-        raise ConfigError(f"{where(key)}: mount '{name}': {exc.message}", hint=exc.hint) from None
+        error = ConfigError(f"{where(key)}: mount '{name}': {exc.message}", hint=exc.hint)
+        if not lazy:
+            raise error from None
+        return MountConfig(name, _broken_spec(kind), {}, origin, error=error)
     from genrostore.core import secrets
 
     for secret in spec.secrets(options):
         secrets.register(secret)
-    return MountConfig(name, spec, options, origin)
+    return MountConfig(name, spec, options, origin, ignored=ignored)
+
+
+def _spec_and_options(name: str, kind: Any, data: dict[str, Any], origin: str) -> tuple[BackendSpec, dict[str, Any]]:
+    """The backend spec, or the relative-mount spec for genro-storage's `path: 'parent:dir'`."""
+    from genrostore.core import relative
+
+    path = data.get("path")
+    target = relative.parse(path) if kind is None and isinstance(path, str) else None
+    if target is not None:
+        data = {**data, "parent": target[0], "path": target[1]}
+        return relative.SPEC, data
+    if not isinstance(kind, str):
+        raise ConfigError("missing 'type' (the backend, e.g. local, s3, sftp)")
+    return spec_for(kind), data
+
+
+def _check_permissions(options: dict[str, Any]) -> None:
+    if options.get("readonly") and options.get("permissions") not in (None, "readonly"):
+        raise ConfigError(f"option 'permissions': {options['permissions']} contradicts readonly: true",
+                          hint="keep one of them")
+
+
+def _broken_spec(kind: Any) -> BackendSpec:
+    """Stands in for the backend of a mount whose definition failed (never built)."""
+    return BackendSpec(type=kind if isinstance(kind, str) else "?", summary="a broken mount definition",
+                       options=(), module=__name__, cls="")
 
 
 def _failing_key(message: str, data: dict[str, Any]) -> str | None:

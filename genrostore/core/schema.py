@@ -119,6 +119,7 @@ class BackendSpec:
     def validate(self, raw: dict[str, Any], *, from_text: bool = False) -> dict[str, Any]:
         """Return canonical options with defaults; raise ConfigError naming the offending key."""
         values: dict[str, Any] = {}
+        given: dict[str, str] = {}  # option name -> the key that set it (a name or an alias)
         for key, value in raw.items():
             option = self.option_map.get(key)
             if option is None:
@@ -129,9 +130,13 @@ class BackendSpec:
             if value is None:
                 continue
             try:
-                values[option.name] = option.coerce(value, from_text=from_text)
+                coerced = option.coerce(value, from_text=from_text)
             except ValueError as exc:
                 raise ConfigError(f"option '{key}': {exc}") from None
+            if option.name in given and values[option.name] != coerced:
+                raise ConfigError(f"option '{key}': options '{given[option.name]}' and '{key}' set the same "
+                                  f"thing to different values", hint="keep one of them")
+            values[option.name], given[option.name] = coerced, key
             if isinstance(values[option.name], str) and _is_url(values[option.name]):
                 _check_url(key, values[option.name])
         for option in self.all_options:
@@ -174,6 +179,11 @@ class BackendSpec:
         return found
 
 
+PERMISSIONS = ("readonly", "readwrite", "delete")
+
 COMMON_OPTIONS: tuple[Option, ...] = (
     Option("readonly", "Refuse every write on this mount (exit 6) before touching anything.", bool, default=False),
+    Option("permissions", "genro-storage's access levels: `readonly` refuses writes and deletes, `readwrite` "
+           "refuses deletes, `delete` (the default) allows both; refused operations exit 6.",
+           choices=PERMISSIONS),
 )

@@ -8,11 +8,13 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from genrostore.core.errors import GenrostoreError, UnknownMount, UsageError
+from genrostore.core import relative
+from genrostore.core.errors import ConfigError, GenrostoreError, UnknownMount, UsageError
 from genrostore.core.mount import Mount
 from genrostore.core.paths import Address, normalize, parse_address
 from genrostore.core.profile import MountConfig, Profile, builtin_mounts, load_profile, mounts_from_dicts, only_builtins
 from genrostore.core.registry import backend_class, spec_for, spec_for_scheme
+from genrostore.core.schema import PERMISSIONS
 from genrostore.core.secrets import redact_url
 from genrostore.core.settings import Settings
 
@@ -68,15 +70,43 @@ class Storage:
         return self.profile.mounts
 
     def mount(self, name: str) -> Mount:
+        """The mount `name`; a broken definition raises its ConfigError here, for the commands using it."""
         with self._lock:
             mount = self._mounts.get(name)
-            if mount is None:
-                config = self.profile.mounts.get(name)
-                if config is None:
-                    raise self._unknown(name)
-                mount = Mount(config.name, config.spec, config.options, config.origin, self.settings)
-                self._mounts[name] = mount
+        if mount is not None:
             return mount
+        config = self.profile.mounts.get(name)
+        if config is None:
+            raise self._unknown(name)
+        if config.error is not None:
+            raise config.error
+        options = self._relative_options(config) if config.spec is relative.SPEC else config.options
+        built = Mount(config.name, config.spec, options, config.origin, self.settings)
+        with self._lock:
+            return self._mounts.setdefault(name, built)
+
+    def _relative_options(self, config: MountConfig) -> dict[str, Any]:
+        """A relative mount's options, its permissions narrowed to its parent's (never wider)."""
+        seen = [config.name]
+        parent_name = config.options["parent"]
+        while True:
+            parent = self.profile.mounts.get(parent_name)
+            if parent is None:
+                raise ConfigError(f"{config.origin}: mount '{config.name}': path names mount '{parent_name}', "
+                                  f"which {self.profile.source} does not define")
+            if parent.spec is not relative.SPEC:
+                break
+            if parent.name in seen:
+                raise ConfigError(f"{config.origin}: mount '{config.name}': relative mounts form a cycle "
+                                  f"({' -> '.join([*seen, parent.name])})")
+            seen.append(parent.name)
+            parent_name = parent.options["parent"]
+        outer = self.mount(config.options["parent"])
+        levels = [config.options.get("permissions", "delete"),
+                  "readonly" if outer.readonly else outer.options.get("permissions", "delete")]
+        if config.options.get("readonly"):
+            levels.append("readonly")
+        return {**config.options, "permissions": min(levels, key=PERMISSIONS.index)}
 
     def _unknown(self, name: str) -> UnknownMount:
         known = sorted(self.profile.mounts)

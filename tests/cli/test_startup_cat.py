@@ -46,9 +46,11 @@ def test_cat_of_a_local_path_with_a_missing_profile_exits_7(run: Run, tmp_path: 
     assert result.stderr.decode().startswith("genrostore: profile missing.yaml does not exist")
 
 
-def test_cat_of_a_local_path_with_an_invalid_env_only_mount_exits_7(run: Run, tmp_path: Path) -> None:
+def test_an_invalid_env_only_mount_fails_only_the_commands_that_use_it(run: Run, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_bytes(b"hi\n")
-    result = run("cat", "./a.txt", env={"GENROSTORE_MOUNT_BAD_TYPE": "no-such-backend"})
+    env = {"GENROSTORE_MOUNT_BAD_TYPE": "no-such-backend"}
+    assert run("cat", "./a.txt", env=env).stdout == b"hi\n"
+    result = run("cat", "bad:a.txt", env=env)
     assert (result.returncode, result.stdout) == (7, b"")
     assert "unknown backend type 'no-such-backend'" in result.stderr.decode()
 

@@ -8,7 +8,7 @@ import pytest
 
 from genrostore import Storage
 from genrostore.core.errors import ConfigError
-from genrostore.core.profile import load_profile
+from genrostore.core.profile import load_profile, mounts_from_dicts
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -43,9 +43,22 @@ def test_env_interpolation_with_default(tmp_path: Path, monkeypatch: pytest.Monk
     assert profile.mounts["v"].options["path"] == "/srv"
 
 
+def _first_error(path: Path) -> ConfigError:
+    """The error a command gets: the profile's own, else the one of its first broken mount."""
+    try:
+        profile = load_profile(path)
+    except ConfigError as exc:
+        return exc
+    broken = [name for name, config in profile.mounts.items() if config.error is not None]
+    assert broken, "the profile has no error"
+    with pytest.raises(ConfigError) as info:
+        Storage(profile=profile).mount(broken[0])
+    return info.value
+
+
 def test_missing_variable_names_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="MISSING_VAR_X"):
-        load_profile(_write(tmp_path, "mounts:\n  w:\n    type: local\n    path: ${MISSING_VAR_X}\n"))
+    error = _first_error(_write(tmp_path, "mounts:\n  w:\n    type: local\n    path: ${MISSING_VAR_X}\n"))
+    assert "MISSING_VAR_X" in str(error) and error.exit_code == 7
 
 
 def test_lookup_env_then_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,10 +97,9 @@ def test_env_only_mounts_are_coerced_by_schema(monkeypatch: pytest.MonkeyPatch, 
 ])
 def test_invalid_profiles_are_config_errors_with_file_and_line(tmp_path: Path, text: str, fragment: str) -> None:
     path = _write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_profile(path)
-    assert fragment in str(info.value)
-    assert str(path) in str(info.value)
+    error = _first_error(path)
+    assert fragment in str(error)
+    assert str(path) in str(error)
 
 
 def test_profile_readable_by_others_with_secrets_warns(tmp_path: Path) -> None:
@@ -112,3 +124,121 @@ def test_yaml_alias_bomb_is_rejected_quickly(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError):
         load_profile(_write(tmp_path, bomb))
+
+
+# -- one broken mount fails only the commands that use it (issue 13) ---------------------------
+BROKEN = "mounts:\n  bad:\n    type: local\n    path: ${UNSET_ROOT_FOR_TEST}\n  half:\n    type: s3\n"
+
+
+def test_a_broken_mount_leaves_other_commands_working(tmp_path: Path, run, profile) -> None:  # noqa: ANN001
+    path = profile(BROKEN)
+    (tmp_path / "file.txt").write_bytes(b"still readable\n")
+    (tmp_path / "home").mkdir(exist_ok=True)
+    (tmp_path / "home" / "h.txt").write_bytes(b"h")
+    cat = run("--profile", str(path), "cat", "./file.txt")
+    assert (cat.returncode, cat.stdout) == (0, b"still readable\n"), cat.stderr
+    ls = run("--profile", str(path), "ls", "home:")
+    assert ls.returncode == 0 and b"h.txt" in ls.stdout, ls.stderr
+
+
+def test_a_command_using_a_broken_mount_exits_7_naming_the_problem(run, profile) -> None:  # noqa: ANN001
+    path = profile(BROKEN)
+    result = run("--profile", str(path), "ls", "bad:")
+    assert result.returncode == 7
+    assert b"UNSET_ROOT_FOR_TEST" in result.stderr and f"{path}:4".encode() in result.stderr
+    result = run("--profile", str(path), "cat", "half:x")
+    assert result.returncode == 7 and b"missing required option 'bucket'" in result.stderr
+
+
+def test_mounts_shows_the_error_of_a_broken_mount(run, profile) -> None:  # noqa: ANN001
+    path = profile(BROKEN)
+    result = run("--profile", str(path), "mounts")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split(":", 1)[0]: line for line in result.stdout.decode().splitlines()}
+    assert "BROKEN" in lines["bad"] and "UNSET_ROOT_FOR_TEST" in lines["bad"]
+    assert "BROKEN" in lines["half"] and "home" in lines
+
+
+# -- profiles from pipes are bounded (issue 12, item 22) -----------------------------------------
+def test_a_profile_from_a_pipe_larger_than_the_limit_exits_7_at_once(run) -> None:  # noqa: ANN001
+    big = b"# padding\n" * 200_000  # 2 MB through a pipe: no st_size to look at
+    result = run("--profile", "/dev/stdin", "mounts", input=big, timeout=30)
+    assert result.returncode == 7 and b"larger than 1024 KiB" in result.stderr
+
+
+def test_dev_zero_as_profile_exits_7_without_running_out_of_memory(run) -> None:  # noqa: ANN001
+    result = run("--profile", "/dev/zero", "mounts", timeout=30)
+    assert result.returncode == 7 and b"larger than" in result.stderr
+
+
+def test_a_small_profile_from_a_pipe_loads(run) -> None:  # noqa: ANN001
+    result = run("--profile", "/dev/stdin", "mounts", input=b"mounts:\n  piped:\n    type: memory\n")
+    assert result.returncode == 0 and b"piped:" in result.stdout, result.stderr
+
+
+# -- genro-storage profiles run unchanged (issue 18) ---------------------------------------------
+def test_storage_manager_json_profile_loads(tmp_path: Path) -> None:
+    """json.dump(..., indent="\\t") with `\\/` escapes: valid JSON that YAML rejects."""
+    path = tmp_path / "storage.json"
+    path.write_text('[\n\t{\n\t\t"name": "home2",\n\t\t"protocol": "local",\n\t\t"base_path": "' + str(tmp_path) +
+                    '"\n\t},\n\t{"name": "cdn", "protocol": "http", "base_url": "https:\\/\\/cdn.example.com\\/a"}\n]\n')
+    profile = load_profile(path)
+    assert profile.mounts["home2"].options["path"] == str(tmp_path)
+    assert profile.mounts["cdn"].options["base_url"] == "https://cdn.example.com/a"
+
+
+def test_invalid_json_profile_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "storage.json"
+    path.write_text('[\n  {"name": "a",\n   "protocol": "memory",}\n]\n')
+    with pytest.raises(ConfigError, match=r"storage\.json:3: invalid JSON"):
+        load_profile(path)
+
+
+def test_genro_storage_only_keys_are_accepted_with_one_warning_naming_them(tmp_path: Path) -> None:
+    text = (f"- name: s3\n  protocol: s3\n  bucket: b\n  version_aware: true\n  default_encrypted: true\n"
+            f"- name: z\n  protocol: local\n  base_path: {tmp_path}\n  base_url: https://files.example.com\n"
+            f"- name: a\n  protocol: memory\n  target_protocol: file\n  target_options: {{}}\n")
+    messages: list[str] = []
+    profile = load_profile(_write(tmp_path, text), warn=messages.append)
+    assert len(messages) == 1
+    for key in ("version_aware (mount 's3')", "default_encrypted (mount 's3')", "base_url (mount 'z')",
+                "target_protocol (mount 'a')", "target_options (mount 'a')"):
+        assert key in messages[0]
+    assert profile.mounts["s3"].error is None and "version_aware" not in profile.mounts["s3"].options
+
+
+def test_api_mounts_warn_once_for_genro_storage_only_keys() -> None:
+    with pytest.warns(UserWarning, match="default_encrypted") as record:
+        Storage(mounts=[{"name": "m", "protocol": "memory", "default_encrypted": True}])
+    assert len(record) == 1
+
+
+def test_an_unknown_key_is_still_an_error(tmp_path: Path) -> None:
+    error = _first_error(_write(tmp_path, "- name: m\n  protocol: memory\n  versoin_aware: true\n"))
+    assert "unknown option 'versoin_aware'" in str(error)
+
+
+@pytest.mark.parametrize("kind,extra,option", [
+    ("s3", {"bucket": "b"}, "prefix"),
+    ("gcs", {"bucket": "b"}, "prefix"),
+    ("azure", {"container": "c", "account_name": "acct"}, "prefix"),
+    ("http", {}, "base_url"),
+    ("git", {}, "path"),
+    ("sftp", {"host": "h", "username": "u"}, "path"),
+    ("smb", {"host": "h", "share": "s"}, "path"),
+    ("local", {}, "path"),
+])
+def test_base_path_is_the_root_option_of_every_backend(kind: str, extra: dict, option: str) -> None:
+    value = "https://cdn.example.com/assets" if kind == "http" else "/srv/reports"
+    [config] = mounts_from_dicts([{"name": "x", "protocol": kind, "base_path": value, **extra}])
+    assert config.options[option] == value
+
+
+def test_base_path_and_its_legacy_name_together_must_agree() -> None:
+    with pytest.raises(ConfigError, match="'base_path' and 'prefix'"):
+        mounts_from_dicts([{"name": "x", "protocol": "s3", "bucket": "b", "base_path": "a", "prefix": "b"}])
+
+
+def test_permissions_must_be_a_genro_storage_level() -> None:
+    with pytest.raises(ConfigError, match="expected one of readonly, readwrite, delete"):
+        mounts_from_dicts([{"name": "x", "protocol": "memory", "permissions": "write"}])
