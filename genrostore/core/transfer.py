@@ -121,6 +121,9 @@ def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterat
         root = dst.child(src.basename)
     else:
         root = dst
+    if root is dst and dst.is_file():
+        raise GenrostoreError(f"cannot overwrite non-directory {dst.fullpath} with directory {src.fullpath}",
+                              hint="remove the file first, or copy into a directory")
     yield from _plan_tree(src, root)
 
 
