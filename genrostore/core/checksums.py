@@ -82,7 +82,7 @@ def hashes(storage: Storage, text: str, *, recursive: bool) -> Iterator[tuple[st
 def _lines(source: Node) -> Iterator[str]:
     """The sums file's lines, streamed; split on newlines only, a Windows `\\r` dropped (as md5sum)."""
     pending = b""
-    with source.open("rb") as stream:
+    with source.mount.open_read(source.path) as stream:
         while True:
             try:
                 block = stream.read(CHUNK_SIZE)

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from genrostore.core.errors import DirectoryNotFound, FileNotFound, NoMatch
+from genrostore.core.errors import (
+    DirectoryNotFound,
+    FileNotFound,
+    GenrostoreError,
+    Interrupted,
+    NoMatch,
+    TemporaryError,
+)
 from genrostore.core.globs import compile_glob, first_magic, unescape
 
 if TYPE_CHECKING:
@@ -71,9 +78,13 @@ def iter_matches(storage: Storage, text: str) -> Iterator[Match]:
 
 
 def _exists(mount: Mount, path: str) -> bool:
+    """A name the backend cannot even look up (a server refusing `*` in a URL) is not there;
+    network trouble and Ctrl-C surface at once rather than after the listing's retries too."""
     try:
         mount.info(path)
-    except (FileNotFound, DirectoryNotFound):
+    except (TemporaryError, Interrupted):
+        raise
+    except GenrostoreError:
         return False
     return True
 
