@@ -121,3 +121,68 @@ def test_install_completion_writes_the_script_for_the_shell(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     installed = tmp_path / ".config" / "fish" / "completions" / "genrostore.fish"
     assert "_GENROSTORE_COMPLETE=complete_fish" in installed.read_text()
+
+
+INSTALLED = {"bash": ".bash_completions/genrostore.sh", "zsh": ".zfunc/_genrostore",
+             "fish": ".config/fish/completions/genrostore.fish"}
+
+
+def _install(home: Path, *args: str, shell_env: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["genrostore", "--install-completion", *args], capture_output=True, text=True, timeout=60,
+                          env=_env(Path("/nonexistent"), HOME=str(home), SHELL=shell_env))
+
+
+@pytest.mark.parametrize("shell", complete.SHELLS)
+def test_install_completion_installs_the_committed_script(tmp_path: Path, shell: str) -> None:
+    result = _install(tmp_path, shell)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and str(tmp_path / INSTALLED[shell]) in result.stderr
+    committed = (COMPLETIONS / complete.SCRIPT_NAMES[shell]).read_text(encoding="utf-8")
+    assert (tmp_path / INSTALLED[shell]).read_text(encoding="utf-8") == committed
+
+
+@pytest.mark.parametrize(("shell", "rc", "line"), [
+    ("bash", ".bashrc", "source '{home}/.bash_completions/genrostore.sh'"),
+    ("zsh", ".zshrc", "fpath+=~/.zfunc; autoload -Uz compinit; compinit"),
+])
+def test_install_completion_adds_the_loading_line_once(tmp_path: Path, shell: str, rc: str, line: str) -> None:
+    (tmp_path / rc).write_text("alias ll='ls -l'")
+    for _ in range(2):
+        assert _install(tmp_path, shell).returncode == 0
+    assert (tmp_path / rc).read_text().splitlines() == ["alias ll='ls -l'", line.format(home=tmp_path)]
+
+
+def test_install_completion_without_a_shell_uses_the_login_shell(tmp_path: Path) -> None:
+    result = _install(tmp_path, shell_env="/usr/bin/zsh")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / INSTALLED["zsh"]).read_text() == (COMPLETIONS / "_genrostore").read_text()
+
+
+def test_install_completion_for_an_unknown_shell_is_a_usage_error(tmp_path: Path) -> None:
+    result = _install(tmp_path, shell_env="/usr/bin/tcsh")
+    assert result.returncode == 2
+    assert "'tcsh' has no completion script" in result.stderr and "bash|zsh|fish" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_installed_bash_completion_completes_mount_paths(profile: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert _install(home, "bash").returncode == 0
+    script = """
+source ~/.bashrc
+COMP_LINE="genrostore ls reports:sum"; COMP_POINT=${#COMP_LINE}
+read -ra COMP_WORDS <<< "$COMP_LINE"; COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+_genrostore_completion genrostore
+printf '%s\\n' "${COMPREPLY[@]}"
+"""
+    result = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True, timeout=60,
+                            env=_env(profile, HOME=str(home)))
+    assert result.stdout.splitlines() == ["summary.txt"], result.stderr
+
+
+@pytest.mark.parametrize("shell", complete.SHELLS)
+def test_show_completion_prints_the_committed_script(shell: str) -> None:
+    result = subprocess.run(["genrostore", "--show-completion"], capture_output=True, text=True, timeout=60,
+                            env=_env(Path("/nonexistent"), SHELL=f"/bin/{shell}"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (COMPLETIONS / complete.SCRIPT_NAMES[shell]).read_text(encoding="utf-8")

@@ -363,7 +363,7 @@ class ObjectStoreBackend(FsspecBackend):
         return None if limit is not None and len(data) > limit else data
 
     async def write_small(self, path: str, data: bytes) -> None:
-        await self.fs._pipe_file(self.full(path), data)
+        await self.fs._pipe_file(self.full(path), data, content_type=content_type(path))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):
@@ -392,3 +392,21 @@ def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
             batch = []
     if batch:
         yield batch
+
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# A compressed file is stored as what it is (aws would label `a.tar.gz` application/x-tar):
+# a Content-Encoding instead would have browsers and HTTP clients unpack it on download.
+_COMPRESSED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz",
+                     "compress": "application/x-compress", "br": "application/x-brotli"}
+
+
+def content_type(name: str) -> str:
+    """The Content-Type an upload is stored with, guessed from the name's extension as `aws s3 cp`,
+    rclone and s5cmd do (a browser or CDN serves the object by it); unknown: octet-stream."""
+    import mimetypes
+
+    kind, encoding = mimetypes.guess_type(name.rsplit("/", 1)[-1])
+    if encoding:
+        return _COMPRESSED_TYPES.get(encoding, DEFAULT_CONTENT_TYPE)
+    return kind or DEFAULT_CONTENT_TYPE

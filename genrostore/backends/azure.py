@@ -13,7 +13,14 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from genrostore.backends._objectstore import VERIFY_SSL, ObjectStoreBackend, batches, bucket_url, part_size_for
+from genrostore.backends._objectstore import (
+    VERIFY_SSL,
+    ObjectStoreBackend,
+    batches,
+    bucket_url,
+    content_type,
+    part_size_for,
+)
 from genrostore.core.backend import Writer
 from genrostore.core.errors import ConfigError
 from genrostore.core.registry import require
@@ -193,7 +200,7 @@ class AzureBackend(ObjectStoreBackend):
     async def write_small(self, path: str, data: bytes) -> None:
         """One Put Blob carrying its Content-MD5, as `AzureWriter` sends it."""
         blob = require("azure.storage.blob", "azure")
-        settings = blob.ContentSettings(content_type="application/octet-stream",  # type: ignore[attr-defined]
+        settings = blob.ContentSettings(content_type=content_type(path),  # type: ignore[attr-defined]
                                         content_md5=bytearray(hashlib.md5(data).digest()))
         await self.blob_client(self.key(path)).upload_blob(data, overwrite=True, content_settings=settings,
                                                            **self.call_timeouts)
@@ -239,7 +246,7 @@ class AzureWriter(Writer):
 
     def _content_settings(self) -> Any:
         blob = require("azure.storage.blob", "azure")
-        return blob.ContentSettings(content_type="application/octet-stream",  # type: ignore[attr-defined]
+        return blob.ContentSettings(content_type=content_type(self.key),  # type: ignore[attr-defined]
                                     content_md5=bytearray(self.digest.digest()))
 
     def commit(self) -> None:

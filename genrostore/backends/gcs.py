@@ -11,7 +11,7 @@ import base64
 import os
 from typing import Any
 
-from genrostore.backends._objectstore import PART_SIZE, VERIFY_SSL, ObjectStoreBackend, bucket_url
+from genrostore.backends._objectstore import PART_SIZE, VERIFY_SSL, ObjectStoreBackend, bucket_url, content_type
 from genrostore.core.backend import Writer
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -129,7 +129,7 @@ class GCSBackend(ObjectStoreBackend):
 
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         self.check_bucket()
-        return GCSWriter(self.fs.open(self.full(path), "wb", block_size=PART_SIZE))
+        return GCSWriter(self.fs.open(self.full(path), "wb", block_size=PART_SIZE, content_type=content_type(path)))
 
 
 class GCSWriter(Writer):

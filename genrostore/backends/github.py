@@ -230,8 +230,9 @@ class GithubBackend(FsspecBackend):
         return stream
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
-        import requests
-
+        requests = sys.modules.get("requests")
+        if requests is None:  # not imported (or not installed): nothing of it to map
+            return None
         if isinstance(exc, requests.HTTPError) and exc.response is not None:
             return _http_error(exc.response, where)
         if isinstance(exc, requests.exceptions.SSLError):

@@ -70,6 +70,9 @@ class HTTPBackend(Backend):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"mount '{self.name}': base_url must be an http:// or https:// URL")
         self.base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
+        # Checked here, not on first request: the root is a directory without asking the server,
+        # and `cat URL/` must say what to install, not "is a directory".
+        require("aiohttp", "http")
         self._fs: Any = None
         self._lock = threading.Lock()
 

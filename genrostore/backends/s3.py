@@ -26,6 +26,7 @@ from genrostore.backends._objectstore import (
     batches,
     bucket_url,
     error_code,
+    content_type,
     part_size_for,
 )
 from genrostore.core.backend import CHUNK_SIZE, Backend, Writer
@@ -200,7 +201,9 @@ class S3Backend(ObjectStoreBackend):
         except OSError as exc:
             if error_code(exc) not in ("InvalidRequest", "EntityTooLarge"):
                 raise
-            self.fs.copy(self.full(src_path), dst.full(dst_path))  # over CopyObject's 5 GiB: a multipart copy
+            # Over CopyObject's 5 GiB: a multipart copy, which takes the type from the request.
+            source_type = self.fs.info(self.full(src_path)).get("ContentType")
+            self.fs.copy(self.full(src_path), dst.full(dst_path), ContentType=source_type or content_type(dst_path))
         return True
 
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
@@ -221,7 +224,8 @@ class S3Backend(ObjectStoreBackend):
     async def write_small(self, path: str, data: bytes) -> None:
         """One PUT with Content-MD5: the store rejects a body damaged on the way, and its ETag is the md5."""
         await self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
-                               ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode())
+                               ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
+                               ContentType=content_type(path))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """One CopyObject, no HEAD (the engine batches only objects it listed, far below 5 GiB)."""
@@ -314,6 +318,7 @@ class S3Writer(Writer):
         # The whole object's md5, for the metadata a multipart upload needs (see `_record_md5`).
         self.digest = None if backend.options.get("disable_checksum") else hashlib.md5()
         self.size = 0
+        self.content_type = content_type(key)
         self._done = False
 
     @property
@@ -342,7 +347,8 @@ class S3Writer(Writer):
     def _send_part(self, body: bytes) -> None:
         bucket = self.backend.bucket
         if self.upload_id is None:
-            self.upload_id = self.backend.call("create_multipart_upload", Bucket=bucket, Key=self.key)["UploadId"]
+            self.upload_id = self.backend.call("create_multipart_upload", Bucket=bucket, Key=self.key,
+                                               ContentType=self.content_type)["UploadId"]
         while len(self.in_flight) >= PARTS_IN_FLIGHT:
             self._finish_oldest_part()
         while not _PROCESS_PARTS.acquire(timeout=0.05):
@@ -374,7 +380,7 @@ class S3Writer(Writer):
                 body = self._take(self.pending_size)
                 digest = (self.digest or hashlib.md5(body)).digest()
                 self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=body,
-                                  ContentMD5=base64.b64encode(digest).decode())
+                                  ContentMD5=base64.b64encode(digest).decode(), ContentType=self.content_type)
                 return
             if self.pending_size:
                 self._send_part(self._take(self.pending_size))
@@ -396,6 +402,7 @@ class S3Writer(Writer):
         self.backend.call(
             "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
             Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
+            ContentType=self.content_type,  # REPLACE replaces it too
             MetadataDirective="REPLACE",
         )
 

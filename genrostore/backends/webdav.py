@@ -266,7 +266,7 @@ class WebDAVBackend(Backend):
 
     def _propfind(self, path: str, depth: int) -> list[tuple[str, Any]]:
         """(mount-relative path, webdav4 DAVProperties) for `path` and, at depth 1, its children."""
-        from webdav4.multistatus import MultiStatusResponse
+        MultiStatusResponse = require("webdav4.multistatus", "webdav").MultiStatusResponse  # noqa: N806
 
         response = self.request("PROPFIND", path, (207,), headers={"Depth": str(depth)}, content=PROPFIND)
         found = []

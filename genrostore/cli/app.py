@@ -17,6 +17,8 @@ from genrostore.core.secrets import redact
 
 COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts")
 _GLOBAL_OPTIONS_WITH_VALUE = {"--profile", "--retries", "--timeout", "--low-speed-limit", "--low-speed-time"}
+_GLOBAL_FLAGS = {"-q", "--quiet", "--debug"}
+_SHELL_OPTIONS = {"--install-completion", "--show-completion"}  # the shell is optional
 
 
 def _version(value: bool) -> None:
@@ -24,6 +26,25 @@ def _version(value: bool) -> None:
         from genrostore import __version__
 
         print(f"genrostore {__version__}")
+        raise typer.Exit()
+
+
+def _install_completion(value: Optional[str]) -> None:
+    if value is not None:
+        from genrostore.cli import complete
+
+        shell = complete.shell_named(value)
+        path = complete.install_script(shell)
+        print(f"genrostore: {shell} completion installed in {path}; it takes effect in a new shell",
+              file=sys.stderr)
+        raise typer.Exit()
+
+
+def _show_completion(value: Optional[str]) -> None:
+    if value is not None:
+        from genrostore.cli import complete
+
+        sys.stdout.write(complete.completion_script(complete.shell_named(value)))
         raise typer.Exit()
 
 
@@ -45,6 +66,12 @@ def root(
                               help="Seconds below --low-speed-limit before a stalled transfer is retried.")] = 30.0,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                        help="Print the version and exit.")] = False,
+    install_completion: Annotated[Optional[str], typer.Option(
+        "--install-completion", metavar="[bash|zsh|fish]", is_eager=True,
+        callback=_install_completion, help="Install the completion script for the shell (default: $SHELL's).")] = None,
+    show_completion: Annotated[Optional[str], typer.Option(
+        "--show-completion", metavar="[bash|zsh|fish]", is_eager=True,
+        callback=_show_completion, help="Print the completion script for the shell (default: $SHELL's).")] = None,
 ) -> None:
     """Global options; every command gets one App object."""
     state = App(profile=profile, debug=debug)
@@ -65,11 +92,18 @@ def build_app(only: str | None = None) -> typer.Typer:
         name="genrostore",
         help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts.",
         no_args_is_help=True,
-        add_completion=True,
+        add_completion=False,  # our options install completions/'s scripts, not Typer's generic ones
+        context_settings={"help_option_names": ["-h", "--help"]},  # `ls -h` keeps its own -h
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
     application.callback()(root)
+    if os.environ.get("_GENROSTORE_COMPLETE"):
+        # add_completion=False also skips registering Typer's shell protocols, which the
+        # committed scripts speak.
+        from typer.completion import completion_init
+
+        completion_init()
     for name in (only,) if only else COMMANDS:
         importlib.import_module(f"genrostore.cli.{name}").register(application)
     _resolve_annotations([root, *(info.callback for info in application.registered_commands)])
@@ -109,13 +143,63 @@ def _command_in(args: list[str]) -> str | None:
     return None
 
 
+def _normalized(args: list[str], own: set[str]) -> list[str]:
+    """The command line as the root parses it.
+
+    Global options may follow the subcommand (`cp a b -q --profile p.yaml`), as with GNU tools;
+    they are moved in front of it unless the subcommand has an option of that name (`--` ends the
+    search). `--install-completion` with no shell gets an empty one: the user's ($SHELL).
+    """
+    front: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg in _SHELL_OPTIONS and (index == len(args) or args[index].startswith("-")):
+            front.append(f"{arg}=")
+            continue
+        front.append(arg)
+        if arg in _GLOBAL_OPTIONS_WITH_VALUE and index < len(args):
+            front.append(args[index])
+            index += 1
+        elif not arg.startswith("-"):
+            break  # the subcommand
+    else:
+        return front
+    hoisted: list[str] = []
+    rest: list[str] = []
+    tail = args[index:]
+    while tail:
+        arg = tail.pop(0)
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if arg == "--" or name in own:
+            rest.append(arg)
+            if arg == "--":
+                rest.extend(tail)
+                break
+        elif arg in _GLOBAL_FLAGS or (name in _GLOBAL_OPTIONS_WITH_VALUE and "=" in arg):
+            hoisted.append(arg)
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE and tail:
+            hoisted.extend((arg, tail.pop(0)))
+        else:
+            rest.append(arg)
+    return [*front[:-1], *hoisted, front[-1], *rest]
+
+
+def _own_options(command: Any, name: str | None) -> set[str]:
+    sub = command.commands.get(name) if name and hasattr(command, "commands") else None
+    return {opt for param in (sub.params if sub else ()) for opt in (*param.opts, *param.secondary_opts)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error leaves as one stderr line and its documented exit code."""
     from typer._click import exceptions as click_exceptions
     from typer.main import get_command
 
     args = list(argv if argv is not None else sys.argv[1:])
-    command = get_command(build_app(_command_in(args)))
+    name = _command_in(args)
+    command = get_command(build_app(name))
+    args = _normalized(args, _own_options(command, name))
     debug = "--debug" in args or bool(os.environ.get("GENROSTORE_DEBUG"))
     _configure_logging(debug)
     try:

@@ -7,6 +7,7 @@ nothing and the shell falls back to its own file completion.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,3 +150,42 @@ def write_scripts(directory: Path) -> list[Path]:
         path.write_text(completion_script(shell), encoding="utf-8")
         written.append(path)
     return written
+
+
+# -- installing them (`--install-completion`, `--show-completion`) ----------------------------
+# Where Typer's own installer puts its generic scripts, so a user who followed its docs finds
+# ours in the same place: bash has no per-user directory bash-completion always reads, so the
+# script is sourced from ~/.bashrc; zsh needs ~/.zfunc on $fpath before compinit.
+INSTALL_PATHS = {"bash": ".bash_completions/genrostore.sh", "zsh": ".zfunc/_genrostore",
+                 "fish": ".config/fish/completions/genrostore.fish"}
+RC_LINES = {"bash": (".bashrc", "source '{script}'"), "zsh": (".zshrc", "fpath+=~/.zfunc; autoload -Uz compinit; compinit")}
+
+
+def shell_named(name: str | None) -> str:
+    """The shell given, or the user's login shell ($SHELL) when none is."""
+    from genrostore.core.errors import UsageError
+
+    shell = name or Path(os.environ.get("SHELL", "")).name
+    if shell not in SHELLS:
+        given = f"'{shell}' has no completion script" if shell else "cannot tell the shell ($SHELL is not set)"
+        raise UsageError(given, hint=f"name it: --install-completion {'|'.join(SHELLS)}")
+    return shell
+
+
+def install_script(shell: str, home: Path | None = None) -> Path:
+    """Write `shell`'s script under `home` (and the rc line that loads it, once); returns its path."""
+    home = home or Path.home()
+    script = home / INSTALL_PATHS[shell]
+    script.parent.mkdir(parents=True, exist_ok=True)
+    temporary = script.with_name(f".{script.name}.tmp")
+    temporary.write_text(completion_script(shell), encoding="utf-8")
+    temporary.replace(script)
+    if shell in RC_LINES:
+        name, line = RC_LINES[shell]
+        rc = home / name
+        line = line.format(script=script)
+        text = rc.read_text(encoding="utf-8") if rc.exists() else ""
+        if line not in text.splitlines():
+            with rc.open("a", encoding="utf-8") as handle:
+                handle.write(("" if not text or text.endswith("\n") else "\n") + line + "\n")
+    return script

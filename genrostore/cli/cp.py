@@ -27,7 +27,8 @@ def cp(
                     help="Parallel transfers (default 16 for remote stores, 4 for local disks).")] = None,
     checksum: Annotated[bool, typer.Option("--checksum", help="Verify each copy by md5; a mismatch fails.")] = False,
     progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress",
-                        help="Force or hide the progress display (default: only on a terminal).")] = None,
+                        help="Force or hide the progress display (default: only on a terminal; forced on a log, "
+                             "a plain line every 5 s).")] = None,
     from_list: Annotated[Optional[str], typer.Option("--from-list", metavar="FILE",
                          help="Copy the sources named in FILE ('-': stdin), one per line, as they arrive. "
                               "With SRC DST, names are relative to SRC and keep their paths.")] = None,

@@ -69,7 +69,10 @@ def _give_up_or_retry(
     translate_error: Callable[[BaseException, str], GenrostoreError | None] | None,
 ) -> None:
     """Return to retry a transient failure; raise the mapped error when it is permanent or retries ran out."""
-    mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
+    # A project error is already mapped: a backend's translator is not asked (it may need the
+    # very client library whose absence that error reports).
+    backend_error = translate_error(exc, where) if translate_error and not isinstance(exc, GenrostoreError) else None
+    mapped = backend_error or translate(exc, where)
     if not isinstance(mapped, TemporaryError) or attempt > retries:
         if isinstance(mapped, TemporaryError) and attempt > 1:
             mapped = TemporaryError(f"{mapped.message} (gave up after {attempt} attempts)", hint=mapped.hint)
