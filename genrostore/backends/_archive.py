@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from genrostore.backends.local import create_temp
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
 from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, ReadOnly
 from genrostore.core.paths import dirname, parse_address
@@ -207,8 +208,7 @@ class ArchiveFile:
         if self.local is not None:
             directory = os.path.dirname(self.local)
             os.makedirs(directory, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(self.local)}.", suffix=".genrostore-tmp",
-                                        dir=directory)
+            fd, temp = create_temp(self.local)
         else:
             fd, temp = tempfile.mkstemp(prefix="genrostore-archive-new-", suffix="-" + self.name)
         os.close(fd)

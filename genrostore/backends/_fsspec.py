@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import posixpath
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, ClassVar
 
+from genrostore.core import signals, tempnames
 from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError
 
@@ -48,6 +48,7 @@ class FsspecBackend(Backend):
     # True: write to a temp name in the same directory and rename into place (sftp, smb,
     # webdav); False: the store publishes an object atomically on close (object stores).
     rename_writes: ClassVar[bool] = True
+    temp_files: ClassVar[bool] = True
     block_size: ClassVar[int | None] = None
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -154,7 +155,7 @@ class FsspecBackend(Backend):
             self._make_parent(parent)
         if not self.rename_writes:
             return FileObjectWriter(self.fs.open(full, "wb"))
-        temp = posixpath.join(parent, f".{posixpath.basename(full)}.{uuid.uuid4().hex[:8]}.genrostore-tmp")
+        temp = tempnames.temp_path(full)
         handle = self.fs.open(temp, "wb")
         return FileObjectWriter(
             handle,
@@ -174,6 +175,7 @@ class FsspecBackend(Backend):
 
     def _publish(self, temp: str, full: str) -> None:
         try:
+            signals.refuse_publish(full)
             if self.fs.exists(full):
                 self.fs.rm_file(full)
             self.fs.mv(temp, full)

@@ -152,6 +152,7 @@ class ObjectStoreBackend(FsspecBackend):
 
     implicit_dirs = True
     rename_writes = False
+    temp_files = False
     container_option: ClassVar[str] = "bucket"
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from genrostore.core import writeback
+from genrostore.core import signals, tempnames, writeback
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotPermitted, UsageError
 from genrostore.core.schema import BackendSpec, Option
@@ -35,13 +34,23 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
+def create_temp(target: str) -> tuple[int, str]:
+    """A new temp file beside `target`, readable by its owner only until it is published."""
+    directory = os.path.dirname(target) or "."
+    while True:
+        temp = os.path.join(directory, tempnames.temp_name(os.path.basename(target)))
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), temp
+        except FileExistsError:
+            continue
+
+
 class AtomicFileWriter(Writer):
     """Writes to a temp file beside the target and renames it into place on commit."""
 
     def __init__(self, target: str) -> None:
         self.target = target
-        directory = os.path.dirname(target) or "."
-        fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".genrostore-tmp", dir=directory)
+        fd, self.temp = create_temp(target)
         self._file = os.fdopen(fd, "wb")
         self._done = False
         self._written = 0  # through write(); the engine's kernel copy writes the fd itself
@@ -68,6 +77,7 @@ class AtomicFileWriter(Writer):
             os.fsync(self._file.fileno())
             self._file.close()
             os.chmod(self.temp, self._mode())
+            signals.refuse_publish(self.target)
             os.replace(self.temp, self.target)
         except BaseException:
             self._remove_temp()
@@ -113,6 +123,8 @@ def _entry(path: str, st: os.stat_result) -> Entry:
 
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
+
+    temp_files = True
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

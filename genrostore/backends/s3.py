@@ -18,6 +18,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from genrostore.backends._objectstore import (
@@ -29,7 +30,8 @@ from genrostore.backends._objectstore import (
     content_type,
     part_size_for,
 )
-from genrostore.core.backend import CHUNK_SIZE, Backend, Writer
+from genrostore.core import signals
+from genrostore.core.backend import CHUNK_SIZE, Backend, Upload, Writer
 from genrostore.core.errors import GenrostoreError
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -139,6 +141,29 @@ class S3Backend(ObjectStoreBackend):
                 first = errors[0]
                 raise GenrostoreError(f"{self.name}: could not delete {len(errors)} object(s): "
                                       f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}")
+
+    def incomplete_uploads(self, path: str) -> Iterator[Upload]:
+        """Every multipart upload at or below `path`: S3 keeps (and bills) their parts until aborted.
+
+        An upload carries no mark of the tool that started it, so this lists them all, as
+        rclone's `backend cleanup` does; `genrostore cleanup` keeps the young ones (`--age`).
+        """
+        key = self.key(path)
+        markers: dict[str, str] = {}
+        while True:
+            page = self.call("list_multipart_uploads", Bucket=self.bucket, Prefix=key, **markers)
+            for upload in page.get("Uploads", []):
+                name = upload["Key"]
+                if key and name != key and not name.startswith(key.rstrip("/") + "/"):
+                    continue
+                relative = name[len(self.prefix) + 1:] if self.prefix else name
+                yield Upload(relative, upload["UploadId"], upload.get("Initiated"))
+            if not page.get("IsTruncated"):
+                return
+            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+    def abort_upload(self, upload: Upload) -> None:
+        self.call("abort_multipart_upload", Bucket=self.bucket, Key=self.key(upload.path), UploadId=upload.upload_id)
 
     def md5(self, path: str) -> str | None:
         """`md5chksum` metadata, else a single-part, unencrypted-by-KMS ETag; otherwise unknown."""
@@ -379,6 +404,7 @@ class S3Writer(Writer):
             if self.upload_id is None:
                 body = self._take(self.pending_size)
                 digest = (self.digest or hashlib.md5(body)).digest()
+                signals.refuse_publish(f"{self.backend.name}:{self.key}")
                 self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=body,
                                   ContentMD5=base64.b64encode(digest).decode(), ContentType=self.content_type)
                 return
@@ -386,6 +412,7 @@ class S3Writer(Writer):
                 self._send_part(self._take(self.pending_size))
             while self.in_flight:
                 self._finish_oldest_part()
+            signals.refuse_publish(f"{self.backend.name}:{self.key}")
             self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
                               UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
             self.upload_id = None

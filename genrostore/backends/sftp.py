@@ -11,7 +11,6 @@ import posixpath
 import stat
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from functools import cache
 from typing import Any, BinaryIO
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import env_name, resolve_error, timeout_of, url_options
+from genrostore.core import signals, tempnames
 from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
 from genrostore.core.errors import (
     AuthenticationFailed,
@@ -112,6 +112,30 @@ class _WindowedReader(io.RawIOBase):
         if not self.closed:
             self._handle.close()
         super().close()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
+def _open_private(ftp: Any, path: str) -> Any:
+    """A new file only its owner can read: paramiko's `open` leaves the mode to the server's
+    umask (often 0644), which would let other accounts read a partial upload in flight."""
+    from paramiko.sftp import CMD_HANDLE, CMD_OPEN, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_WRITE, SFTPError
+    from paramiko.sftp_attr import SFTPAttributes
+    from paramiko.sftp_file import SFTPFile
+
+    attrs = SFTPAttributes()
+    attrs.st_mode = 0o600
+    kind, message = ftp._request(CMD_OPEN, path, SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_EXCL, attrs)
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    return SFTPFile(ftp, message.get_binary(), "wb")
 
 
 class _UnknownHostKey(Exception):
@@ -388,8 +412,8 @@ class SFTPBackend(FsspecBackend):
             raise IsADirectoryError(full)
         if parent != self.root:
             self._make_parent(parent)
-        temp = posixpath.join(parent, f".{posixpath.basename(full)}.{uuid.uuid4().hex[:8]}.genrostore-tmp")
-        handle = fs.ftp.open(temp, "wb")
+        temp = tempnames.temp_path(full)
+        handle = _open_private(fs.ftp, temp)
         handle.set_pipelined(True)
         return FileObjectWriter(handle, on_commit=lambda: self._publish(temp, full),
                                 on_abort=lambda: self._discard(temp))
@@ -397,10 +421,21 @@ class SFTPBackend(FsspecBackend):
     def _publish(self, temp: str, full: str) -> None:
         # posix-rename@openssh.com replaces the target atomically; plain SFTP rename refuses to.
         try:
-            self.fs.ftp.posix_rename(temp, full)
+            ftp = self.fs.ftp
+            ftp.chmod(temp, self._final_mode(ftp, full))
+            signals.refuse_publish(f"{self.name}:{full}")
+            ftp.posix_rename(temp, full)
         except BaseException:
             self._discard(temp)
             raise
+
+    @staticmethod
+    def _final_mode(ftp: Any, full: str) -> int:
+        """Like cp: a replaced file keeps its mode; a new one gets 0666 minus our umask."""
+        try:
+            return stat.S_IMODE(ftp.stat(full).st_mode or 0) or _NEW_FILE_MODE
+        except FileNotFoundError:
+            return _NEW_FILE_MODE
 
     def remove_tree(self, path: str) -> None:
         full = self.full(path)

@@ -11,7 +11,6 @@ import errno
 import stat
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
@@ -28,7 +27,8 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
-from genrostore.core.paths import basename, dirname
+from genrostore.core import signals, tempnames
+from genrostore.core.paths import dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -109,6 +109,8 @@ def join(parent: str, name: str) -> str:
 
 class SMBBackend(Backend):
     """One SMB connection and session per mount, opened on first use."""
+
+    temp_files = True
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -270,11 +272,11 @@ class SMBBackend(Backend):
 
     @staticmethod
     def _temp_name(path: str) -> str:
-        name = f".{basename(path)}.{uuid.uuid4().hex[:8]}.genrostore-tmp"
-        return f"{dirname(path)}/{name}" if dirname(path) else name
+        return tempnames.temp_path(path)
 
     def _publish(self, temp: str, path: str) -> None:
         try:
+            signals.refuse_publish(f"{self.name}:{path}")
             self.client.replace(self.unc(temp), self.unc(path), **self.kwargs)
         except BaseException:
             self._discard(temp)

@@ -13,7 +13,6 @@ import re
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -28,7 +27,8 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
-from genrostore.core.paths import basename, dirname
+from genrostore.core import signals, tempnames
+from genrostore.core.paths import dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -198,6 +198,8 @@ class ResponseReader(io.RawIOBase):
 class WebDAVBackend(Backend):
     """One httpx client (a pool of keep-alive connections) per mount."""
 
+    temp_files = True
+
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         parts = urlsplit(options["url"])
@@ -327,12 +329,12 @@ class WebDAVBackend(Backend):
 
     @staticmethod
     def temp_name(path: str) -> str:
-        name = f".{basename(path)}.{uuid.uuid4().hex[:8]}.genrostore-tmp"
-        return f"{dirname(path)}/{name}" if dirname(path) else name
+        return tempnames.temp_path(path)
 
     def publish(self, temp: str, path: str) -> None:
         # MOVE with Overwrite: T replaces the target in one request.
         try:
+            signals.refuse_publish(f"{self.name}:{path}")
             self.request("MOVE", temp, (201, 204),
                           headers={"Destination": self.href(path), "Overwrite": "T"}).close()
         except BaseException:

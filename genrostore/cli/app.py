@@ -12,10 +12,10 @@ from typing import Annotated, Any, Optional, get_type_hints
 import typer
 
 from genrostore.cli.context import App
-from genrostore.core import errors
+from genrostore.core import errors, signals
 from genrostore.core.secrets import redact
 
-COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts")
+COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "b64", "stat", "mounts", "cleanup")
 _GLOBAL_OPTIONS_WITH_VALUE = {"--profile", "--retries", "--timeout", "--low-speed-limit", "--low-speed-time"}
 _GLOBAL_FLAGS = {"-q", "--quiet", "--debug"}
 _SHELL_OPTIONS = {"--install-completion", "--show-completion"}  # the shell is optional
@@ -90,7 +90,7 @@ def build_app(only: str | None = None) -> typer.Typer:
 
     application = typer.Typer(
         name="genrostore",
-        help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts.",
+        help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, b64, stat, mounts, cleanup.",
         no_args_is_help=True,
         add_completion=False,  # our options install completions/'s scripts, not Typer's generic ones
         context_settings={"help_option_names": ["-h", "--help"]},  # `ls -h` keeps its own -h
@@ -192,7 +192,19 @@ def _own_options(command: Any, name: str | None) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every error leaves as one stderr line and its documented exit code."""
+    """Run the CLI; every error leaves as one stderr line and its documented exit code.
+
+    SIGTERM and SIGHUP are handled as Ctrl-C is (clean up, exit 128 + the signal) for the whole
+    command, instead of killing it with its temp files and multipart uploads left behind.
+    """
+    restore = signals.install()
+    try:
+        return _run_command(argv)
+    finally:
+        restore()
+
+
+def _run_command(argv: list[str] | None) -> int:
     from typer._click import exceptions as click_exceptions
     from typer.main import get_command
 
@@ -208,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return errors.USAGE if isinstance(exc, click_exceptions.UsageError) else exc.exit_code
     except typer.Abort:
-        return errors.INTERRUPTED
+        return signals.exit_code()
     except errors.OutputClosed:
         return _quiet_broken_pipe()
     except errors.GenrostoreError as exc:
@@ -218,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, errors.PartialFailure):
             for where, failure in exc.failures:
                 print(redact(f"  failed: {where}: {failure}"), file=sys.stderr)
-        return exc.exit_code
+        return signals.exit_code() if isinstance(exc, errors.Interrupted) else exc.exit_code
     except KeyboardInterrupt:
-        print("genrostore: interrupted", file=sys.stderr)
-        return errors.INTERRUPTED
+        print(f"genrostore: {signals.describe()}", file=sys.stderr)
+        return signals.exit_code()
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
@@ -232,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         return errors.ERROR
     if isinstance(result, int):
         if result == errors.INTERRUPTED:
-            print("genrostore: interrupted", file=sys.stderr)
+            print(f"genrostore: {signals.describe()}", file=sys.stderr)
+            return signals.exit_code()
         return result
     try:
         sys.stdout.flush()

@@ -45,6 +45,15 @@ class Entry:
         return self.type == "dir"
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A multipart upload that was started and never completed nor aborted (object stores)."""
+
+    path: str  # the mount-relative key it would have written
+    upload_id: str
+    started: datetime | None = None  # timezone-aware
+
+
 class Writer(ABC):
     """A destination being written: the bytes become visible only when `commit()` succeeds.
 
@@ -127,6 +136,7 @@ class Backend(ABC):
     supports_dirs: ClassVar[bool] = True  # False: no directory operations at all (base64)
     implicit_dirs: ClassVar[bool] = False  # True: directories exist only as prefixes (object stores)
     raw_paths: ClassVar[bool] = False  # True: the path is data, not a POSIX path (base64)
+    temp_files: ClassVar[bool] = False  # True: writes go through `core.tempnames` temp files + rename
 
     def __init__(self, options: dict[str, Any], *, name: str, settings: Settings) -> None:
         self.options = options
@@ -248,6 +258,14 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release connections; called once when the command ends."""
+
+    def incomplete_uploads(self, path: str) -> Iterator[Upload]:
+        """Multipart uploads below `path` never completed nor aborted; a store without them has none."""
+        return iter(())
+
+    def abort_upload(self, upload: Upload) -> None:
+        """Abort one of `incomplete_uploads`: its parts are deleted (and no longer billed)."""
+        raise self.unsupported("multipart uploads")
 
     def unsupported(self, operation: str) -> Unsupported:
         return Unsupported(f"{self.name}: the {self.spec.type} backend does not support {operation}")

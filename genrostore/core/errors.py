@@ -14,7 +14,7 @@
     │   └── AuthenticationFailed    6
     ├── ConfigError                 7  invalid profile, missing variable, missing extra
     │   └── MissingExtra            7
-    ├── Interrupted               130  SIGINT
+    ├── Interrupted               130  SIGINT (143 SIGTERM, 129 SIGHUP: 128 + the signal's number)
     └── OutputClosed                   stdout's reader went away (e.g. `| head`): ends quietly
 
 Backends raise these directly or let `translate()` map library and OS errors at one boundary,
@@ -37,6 +37,8 @@ NOT_PERMITTED = 6
 CONFIG = 7
 BROKEN_PIPE = 141
 INTERRUPTED = 130
+HUNG_UP = 129
+TERMINATED = 143
 
 EXIT_CODES: dict[int, str] = {
     OK: "success",
@@ -48,7 +50,9 @@ EXIT_CODES: dict[int, str] = {
     NOT_PERMITTED: "not permitted: permission denied, authentication failed, read-only mount, "
     "operation unsupported by the backend",
     CONFIG: "fatal configuration error: invalid profile, missing variable, backend extra not installed",
-    INTERRUPTED: "interrupted (SIGINT)",
+    HUNG_UP: "hung up (SIGHUP); cleaned up as for SIGINT",
+    INTERRUPTED: "interrupted (SIGINT); partial destinations are removed, nothing incomplete is published",
+    TERMINATED: "terminated (SIGTERM); cleaned up as for SIGINT",
 }
 
 
@@ -142,7 +146,10 @@ class MissingExtra(ConfigError):
 
 
 class Interrupted(GenrostoreError):
-    """The user pressed Ctrl-C; partial results were removed."""
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the command; partial results were removed.
+
+    The CLI exits 128 + the signal's number (`signals.exit_code`), 130 when none is known.
+    """
 
     exit_code = INTERRUPTED
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
-from genrostore.core.backend import Backend, Entry, NullWriter, Writer
+from genrostore.core.backend import Backend, Entry, NullWriter, Upload, Writer
 from genrostore.core.errors import GenrostoreError, ReadOnly, translate
 from genrostore.core.registry import backend_class
 from genrostore.core.retry import with_retries, with_retries_async
@@ -143,6 +143,13 @@ class Mount:
     def remove_tree(self, path: str) -> None:
         if self.permit(f"remove {self.label(path)}/ (recursive)", path):
             self._call(lambda: self.backend.remove_tree(path), path)
+
+    def incomplete_uploads(self, path: str) -> Iterator[Upload]:
+        return self._iterate(lambda: self.backend.incomplete_uploads(path), path)
+
+    def abort_upload(self, upload: Upload) -> None:
+        if self.permit(f"abort multipart upload {self.label(upload.path)} ({upload.upload_id})", upload.path):
+            self._call(lambda: self.backend.abort_upload(upload), upload.path)
 
     def server_copy(self, src_path: str, dst: Mount, dst_path: str) -> bool:
         """Try a copy inside the store; the caller has already passed `dst.permit`."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import io
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.errors import OutputClosed, UsageError
+from genrostore.core import signals
+from genrostore.core.errors import Interrupted, OutputClosed, UsageError
 from genrostore.core.schema import BackendSpec
 
 SPEC = BackendSpec(type="stdio", summary="standard input and output", options=(), module=__name__, cls="StdioBackend")
@@ -43,6 +44,39 @@ class _StdoutWriter(Writer):
             pass
 
 
+class _Stdin(io.FileIO):
+    """fd 0, left open on close, whose end is believed only when no signal comes with it.
+
+    Ctrl-C kills the producer of a pipeline together with us: the EOF it leaves is not the
+    end of the data, and publishing what was read would publish a truncated file.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdin.fileno(), "rb", closefd=False)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int | None:  # type: ignore[override]
+        count = super().readinto(buffer)
+        if count == 0:
+            self._check_end()
+        return count
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        self._check_end()
+        return data
+
+    def read(self, size: int = -1) -> bytes | None:  # type: ignore[override]
+        data = super().read(size)
+        if data == b"" and size != 0:
+            self._check_end()
+        return data
+
+    @staticmethod
+    def _check_end() -> None:
+        if not signals.eof_is_trusted():
+            raise Interrupted(f"standard input ended with a signal: {signals.describe()}")
+
+
 class StdioBackend(Backend):
     """Reads stdin and writes stdout; nothing else is possible."""
 
@@ -57,7 +91,7 @@ class StdioBackend(Backend):
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         # A reader of its own over fd 0 that leaves stdin open when the caller closes it.
-        stream = os.fdopen(sys.stdin.fileno(), "rb", closefd=False)
+        stream = io.BufferedReader(_Stdin())
         remaining = offset
         while remaining:
             skipped = stream.read(min(remaining, 1 << 20))

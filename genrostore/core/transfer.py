@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import stat
 import threading
 import time
@@ -16,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from genrostore.core import signals
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import (
     GenrostoreError,
@@ -215,6 +215,7 @@ def write_with(dst: Node, size: int | None, fill: Callable[[Writer], None], opti
         with writer:
             fill(writer)
             options.check_cancelled()  # last look before the data is published
+            signals.refuse_publish(dst.fullpath)
     except GenrostoreError:
         raise
     except Exception as exc:  # a commit (full disk, a dead server) or the kernel copy
@@ -444,9 +445,13 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
 
     iterator = iter(pairs)
     if jobs == 1:
-        for pair in iterator:
-            announce(pair)
-            one(pair)
+        with signals.cancelling(options.cancel):
+            try:
+                for pair in iterator:
+                    announce(pair)
+                    one(pair)
+            except KeyboardInterrupt:
+                raise Interrupted(f"{signals.describe()}; partial destinations were removed") from None
         return result
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -455,42 +460,27 @@ def run(pairs: Iterable[Pair], options: CopyOptions) -> CopyResult:
     pending: set[Future[None]] = set()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-copy")
     batcher = Batcher(options, finish, jobs)
-    restore = _cancel_on_sigint(options)
-    try:
-        for pair in iterator:
-            announce(pair)
-            if batcher.submit(pair):
-                continue
-            pending.add(pool.submit(one, pair))
-            if len(pending) >= jobs * 4:  # bounded queue: listings stream, memory stays flat
-                _, pending = wait(pending, return_when=FIRST_COMPLETED)
-        batcher.drain()
-        wait(pending)
-    except KeyboardInterrupt:
-        options.cancel.set()
-        batcher.cancel()
-        batcher.settle(timeout=2.0)
-        _interrupt(pool, pending, options)
-        raise Interrupted("interrupted; partial destinations were removed") from None
-    finally:
-        restore()
-        batcher.close()
+    with signals.cancelling(options.cancel):  # a second signal must not cut the clean-up short
+        try:
+            for pair in iterator:
+                announce(pair)
+                if batcher.submit(pair):
+                    continue
+                pending.add(pool.submit(one, pair))
+                if len(pending) >= jobs * 4:  # bounded queue: listings stream, memory stays flat
+                    _, pending = wait(pending, return_when=FIRST_COMPLETED)
+            batcher.drain()
+            wait(pending)
+        except KeyboardInterrupt:
+            options.cancel.set()
+            batcher.cancel()
+            batcher.settle(timeout=2.0)
+            _interrupt(pool, pending, options)
+            raise Interrupted(f"{signals.describe()}; partial destinations were removed") from None
+        finally:
+            batcher.close()
     pool.shutdown(wait=True)
     return result
-
-
-def _cancel_on_sigint(options: CopyOptions) -> Callable[[], None]:
-    """Set the cancel flag the instant Ctrl-C arrives, before a worker could publish a truncated copy."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: object) -> None:
-        options.cancel.set()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
-    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _interrupt(pool: object, pending: set, options: CopyOptions) -> None:

@@ -1,0 +1,61 @@
+"""The one scheme of genrostore's temp files: `.NAME.XXXXXXXX.genrostore-tmp` beside the target.
+
+Every backend that writes by temp + rename names its temp file here, and `genrostore cleanup`
+recognises them by `is_temp`: nothing that does not match is ever removed as stale.
+
+A file name is at most 255 bytes on nearly every file system and server (ext4, xfs, btrfs,
+APFS, NTFS's 255 UTF-16 units, OpenSSH, WsgiDAV over them); the decoration adds 26, so a long
+NAME is cut, at a character boundary, and marked with `~` and a hash of the whole name.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+
+SUFFIX = ".genrostore-tmp"
+MAX_NAME_BYTES = 255
+_TOKEN_CHARS = 8
+_DECORATION = 1 + 1 + _TOKEN_CHARS + len(SUFFIX)  # "." NAME "." token SUFFIX
+_HASH_CHARS = 8
+
+# The token is hex now; earlier versions' local temp files took tempfile's [a-z0-9_] names.
+_TEMP = re.compile(r"^\..+\.[a-z0-9_]{%d}%s$" % (_TOKEN_CHARS, re.escape(SUFFIX)), re.DOTALL)
+
+
+def temp_name(name: str) -> str:
+    """A fresh temp file name for a file called `name`, within MAX_NAME_BYTES."""
+    token = os.urandom(_TOKEN_CHARS // 2).hex()
+    return f".{_fit(name, MAX_NAME_BYTES - _DECORATION)}.{token}{SUFFIX}"
+
+
+def temp_path(path: str) -> str:
+    """`temp_name` beside `path` (a '/'-separated path, as every backend's are)."""
+    parent, name = posixpath.split(path)
+    return posixpath.join(parent, temp_name(name))
+
+
+def is_temp(name: str) -> bool:
+    """Whether a file name (not a path) is one of genrostore's temp files."""
+    return bool(_TEMP.match(name))
+
+
+def _fit(name: str, budget: int) -> str:
+    if _size(name) <= budget:
+        return name
+    import hashlib  # only for long names: `cat` of a local file must not pay for it at start-up
+
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:_HASH_CHARS]
+    room = budget - 1 - _HASH_CHARS
+    kept, used = [], 0
+    for char in name:
+        used += _size(char)
+        if used > room:
+            break
+        kept.append(char)
+    return "".join(kept) + "~" + digest
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
