@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Debian packages, npm azurite, Python extras) and run the
-# whole suite. This is the README's test command and exactly what .ci/run calls.
+# The README's test command and exactly what .ci/run calls: install everything the tests need
+# (Debian packages as root, npm azurite into .cache/npm, uv, and this checkout editable with its
+# [all,test] extras into $PYTHON at the versions in requirements/test.lock), then run the whole
+# suite. PYTHON (default python3) is the interpreter whose environment receives the packages; give
+# a venv's python to keep them out of the system one. Each install step says what it does on
+# stderr. TEST_SH_INSTALL_ONLY=1 stops after the installs. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PYTHON="${PYTHON:-python3}"
+export PYTHON="${PYTHON:-python3}"
+LOCK=requirements/test.lock
 
+say() { echo "test.sh: $*" >&2; }
+
+say "system packages, azurite and uv (scripts/install-test-deps.sh)"
 bash scripts/install-test-deps.sh
-"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[all,test]'
+say "uv pip install -e '.[all,test]' into $("$PYTHON" -c 'import sys; print(sys.prefix)') (versions from $LOCK)"
+# The lock goes in as requirements, not only constraints: with every version exact uv never walks
+# back through releases (as a constraint, moto[server] is still tried newest first).
+"$PYTHON" -m uv pip install --quiet --python "$PYTHON" -r "$LOCK" -e '.[all,test]'
+if [[ "${TEST_SH_INSTALL_ONLY:-}" == 1 ]]; then
+    say "installed (TEST_SH_INSTALL_ONLY=1: not running the tests)"
+    exit 0
+fi
+say "pytest $*"
 exec "$PYTHON" -m pytest -q -p no:cacheprovider "$@"

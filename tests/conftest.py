@@ -1,4 +1,9 @@
-"""Session set-up: backend cases are plugins in tests/cases; servers start once per session."""
+"""Session set-up: backend cases are plugins in tests/cases; servers start once per session.
+
+Hygiene: a server a test started in its body must be gone when the test ends (else that test
+errors at teardown), and when the session ends no process the suite started may be left alive
+(else the run fails, naming them; they are killed either way).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pytest
 pytest.register_assert_rewrite("tests.cases")
 
 import tests.cases  # noqa: E402
+from tests.servers._proc import describe, kill_pids, live_descendants, running_servers  # noqa: E402
 
 _CASE_MODULES = [m.name for m in pkgutil.iter_modules(tests.cases.__path__) if not m.name.startswith("_")]
 pytest_plugins = ["tests.clirun", *(f"tests.cases.{name}" for name in _CASE_MODULES)]
@@ -50,3 +56,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
         if "[capability]" not in str(report.longrepr):
             report.outcome = "failed"
             report.longrepr = f"skipped under CI=true (a backend test may not skip): {report.longrepr}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # noqa: ANN201
+    """A server started by the test itself (not by a fixture) must not outlive the test."""
+    result = yield
+    left = running_servers(test_body=f"{item.nodeid} (call)")
+    for server in left:
+        server.kill()
+    if left:
+        raise AssertionError("the test left servers running (killed now): " + "; ".join(map(describe, left)))
+    return result
+
+
+@pytest.hookimpl(trylast=True)  # after the runner has torn down the session fixtures
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process the suite started is still alive; kill them all."""
+    servers = running_servers()
+    lines = [describe(server) for server in servers]
+    for server in servers:
+        server.kill()
+    others = live_descendants()
+    lines += [f"pid {pid} `{cmdline}`" for pid, cmdline in others.items()]
+    kill_pids(list(others))
+    if not lines:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("=", "processes left running by the suite (killed now)", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

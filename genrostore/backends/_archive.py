@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from genrostore.backends.local import create_temp
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, ReadOnly
+from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, GenrostoreError, ReadOnly
 from genrostore.core.paths import dirname, parse_address
 
 if TYPE_CHECKING:
@@ -50,6 +50,16 @@ def command_failed() -> bool:
     """True when close() runs while the command's error propagates (the CLI closes mounts in
     a clean-up callback of the failing command; `with Storage(...)` does the same)."""
     return sys.exc_info()[0] is not None
+
+
+def command_interrupted() -> bool:
+    """True when close() runs while an interrupt propagates (Ctrl-C, or a signal the CLI turns
+    into `Interrupted`): what the command had finished is then not published either."""
+    from genrostore.core.errors import Interrupted
+
+    exc = sys.exc_info()[1]
+    return isinstance(exc, (KeyboardInterrupt, Interrupted)) or (
+        isinstance(exc, SystemExit) and exc.code in (129, 130, 143))
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,9 @@ class ArchiveFile:
         self.name = os.path.basename((self.local or address.path or address.url or text).rstrip("/"))
         self._storage: Storage | None = None
         self._download: str | None = None
+        self._seen: tuple[int | None, datetime | None, str | None] | None = None  # the remote archive as read
+        self._writer_lock: int | None = None  # fd of the lock file while this command writes
+        self._lock_path = ""
         self._lock = threading.Lock()
 
     @property
@@ -194,6 +207,7 @@ class ArchiveFile:
         node = self.node()
         if not node.is_file():
             raise FileNotFound(f"{self.backend.name}: archive {self.text} does not exist")
+        self._seen = self._version(node)
         fd, temp = tempfile.mkstemp(prefix="genrostore-archive-", suffix="-" + self.name)
         try:
             with os.fdopen(fd, "wb") as out, node.open("rb") as stream:
@@ -202,6 +216,66 @@ class ArchiveFile:
             os.unlink(temp)
             raise
         return temp
+
+    @staticmethod
+    def _version(node: Node) -> tuple[int | None, datetime | None, str | None] | None:
+        if not node.is_file():
+            return None
+        entry = node.info()
+        return (entry.size, entry.mtime, entry.version)
+
+    # -- one writer at a time ----------------------------------------------------------------------
+    def lock_for_writing(self) -> bool:
+        """Hold the archive's lock until `close()`; True when it was taken just now.
+
+        A local archive is locked with flock on `.NAME.genrostore-lock` beside it, so two commands
+        adding members take turns (the caller re-reads the archive once it holds the lock) instead
+        of the last one dropping the other's members. The lock file is removed at release; a
+        waiter that wakes on a removed file takes the new one. Remote archives cannot be locked:
+        `publish` refuses to replace one that changed since it was read.
+        """
+        if self.local is None or self._writer_lock is not None:
+            return False
+        import fcntl
+
+        directory = os.path.dirname(self.local)
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, f".{os.path.basename(self.local)}.genrostore-lock")
+        told = False
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if not told:
+                        print(f"genrostore: waiting for another command writing {self.local}", file=sys.stderr,
+                              flush=True)
+                        told = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = None
+                if current == os.fstat(fd).st_ino:
+                    self._writer_lock = fd
+                    self._lock_path = path
+                    return True
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # the holder removed that file as it let go: take the new one
+
+    def _unlock(self) -> None:
+        if self._writer_lock is None:
+            return
+        fd, self._writer_lock = self._writer_lock, None
+        try:
+            os.unlink(self._lock_path)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
 
     def new_temp(self) -> str:
         """A temp file for a new version: beside a local archive, so the rename is atomic."""
@@ -229,6 +303,10 @@ class ArchiveFile:
                 os.replace(temp, self.local)
                 return
             node = self.node()
+            if self._version(node) != self._seen:
+                raise GenrostoreError(f"{self.backend.name}: archive {self.text} was changed by another writer "
+                                      "while this command ran; it was left as that writer made it",
+                                      hint="run the command again")
             writer = node.mount.open_write(node.path, os.path.getsize(temp))
             with writer, open(temp, "rb") as handle:
                 while chunk := handle.read(CHUNK_SIZE):
@@ -238,6 +316,8 @@ class ArchiveFile:
                 os.unlink(temp)
 
     def close(self) -> None:
+        self._unlock()
+        self._seen = None
         if self._download is not None:
             try:
                 os.unlink(self._download)

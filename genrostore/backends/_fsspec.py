@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, ClassVar
 
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "time_modified")
@@ -67,6 +67,10 @@ class FsspecBackend(Backend):
         """The md5 from the store's metadata, only when it is the real md5 of the content."""
         return None
 
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        """The store's version tag of an object (ETag, generation), when its listing gives one."""
+        return None
+
     def same_store(self, other: Backend) -> bool:
         """True when `other` reaches the same store with the same credentials."""
         return other is self
@@ -115,6 +119,7 @@ class FsspecBackend(Backend):
             size=None if kind == "dir" else info.get("size"),
             mtime=mtime,
             md5=None if kind == "dir" else self.stored_md5(info),
+            version=None if kind == "dir" else self.version_of(info),
         )
 
     # -- contract ------------------------------------------------------------------------------
@@ -159,7 +164,7 @@ class FsspecBackend(Backend):
         handle = self.fs.open(temp, "wb")
         return FileObjectWriter(
             handle,
-            on_commit=lambda: self._publish(temp, full),
+            on_commit=lambda written: self._publish(temp, full, written),
             on_abort=lambda: self._discard(temp),
         )
 
@@ -173,7 +178,7 @@ class FsspecBackend(Backend):
                 if not self.fs.isdir(parent):
                     raise
 
-    def _publish(self, temp: str, full: str) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         try:
             signals.refuse_publish(full)
             if self.fs.exists(full):
@@ -182,6 +187,11 @@ class FsspecBackend(Backend):
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.fs.info(full).get("size")
+        except FileNotFoundError:
+            found = None
+        check_published(f"{self.name}:{full}", found, size)
 
     def _discard(self, temp: str) -> None:
         try:

@@ -177,6 +177,10 @@ class AzureBackend(ObjectStoreBackend):
             return bytes(value).hex()
         return None
 
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        etag = info.get("etag")
+        return str(etag).strip('"') if etag else None
+
     def delete_keys(self, names: list[str]) -> None:
         keys = [n.split("/", 1)[1] for n in names]
 

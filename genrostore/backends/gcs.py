@@ -119,6 +119,10 @@ class GCSBackend(ObjectStoreBackend):
             return None
         return digest.hex() if len(digest) == 16 else None
 
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        generation = info.get("generation")
+        return str(generation) if generation else None
+
     def delete_keys(self, names: list[str]) -> None:
         from fsspec.asyn import sync
 

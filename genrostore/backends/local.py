@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, NotPermitted, UsageError
+from genrostore.core.errors import ConfigError, DirectoryNotFound, FileNotFound, GenrostoreError, NotPermitted, UsageError
 from genrostore.core.schema import BackendSpec, Option
 
 SPEC = BackendSpec(
@@ -75,6 +75,7 @@ class AtomicFileWriter(Writer):
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
+            written = os.fstat(self._file.fileno())
             self._file.close()
             os.chmod(self.temp, self._mode())
             signals.refuse_publish(self.target)
@@ -82,6 +83,18 @@ class AtomicFileWriter(Writer):
         except BaseException:
             self._remove_temp()
             raise
+        self._check_in_place(written)
+
+    def _check_in_place(self, written: os.stat_result) -> None:
+        """The final name must now be the file written (a filesystem that maps names, or a
+        rename that silently did nothing, would otherwise pass for success)."""
+        try:
+            found = os.stat(self.target)
+        except FileNotFoundError:
+            found = None
+        if found is None or (found.st_dev, found.st_ino) != (written.st_dev, written.st_ino):
+            raise GenrostoreError(f"{self.target}: renamed into place, but "
+                                  f"{'nothing' if found is None else 'another file'} is under this name afterwards")
 
     # Like cp: a new file takes the source's mode bits (minus the umask) when the source has
     # them; an existing destination keeps its own.

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import io
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -32,7 +33,7 @@ from genrostore.backends._objectstore import (
 )
 from genrostore.core import signals
 from genrostore.core.backend import CHUNK_SIZE, Backend, Upload, Writer
-from genrostore.core.errors import GenrostoreError
+from genrostore.core.errors import GenrostoreError, SourceChanged
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -201,11 +202,25 @@ class S3Backend(ObjectStoreBackend):
         return S3Reader(self.fs.loop, response["Body"])
 
     streams_ranges = True
+    pins_versions = True
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
-        """One GET of exactly this range, streamed as it arrives."""
-        response = self.call("get_object", Bucket=self.bucket, Key=self.key(path),
-                             Range=f"bytes={offset}-{offset + length - 1}")
+    def version_of(self, info: dict[str, Any]) -> str | None:
+        etag = info.get("ETag") or info.get("etag")
+        return str(etag) if etag else None
+
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
+        """One GET of exactly this range, streamed as it arrives; with `version`, only of that ETag."""
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path),
+                                   "Range": f"bytes={offset}-{offset + length - 1}"}
+        if version:
+            request["IfMatch"] = version
+        try:
+            response = self.call("get_object", **request)
+        except Exception as exc:
+            if version and error_code(exc) == "PreconditionFailed":
+                raise SourceChanged(f"{self.name}:{path}: the object was replaced while being read "
+                                    "(its ETag changed)") from exc
+            raise
         return S3Reader(self.fs.loop, response["Body"])
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
@@ -413,25 +428,37 @@ class S3Writer(Writer):
             while self.in_flight:
                 self._finish_oldest_part()
             signals.refuse_publish(f"{self.backend.name}:{self.key}")
-            self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
-                              UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
+            done = self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
+                                     UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
             self.upload_id = None
         except BaseException:
             self._abort_upload()
             raise
-        self._record_md5()
+        self._record_md5(done.get("ETag"))
 
-    def _record_md5(self) -> None:
-        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy."""
-        if self.digest is None or self.size > MAX_COPY_OBJECT:
+    def _record_md5(self, etag: str | None) -> None:
+        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy.
+
+        The copy is conditional on the ETag our upload created: if another writer replaced the
+        key in between, our md5 is not stamped on their bytes (the key is theirs, as it would be
+        had they written a moment later), and the user is told.
+        """
+        if self.digest is None or self.size > MAX_COPY_OBJECT or not etag:
             return
         bucket = self.backend.bucket
-        self.backend.call(
-            "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
-            Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
-            ContentType=self.content_type,  # REPLACE replaces it too
-            MetadataDirective="REPLACE",
-        )
+        try:
+            self.backend.call(
+                "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
+                CopySourceIfMatch=etag,
+                Metadata={MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
+                ContentType=self.content_type,  # REPLACE replaces it too
+                MetadataDirective="REPLACE",
+            )
+        except Exception as exc:
+            if not isinstance(exc, FileNotFoundError) and error_code(exc) != "PreconditionFailed":
+                raise
+            print(f"genrostore: warning: {self.backend.name}: {self.key} was replaced or removed by another "
+                  "writer right after this upload; its md5 metadata was not recorded", file=sys.stderr, flush=True)
 
     def abort(self) -> None:
         if self._done:

@@ -1,5 +1,6 @@
-"""SFTP over paramiko (fsspec's SFTPFileSystem): verified host keys, one SSH session per mount,
-writes renamed into place, and a root that server-side symlinks cannot lead out of."""
+"""SFTP over paramiko (fsspec's SFTPFileSystem): verified host keys, a few SSH connections per
+mount (one login each, up to 8 channels each, so stock MaxSessions holds at any -j), writes
+renamed into place, and a root that server-side symlinks cannot lead out of."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import env_name, resolve_error, timeout_of, url_options
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -66,6 +67,11 @@ SPEC = BackendSpec(
 WINDOW = 8 * 1024 * 1024
 REQUEST_SIZE = 32 * 1024
 PREFETCH_REQUESTS = 256
+# SFTP channels opened on one SSH connection. Stock OpenSSH allows 10 sessions per connection
+# (MaxSessions): staying below it leaves room for the server's own count, and more parallel
+# transfers open more connections (one login each), as rclone does. A server that allows fewer
+# answers "administratively prohibited": that connection is then full, the next one is used.
+CHANNELS_PER_CONNECTION = 8
 
 
 class _WindowedReader(io.RawIOBase):
@@ -76,11 +82,12 @@ class _WindowedReader(io.RawIOBase):
     in memory. One `readv` window at a time is both fast and bounded.
     """
 
-    def __init__(self, handle: Any, size: int, offset: int) -> None:
+    def __init__(self, handle: Any, size: int, offset: int, on_close: Any = None) -> None:
         self._handle = handle
         self._size = size
         self._pos = offset
         self._window = memoryview(b"")
+        self._on_close = on_close
 
     def readable(self) -> bool:
         return True
@@ -110,7 +117,11 @@ class _WindowedReader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._handle.close()
+            try:
+                self._handle.close()
+            finally:
+                if self._on_close is not None:
+                    self._on_close()
         super().close()
 
 
@@ -136,6 +147,23 @@ def _open_private(ftp: Any, path: str) -> Any:
     if kind != CMD_HANDLE:
         raise SFTPError("Expected handle")
     return SFTPFile(ftp, message.get_binary(), "wb")
+
+
+class _LeasedFile:
+    """A remote file whose channel goes back to its pool when the file is closed."""
+
+    def __init__(self, handle: Any, give_back: Any) -> None:
+        self._handle = handle
+        self._give_back = give_back
+
+    def write(self, data: bytes) -> None:
+        self._handle.write(data)
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        finally:
+            self._give_back()
 
 
 class _UnknownHostKey(Exception):
@@ -176,6 +204,16 @@ def _filesystem_class() -> type:
                              channel_timeout=timeout, **ssh_kwargs)
 
         def _connect(self) -> None:
+            self._channels: dict[threading.Thread, tuple[Any, Any]] = {}  # thread -> (channel, connection)
+            self._leased: set[int] = set()  # ids of channels a streaming file holds
+            self._open: dict[int, int] = {}  # id(connection) -> SFTP channels open on it
+            self._full: set[int] = set()  # connections that refused one more channel
+            self._channels_lock = threading.RLock()
+            self.client = self._login()
+            self._connections: list[Any] = [self.client]
+
+        def _login(self) -> Any:
+            """One SSH connection, host key verified, logged in with the mount's credentials."""
             client = paramiko.SSHClient()
             if self.policy == "ignore":
                 client.set_missing_host_key_policy(AcceptWithoutRecording())
@@ -194,33 +232,90 @@ def _filesystem_class() -> type:
             except BaseException:
                 client.close()
                 raise
-            self.client = client
-            self._channels: dict[threading.Thread, Any] = {}
-            self._channels_lock = threading.Lock()
+            return client
 
         @property
         def ftp(self) -> Any:
             """This thread's SFTP channel: paramiko's SFTPClient is not safe to share between
-            threads (one thread may read another's reply), while channels of one SSH connection
-            are independent (one connection, one login, parallel transfers)."""
+            threads (one thread may read another's reply), while channels are independent."""
             thread = threading.current_thread()
             with self._channels_lock:
-                channel = self._channels.get(thread)
-                if channel is not None:
-                    return channel
+                held = self._channels.get(thread)
+                if held is not None:
+                    return held[0]
                 for gone in [t for t in self._channels if not t.is_alive()]:
-                    self._channels.pop(gone).close()
-            channel = self.client.open_sftp()
-            channel.get_channel().settimeout(self.io_timeout)
+                    self._close_channel(*self._channels.pop(gone))
+                channel, connection = self._new_channel()
+                self._channels[thread] = (channel, connection)
+                return channel
+
+        def lease(self) -> tuple[Any, Any]:
+            """A channel for one streaming file, and how to give it back.
+
+            A pipelined writer's acknowledgements are taken (and dropped) by any other request
+            read on its channel, and it then waits for them forever: a reader and a writer in
+            one thread (a copy inside the mount) therefore never share a channel. The thread's
+            own channel serves the first file; another one is opened for the second.
+            """
+            primary = self.ftp
             with self._channels_lock:
-                self._channels[thread] = channel
-            return channel
+                if id(primary) not in self._leased:
+                    self._leased.add(id(primary))
+                    return primary, lambda: self._leased.discard(id(primary))
+                channel, connection = self._new_channel()
+
+            def give_back() -> None:
+                with self._channels_lock:
+                    self._close_channel(channel, connection)
+
+            return channel, give_back
+
+        def _new_channel(self) -> tuple[Any, Any]:
+            """Open an SFTP channel where a connection has room, logging in once more when none has."""
+            with self._channels_lock:
+                while True:
+                    for connection in self._connections:
+                        key = id(connection)
+                        if key in self._full or self._open.get(key, 0) >= CHANNELS_PER_CONNECTION:
+                            continue
+                        transport = connection.get_transport()
+                        if transport is None or not transport.is_active():
+                            self._full.add(key)
+                            continue
+                        try:
+                            channel = connection.open_sftp()
+                        except paramiko.ChannelException as exc:  # MaxSessions below ours: this one is full
+                            if self._open.get(key, 0) == 0:
+                                raise
+                            del exc
+                            self._full.add(key)
+                            continue
+                        channel.get_channel().settimeout(self.io_timeout)
+                        self._open[key] = self._open.get(key, 0) + 1
+                        return channel, connection
+                    self._connections.append(self._login())
+
+        def _close_channel(self, channel: Any, connection: Any) -> None:
+            self._leased.discard(id(channel))
+            key = id(connection)
+            self._open[key] = max(0, self._open.get(key, 0) - 1)
+            self._full.discard(key)  # a slot was freed on it
+            try:
+                channel.close()
+            except Exception:  # noqa: BLE001 - a dead channel is closed already
+                pass
 
         def close_channels(self) -> None:
             with self._channels_lock:
                 channels, self._channels = list(self._channels.values()), {}
-            for channel in channels:
+            for channel, _ in channels:
                 channel.close()
+
+        def close_connections(self) -> None:
+            self.close_channels()
+            for connection in self._connections:
+                connection.close()
+            self._connections = []
 
     return VerifiedSFTPFileSystem
 
@@ -233,7 +328,8 @@ def _ensure_file(path: str) -> None:
 
 
 class SFTPBackend(FsspecBackend):
-    """One SSH session per mount; `root` is the real (symlink-free) path of the mount's root."""
+    """The mount's SSH connections (see CHANNELS_PER_CONNECTION); `root` is the real
+    (symlink-free) path of the mount's root."""
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -307,10 +403,7 @@ class SFTPBackend(FsspecBackend):
     def close(self) -> None:
         if self._fs is not None:
             fs, self._fs = self._fs, None
-            try:
-                fs.close_channels()
-            finally:
-                fs.client.close()
+            fs.close_connections()
 
     # -- the jail ----------------------------------------------------------------------------
     def full(self, path: str) -> str:
@@ -379,11 +472,16 @@ class SFTPBackend(FsspecBackend):
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         full = self.full(path)
-        ftp = self.fs.ftp
-        attrs = ftp.stat(full)
-        if stat.S_ISDIR(attrs.st_mode or 0):
-            raise IsADirectoryError(full)
-        return io.BufferedReader(_WindowedReader(ftp.open(full, "rb"), attrs.st_size or 0, offset), WINDOW)
+        ftp, give_back = self.fs.lease()
+        try:
+            attrs = ftp.stat(full)
+            if stat.S_ISDIR(attrs.st_mode or 0):
+                raise IsADirectoryError(full)
+            handle = ftp.open(full, "rb")
+        except BaseException:
+            give_back()
+            raise
+        return io.BufferedReader(_WindowedReader(handle, attrs.st_size or 0, offset, give_back), WINDOW)
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         """One pipelined readv straight into the result (the core fetches large files in
@@ -413,12 +511,18 @@ class SFTPBackend(FsspecBackend):
         if parent != self.root:
             self._make_parent(parent)
         temp = tempnames.temp_path(full)
-        handle = _open_private(fs.ftp, temp)
+        ftp, give_back = fs.lease()  # a channel of its own while it streams (see `lease`)
+        try:
+            handle = _open_private(ftp, temp)
+        except BaseException:
+            give_back()
+            raise
         handle.set_pipelined(True)
-        return FileObjectWriter(handle, on_commit=lambda: self._publish(temp, full),
+        return FileObjectWriter(_LeasedFile(handle, give_back),
+                                on_commit=lambda written: self._publish(temp, full, written),
                                 on_abort=lambda: self._discard(temp))
 
-    def _publish(self, temp: str, full: str) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         # posix-rename@openssh.com replaces the target atomically; plain SFTP rename refuses to.
         try:
             ftp = self.fs.ftp
@@ -428,6 +532,11 @@ class SFTPBackend(FsspecBackend):
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.fs.ftp.stat(full).st_size
+        except FileNotFoundError:
+            found = None
+        check_published(f"{self.name}:{full}", found, size)
 
     @staticmethod
     def _final_mode(ftp: Any, full: str) -> int:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from genrostore.backends._net import resolve_error, timeout_of, url_options
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer
+from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -267,20 +267,27 @@ class SMBBackend(Backend):
             client.makedirs(self.unc(parent), exist_ok=True, **self.kwargs)
         temp = self._temp_name(path)
         handle = client.open_file(self.unc(temp), mode="wb", **self.kwargs)
-        return FileObjectWriter(handle, on_commit=lambda: self._publish(temp, path),
+        return FileObjectWriter(handle, on_commit=lambda written: self._publish(temp, path, written),
                                 on_abort=lambda: self._discard(temp))
 
     @staticmethod
     def _temp_name(path: str) -> str:
         return tempnames.temp_path(path)
 
-    def _publish(self, temp: str, path: str) -> None:
+    def _publish(self, temp: str, path: str, size: int | None = None) -> None:
         try:
             signals.refuse_publish(f"{self.name}:{path}")
             self.client.replace(self.unc(temp), self.unc(path), **self.kwargs)
         except BaseException:
             self._discard(temp)
             raise
+        try:
+            found: int | None = self.client.stat(self.unc(path), **self.kwargs).st_size
+        except OSError as exc:
+            if _errno(exc) != errno.ENOENT:
+                raise
+            found = None
+        check_published(f"{self.name}:{path}", found, size)
 
     def _discard(self, temp: str) -> None:
         try:
@@ -351,7 +358,8 @@ class SMBBackend(Backend):
         ) or dst.options.get("username") != self.options.get("username"):
             return False
         client = self.client
-        if stat.S_ISDIR(client.stat(self.unc(src_path), **self.kwargs).st_mode):
+        source = client.stat(self.unc(src_path), **self.kwargs)
+        if stat.S_ISDIR(source.st_mode):
             raise IsADirectoryError(src_path)
         parent = dirname(dst_path)
         if parent or dst._root:
@@ -362,7 +370,7 @@ class SMBBackend(Backend):
         except BaseException:
             dst._discard(temp)
             raise
-        dst._publish(temp, dst_path)
+        dst._publish(temp, dst_path, source.st_size)
         return True
 
     # -- errors ------------------------------------------------------------------------------

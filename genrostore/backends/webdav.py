@@ -2,17 +2,21 @@
 
 The requests are made here rather than through webdav4's Client, which builds URLs from
 decoded paths: a name holding `?`, `#` or `%` reaches the server truncated or misread. Every
-path is percent-encoded once, here, and every href decoded once, here.
+path is percent-encoded once, here (request URLs and the MOVE/COPY Destination), and every
+href decoded once, here. Every upload goes to a temporary name and is checked under its final
+name once in place.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import queue
 import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -28,7 +32,7 @@ from genrostore.core.errors import (
     UsageError,
 )
 from genrostore.core import signals, tempnames
-from genrostore.core.paths import dirname
+from genrostore.core.paths import basename, dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -66,12 +70,25 @@ _HTTPS_SCHEMES = {"webdavs", "davs", "webdav+https"}
 _DAV_ROOTS = re.compile(r"^(/(?:.*/)?remote\.php/(?:dav/files/[^/]+|webdav))(?:/|$)")
 
 
-def movable(path: str) -> bool:
-    """Whether `path` can be a MOVE/COPY Destination. WsgiDAV unquotes the Destination header
-    before splitting off its query, so an escaped `?` cuts the name short there; such names are
-    uploaded in place instead (not atomically).
-    https://github.com/mar10/wsgidav/blob/master/wsgidav/request_server.py (_copy_or_move)"""
-    return "?" not in path
+# A MOVE/COPY `Destination` is a URL that servers decode and split in their own ways: WsgiDAV
+# unquotes it whole, then cuts it at `;` (path parameters) and `?` (a query), so
+# `semi;colon.txt` lands on `semi`. Every character outside [A-Za-z0-9-._~] (non-ASCII
+# letters as one class) is tried once per mount on an empty file before a real name holding
+# it is moved; names the server would misplace are published by a staged copy instead.
+# https://github.com/mar10/wsgidav/issues/139
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+_NON_ASCII = "\x80"
+_SAMPLES = {"%": "%41", _NON_ASCII: "\u00e9\u6f22"}  # %41 shows a second decoding; é漢 UTF-8
+
+
+def special_characters(path: str) -> frozenset[str]:
+    """The characters of `path` that a server may mangle in a Destination header."""
+    return frozenset(c if c.isascii() else _NON_ASCII for c in path if c not in _PLAIN)
+
+
+def _safe(name: str) -> str:
+    """`name` with every special character replaced: temp names must survive any Destination."""
+    return "".join(c if c in _PLAIN else "_" for c in name)
 
 
 class DAVStatus(Exception):
@@ -92,8 +109,8 @@ class StreamingUpload(Writer):
     def __init__(self, backend: WebDAVBackend, path: str, size_hint: int | None) -> None:
         self._backend = backend
         self._path = path
-        self._target = path if movable(path) else None
-        self._temp = backend.temp_name(path) if self._target else path
+        self._temp = backend.temp_name(path)
+        self._written = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=UPLOAD_QUEUE)
         self._error: BaseException | None = None
         self._aborted = False
@@ -126,6 +143,7 @@ class StreamingUpload(Writer):
         while self._error is None:
             try:
                 self._queue.put(bytes(data), timeout=0.1)
+                self._written += len(data)
                 return
             except queue.Full:
                 if not self._thread.is_alive():
@@ -138,11 +156,9 @@ class StreamingUpload(Writer):
         self._done = True
         self._finish()
         if self._error is not None:
-            if self._target is not None:
-                self._backend.discard_late(self._temp)
+            self._backend.discard_late(self._temp)
             raise self._error
-        if self._target is not None:
-            self._backend.publish(self._temp, self._target)
+        self._backend.publish(self._temp, self._path, self._written)
 
     def abort(self) -> None:
         if self._done:
@@ -150,8 +166,7 @@ class StreamingUpload(Writer):
         self._done = True
         self._aborted = True
         self._finish()
-        if self._target is not None:
-            self._backend.discard_late(self._temp)
+        self._backend.discard_late(self._temp)
 
     def _finish(self) -> None:
         while self._thread.is_alive():
@@ -213,6 +228,9 @@ class WebDAVBackend(Backend):
         self._base_path = unquote(urlsplit(self.url).path)
         self._http: Any = None
         self._lock = threading.Lock()
+        self._probe_lock = threading.Lock()
+        self._intact: set[str] = set()  # special characters this server keeps in a Destination
+        self._mangled: set[str] = set()  # ... and those it does not
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -328,18 +346,137 @@ class WebDAVBackend(Backend):
         return StreamingUpload(self, path, size_hint)
 
     @staticmethod
-    def temp_name(path: str) -> str:
-        return tempnames.temp_path(path)
+    def temp_name(path: str, suffix: str = tempnames.SUFFIX) -> str:
+        """tempnames' scheme, over plain characters only: a temp name must survive any
+        Destination header (it is one in COPY, and the previous version's in a staged copy)."""
+        safe = _safe(basename(path))
+        temp = tempnames.temp_path(f"{dirname(path)}/{safe}" if dirname(path) else safe)
+        return temp if suffix == tempnames.SUFFIX else temp[: -len(tempnames.SUFFIX)] + suffix
 
-    def publish(self, temp: str, path: str) -> None:
-        # MOVE with Overwrite: T replaces the target in one request.
+    def publish(self, temp: str, path: str, size: int | None) -> None:
+        """Put the finished temp file in place, then check that it is there under its name."""
         try:
             signals.refuse_publish(f"{self.name}:{path}")
-            self.request("MOVE", temp, (201, 204),
-                          headers={"Destination": self.href(path), "Overwrite": "T"}).close()
+            if self.moves_intact(path):
+                # MOVE with Overwrite: T replaces the target in one request.
+                self._move(temp, path, overwrite=True)
+            else:
+                self._publish_by_copy(temp, path, size)
         except BaseException:
             self.discard(temp)
             raise
+        self.verify_published(path, size)
+
+    def _move(self, source: str, target: str, *, overwrite: bool) -> None:
+        self.request("MOVE", source, (201, 204),
+                     headers={"Destination": self.href(target), "Overwrite": "T" if overwrite else "F"}).close()
+
+    def verify_published(self, path: str, size: int | None) -> None:
+        """A rename the server answered 201 may still have landed elsewhere: look."""
+        try:
+            entry: Entry | None = self.info(path)
+        except FileNotFoundError:
+            entry = None
+        if entry is None or entry.is_dir or (None not in (size, entry.size) and entry.size != size):
+            found = "no file" if entry is None or entry.is_dir else f"{entry.size} bytes instead of {size}"
+            raise GenrostoreError(f"{self.name}:{path}: the server accepted the upload but shows {found} under "
+                                  "this name afterwards (it may have stored it under another name)")
+
+    # -- names a MOVE would misplace ---------------------------------------------------------
+    def moves_intact(self, path: str) -> bool:
+        """Whether a MOVE to `path` lands on `path`: each special character it holds is tried
+        once per mount, on an empty file in the target's directory."""
+        wanted = special_characters(path)
+        with self._probe_lock:
+            unknown = wanted - self._intact - self._mangled
+            if unknown:
+                self._classify(dirname(path), unknown)
+            return not (wanted & self._mangled)
+
+    def _classify(self, directory: str, characters: frozenset[str]) -> None:
+        if self._probe(directory, characters):
+            self._intact |= characters
+        elif len(characters) == 1:
+            self._mangled |= characters
+        else:
+            for character in characters:
+                self._classify(directory, frozenset(character))
+
+    def _probe(self, directory: str, characters: frozenset[str]) -> bool:
+        """MOVE an empty file to a name holding `characters`; True when it arrives under it."""
+        # Both names follow tempnames' scheme, so `genrostore cleanup` finds a probe a kill left.
+        tag = f".genrostore-probe-{uuid.uuid4().hex[:12]}"
+        token = uuid.uuid4().hex[:8]
+        source = posixpath.join(directory, f"{tag}.{token}{tempnames.SUFFIX}")
+        samples = "".join(_SAMPLES.get(c, c) for c in sorted(characters))
+        target = posixpath.join(directory, f"{tag}-{samples}.{token}{tempnames.SUFFIX}")
+        self.request("PUT", source, (200, 201, 204), content=b"").close()
+        arrived = False
+        try:
+            self._move(source, target, overwrite=False)
+            self.info(target)
+            arrived = True
+        except (DAVStatus, FileNotFoundError):
+            pass
+        finally:
+            self.discard(target)
+            self.discard(source)
+            if not arrived:
+                self._remove_misplaced(directory, tag)
+        return arrived
+
+    def _remove_misplaced(self, directory: str, tag: str) -> None:
+        """Wherever the server put a probe, its name starts with the probe's unique tag. A
+        listing can fail while parallel uploads rename files in that directory (WsgiDAV answers
+        500 when a member vanishes mid-PROPFIND): try a few times."""
+        for delay in ABORT_CHECKS:
+            try:
+                for entry in list(self.iterdir(directory)):
+                    if entry.name.startswith(tag):
+                        self.discard(entry.path)
+                return
+            except DAVStatus:
+                time.sleep(delay)
+
+    def _publish_by_copy(self, temp: str, path: str, size: int | None) -> None:
+        """For a name the server cannot take as a Destination: the finished temp file is copied
+        onto the name by a second PUT (its source is complete by now). The previous version is
+        first moved aside (a move *from* the name works) and put back if that copy fails."""
+        try:
+            existing = self.info(path)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and existing.is_dir:
+            raise IsADirectoryError(path)
+        backup = self.temp_name(path, ".genrostore-old") if existing is not None else None
+        if backup is not None:
+            self._move(path, backup, overwrite=False)
+        try:
+            self._put_from(temp, path, size)
+        except BaseException as exc:
+            self.discard(path)
+            if backup is not None:
+                self._restore(backup, path, existing.size if existing else None, exc)
+            raise
+        finally:
+            self.discard(temp)
+        if backup is not None:
+            self.discard(backup)
+
+    def _put_from(self, source: str, target: str, size: int | None) -> None:
+        headers = {"Content-Length": str(size)} if size is not None else {}
+        with self.open_read(source) as stream:
+            body = iter(lambda: stream.read(CHUNK_SIZE), b"")
+            self.request("PUT", target, (200, 201, 204), content=body, headers=headers).close()
+        self.verify_published(target, size)
+
+    def _restore(self, backup: str, path: str, size: int | None, cause: BaseException) -> None:
+        try:
+            self._put_from(backup, path, size)
+        except BaseException:
+            raise GenrostoreError(f"{self.name}:{path}: the upload failed ({cause}) and the previous version "
+                                  f"could not be put back: it is kept as {self.name}:{backup}") from cause
+        self.discard(backup)
 
     def discard(self, temp: str) -> None:
         try:
@@ -416,9 +553,8 @@ class WebDAVBackend(Backend):
             self.url, self.username, self.options.get("token")
         ):
             return False
-        if not movable(dst_path):
-            return False
-        if self.info(src_path).is_dir:
+        source = self.info(src_path)
+        if source.is_dir:
             raise IsADirectoryError(src_path)
         self._makedirs(dirname(dst_path))
         temp = self.temp_name(dst_path)
@@ -428,7 +564,7 @@ class WebDAVBackend(Backend):
         except BaseException:
             self.discard(temp)
             raise
-        self.publish(temp, dst_path)
+        self.publish(temp, dst_path, source.size)
         return True
 
     def close(self) -> None:

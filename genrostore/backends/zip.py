@@ -2,24 +2,32 @@
 
 Writes never touch the archive while a command runs: each member is staged in a private temp
 directory, and `close()` (once, when the command ends) writes a complete new archive beside the
-old one and renames it into place. A command that fails, is interrupted or is killed leaves the
-previous archive intact, and an overwritten member is replaced, never duplicated.
+old one and renames it into place. A member whose copy failed is never staged, while the members
+that were copied whole are published even when others failed (like files on a disk). A command
+that is interrupted or killed leaves the previous archive intact, and an overwritten member is
+replaced, never duplicated. Commands that change one local archive take turns (a lock from the
+first change to the publish), so two that add members both keep theirs.
+
+Member times are UTC: each new member carries the extended-timestamp extra field (0x5455,
+Unix seconds) beside the zone-less DOS time, and reading prefers that field (or the NTFS one,
+0x000a) where present, so `ls --json` shows the same instant in every time zone.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import struct
 import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from genrostore.backends._archive import ArchiveFile, ArchiveIndex, Member, command_failed, member_path
+from genrostore.backends._archive import ArchiveFile, ArchiveIndex, Member, command_interrupted, member_path
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError, ReadOnly
 from genrostore.core.paths import dirname
@@ -39,7 +47,8 @@ SPEC = BackendSpec(
     module=__name__,
     cls="ZipBackend",
     notes="Changes are published when the command (or `Storage.close()`) ends: the new archive is "
-          "written to a temp file and renamed over the old one; a failed command leaves it untouched.",
+          "written to a temp file and renamed over the old one. Members copied whole are published even "
+          "when other items of the command failed; an interrupted command leaves the archive untouched.",
 )
 
 _COMPRESSION = {
@@ -80,7 +89,6 @@ class _MemberWriter(Writer):
             self._file.close()
             self._backend.stage(self._path, self._temp)
         except BaseException:
-            self._backend.failed = True
             _unlink(self._temp)
             raise
 
@@ -88,7 +96,6 @@ class _MemberWriter(Writer):
         if self._done:
             return
         self._done = True
-        self._backend.failed = True
         self._file.close()
         _unlink(self._temp)
 
@@ -101,12 +108,12 @@ class ZipBackend(Backend):
         self.archive = ArchiveFile(self, options["file"])
         self.mode = options.get("mode", "r")
         self.compression = _COMPRESSION[options.get("compression", "deflated")]
-        self.failed = False  # an aborted write: close() must not publish anything
         self._lock = threading.RLock()
         self._base: zipfile.ZipFile | None = None
         self._base_files: dict[str, zipfile.ZipInfo] = {}
         self._base_dirs: dict[str, zipfile.ZipInfo | None] = {}
         self._base_stamp: tuple[int, int, int] | None = None
+        self._base_times: dict[str, datetime | None] = {}
         self._loaded = False
         self._staged: dict[str, _Staged] = {}
         self._made_dirs: set[str] = set()
@@ -138,6 +145,7 @@ class ZipBackend(Backend):
                 self._base_dirs[name] = info
             else:
                 self._base_files[name] = info
+        self._base_times = {info.filename: _member_time(info) for info in self._base.infolist()}
 
     def _stamp(self) -> tuple[int, int, int] | None:
         if not self.archive.is_local:
@@ -163,12 +171,12 @@ class ZipBackend(Backend):
                 index = ArchiveIndex()
                 for name, info in self._base_dirs.items():
                     if name not in self._hidden:
-                        index.add_dir(name, _zip_time(info.date_time) if info else None)
+                        index.add_dir(name, self._base_times.get(info.filename) if info else None)
                 for name in self._made_dirs:
                     index.add_dir(name)
                 for name, info in self._base_files.items():
                     if name not in self._hidden:
-                        index.add_file(Member(name, info.file_size, _zip_time(info.date_time), info))
+                        index.add_file(Member(name, info.file_size, self._base_times.get(info.filename), info))
                 for name, staged in self._staged.items():
                     index.add_file(Member(name, staged.size, staged.mtime, staged))
                 self._view = index
@@ -286,7 +294,10 @@ class ZipBackend(Backend):
             parent = dirname(parent)
 
     def _begin_change(self) -> None:
-        """`mode: w` starts from an empty archive at the command's first change."""
+        """Lock the archive at the command's first change (see `ArchiveFile.lock_for_writing`);
+        `mode: w` starts from an empty archive there."""
+        if not self._dirty and self.archive.lock_for_writing():
+            self._load()  # another command may have published while we waited: build on its version
         if self.mode == "w" and not self._dirty:
             self._hidden.update(self._base_files, self._base_dirs)
         self._dirty = True
@@ -302,10 +313,13 @@ class ZipBackend(Backend):
 
     # -- publishing ----------------------------------------------------------------------------------
     def close(self) -> None:
-        """Write the new archive and rename it into place, unless the command failed."""
+        """Write the new archive and rename it into place, unless the command was interrupted.
+
+        A command whose other items failed still publishes the members it wrote whole: "1 of 2
+        failed" means the other one is in the archive."""
         try:
             with self._lock:
-                if self._dirty and not self.failed and not command_failed():
+                if self._dirty and not command_interrupted():
                     self._publish()
         finally:
             self._discard()
@@ -335,6 +349,7 @@ class ZipBackend(Backend):
                     shutil.copyfileobj(source, target, CHUNK_SIZE)
         for name, staged in self._staged.items():
             info = zipfile.ZipInfo(name, date_time=time.localtime(staged.mtime.timestamp())[:6])
+            info.extra = _unix_time_field(staged.mtime.timestamp())
             info.compress_type = self.compression
             info.external_attr = 0o644 << 16
             info.file_size = staged.size
@@ -348,7 +363,6 @@ class ZipBackend(Backend):
         self._made_dirs = set()
         self._hidden = set()
         self._dirty = False
-        self.failed = False
         self._view = None
         if self._staging is not None:
             self._staging.cleanup()
@@ -361,12 +375,51 @@ class ZipBackend(Backend):
         return None
 
 
-def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> datetime | None:
-    """Zip stores local wall-clock time without a zone."""
+_UNIX_TIME = 0x5455  # Info-ZIP extended timestamp: flags byte, then Unix seconds (UTC)
+_NTFS_TIME = 0x000A  # NTFS: 100 ns ticks since 1601 (UTC)
+_TIME_FIELDS = (_UNIX_TIME, _NTFS_TIME)
+
+
+def _extra_fields(extra: bytes) -> Iterator[tuple[int, bytes]]:
+    """The (id, data) records of a zip extra field; a truncated record ends the walk."""
+    offset = 0
+    while offset + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, offset)
+        data = extra[offset + 4:offset + 4 + size]
+        if len(data) < size:
+            return
+        yield kind, data
+        offset += 4 + size
+
+
+def _member_time(info: zipfile.ZipInfo) -> datetime | None:
+    """A member's time in UTC from its extra field when it has one; else the DOS time, which
+    zip stores as wall-clock time without a zone (read, like unzip does, as local time)."""
+    for kind, data in _extra_fields(info.extra):
+        try:
+            if kind == _UNIX_TIME and len(data) >= 5 and data[0] & 1:
+                return datetime.fromtimestamp(struct.unpack_from("<l", data, 1)[0], UTC)
+            if kind == _NTFS_TIME and len(data) >= 32 and struct.unpack_from("<HH", data, 4) == (1, 24):
+                ticks = struct.unpack_from("<Q", data, 8)[0]
+                return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
+        except (ValueError, OverflowError, OSError):
+            continue
     try:
-        return datetime(*date_time).astimezone()
+        return datetime(*info.date_time).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+def _unix_time_field(timestamp: float) -> bytes:
+    """The extended-timestamp extra field holding a modification time (5 bytes of data)."""
+    seconds = max(-2**31, min(2**31 - 1, int(timestamp)))
+    return struct.pack("<HHBl", _UNIX_TIME, 5, 1, seconds)
+
+
+def _time_fields(extra: bytes) -> bytes:
+    """The time records of an old member's extra field, kept when the member is re-written."""
+    return b"".join(struct.pack("<HH", kind, len(data)) + data
+                    for kind, data in _extra_fields(extra) if kind in _TIME_FIELDS)
 
 
 def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
@@ -378,11 +431,14 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     copy.comment = info.comment
     copy.create_system = info.create_system
     copy.file_size = info.file_size
+    copy.extra = _time_fields(info.extra)
     return copy
 
 
 def _dir_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name + "/", date_time=time.localtime()[:6])
+    now = time.time()
+    info = zipfile.ZipInfo(name + "/", date_time=time.localtime(now)[:6])
+    info.extra = _unix_time_field(now)
     info.external_attr = (0o40755 << 16) | 0x10
     return info
 

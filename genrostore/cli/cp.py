@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
+import itertools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, BinaryIO, Optional
 
 import typer
 
@@ -82,8 +82,32 @@ def _from_list(app: App, list_file: str, paths: list[str]) -> tuple[Iterator[Pai
     base = storage.node(paths[0]) if len(paths) == 2 else None
     if destination.is_stdio or (base is not None and base.is_stdio):
         raise UsageError("--from-list copies files: '-' cannot be SRC or DST here")
-    stream = io.TextIOWrapper(storage.node(list_file).open("rb"), encoding="utf-8", errors="surrogateescape")
-    return plan_from_list(stream, destination, base=base), destination, base
+    names = bounded_lines(storage.node(list_file).open("rb"), "stdin" if list_file == "-" else list_file)
+    return plan_from_list(names, destination, base=base), destination, base
+
+
+MAX_LINE = 64 * 1024  # bytes: far above any store's path limit (PATH_MAX 4 KiB, S3 keys 1 KiB)
+SHOWN = 80  # characters of an oversized line that its error quotes
+
+
+def bounded_lines(stream: BinaryIO, label: str) -> Iterator[str]:
+    """The lines of a --from-list, read as they arrive; each at most MAX_LINE bytes.
+
+    `readline(limit)` never holds more than the limit: an endless line (a pipe from
+    /dev/zero, a binary file) is refused at MAX_LINE bytes instead of filling memory.
+    """
+    from genrostore.core.errors import UsageError
+
+    with stream:
+        for number in itertools.count(1):
+            line = stream.readline(MAX_LINE + 1)
+            if not line:
+                return
+            if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                prefix = line[:SHOWN].decode("utf-8", "backslashreplace")
+                raise UsageError(f"--from-list {label}: line {number} is longer than {MAX_LINE // 1024} KiB "
+                                 f"(it starts {prefix!r}...)", hint="give one path per line")
+            yield line.decode("utf-8", "surrogateescape")
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ class Entry:
     size: int | None = None
     mtime: datetime | None = None  # timezone-aware
     md5: str | None = None  # hex, only when known to be the real md5 of the content
+    version: str | None = None  # the store's ETag or generation: which version the listing saw
 
     @property
     def name(self) -> str:
@@ -83,16 +84,21 @@ class Writer(ABC):
 
 
 class FileObjectWriter(Writer):
-    """A Writer over a file object whose `close()` publishes and `discard()` drops the data."""
+    """A Writer over a file object whose `close()` publishes and `discard()` drops the data.
+
+    `on_commit(written)` (the rename into place) receives the number of bytes written, so the
+    backend can check the final name holds them."""
 
     def __init__(self, fileobj: Any, *, on_commit: Any = None, on_abort: Any = None) -> None:
         self._file = fileobj
         self._on_commit = on_commit
         self._on_abort = on_abort
         self._done = False
+        self.written = 0
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
+        self.written += len(data)
 
     def commit(self) -> None:
         if self._done:
@@ -100,7 +106,7 @@ class FileObjectWriter(Writer):
         self._done = True
         self._file.close()
         if self._on_commit is not None:
-            self._on_commit()
+            self._on_commit(self.written)
 
     def abort(self) -> None:
         if self._done:
@@ -115,6 +121,15 @@ class FileObjectWriter(Writer):
         finally:
             if self._on_abort is not None:
                 self._on_abort()
+
+
+def check_published(where: str, size: int | None, expected: int | None) -> None:
+    """After a rename into place: the final name must exist and hold what was written. A server
+    that answers success yet stores the file elsewhere (a name it parsed differently) is caught."""
+    if size is None or (expected is not None and size != expected):
+        found = "no file" if size is None else f"{size} bytes instead of {expected}"
+        raise GenrostoreError(f"{where}: renamed into place, but the server shows {found} under this name "
+                              "afterwards (it may have stored it under another name)")
 
 
 class NullWriter(Writer):
@@ -204,8 +219,11 @@ class Backend(ABC):
             return stream.read(length)
 
     streams_ranges: ClassVar[bool] = False  # True: open_range serves one range per request
+    # True: open_range(version=...) refuses (SourceChanged) a range of any other version, so a
+    # parallel download never mixes two; other stores are checked (size, mtime, version) at the end.
+    pins_versions: ClassVar[bool] = False
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
         """A stream of the `length` bytes at `offset`, in one request (when `streams_ranges`).
 
         A large download then writes each part as it arrives instead of holding it whole.

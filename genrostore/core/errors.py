@@ -8,6 +8,7 @@
     ├── FileNotFound                4
     │   └── NoMatch                 4  a glob matched nothing
     ├── TemporaryError              5  still failing after retries
+    │   └── SourceChanged           5  the source was replaced while being read
     ├── NotPermitted                6  permission denied, auth failed, read-only, unsupported
     │   ├── ReadOnly                6
     │   ├── Unsupported             6
@@ -112,9 +113,21 @@ class NoMatch(FileNotFound):
 
 
 class TemporaryError(GenrostoreError):
-    """A transient failure (network, throttling, 5xx) that persisted after retries."""
+    """A transient failure (network, throttling, 5xx) that persisted after retries.
+
+    `exhausted` is set once a layer has already spent the --retries budget on it, so no outer
+    layer retries it again (one budget per failure, one "gave up" message).
+    """
 
     exit_code = TEMPORARY
+    exhausted = False
+
+
+class SourceChanged(TemporaryError):
+    """The source was replaced while being read: what was read so far mixes two versions.
+
+    Nothing is published; the whole file is read again (counted by --retries).
+    """
 
 
 class NotPermitted(GenrostoreError):

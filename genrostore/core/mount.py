@@ -99,8 +99,8 @@ class Mount:
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         return self._call(lambda: self.backend.read_range(path, offset, length), path)
 
-    def open_range(self, path: str, offset: int, length: int) -> BinaryIO:
-        return self._call(lambda: self.backend.open_range(path, offset, length), path)
+    def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
+        return self._call(lambda: self.backend.open_range(path, offset, length, version), path)
 
     def md5(self, path: str) -> str | None:
         return self._call(lambda: self.backend.md5(path), path)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from genrostore.core.errors import GenrostoreError, TemporaryError, translate
+from genrostore.core.errors import GenrostoreError, SourceChanged, TemporaryError, translate
 
 T = TypeVar("T")
 BASE_DELAY = 0.25
@@ -17,6 +17,15 @@ def backoff(attempt: int) -> float:
     """Seconds to wait before retry number `attempt` (1-based): full jitter, capped."""
     import random  # its import pulls in hashlib: keep it off the startup path
     return random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
+
+
+def gave_up(error: TemporaryError, attempts: int) -> TemporaryError:
+    """The error to report once `attempts` tries failed: said once, and never retried again."""
+    if error.exhausted:
+        return error
+    final = type(error)(f"{error.message} (gave up after {attempts} attempts)", hint=error.hint)
+    final.exhausted = True
+    return final
 
 
 def with_retries(
@@ -73,9 +82,11 @@ def _give_up_or_retry(
     # very client library whose absence that error reports).
     backend_error = translate_error(exc, where) if translate_error and not isinstance(exc, GenrostoreError) else None
     mapped = backend_error or translate(exc, where)
-    if not isinstance(mapped, TemporaryError) or attempt > retries:
+    # A source that changed is not asked again for the same version: the whole file is read anew.
+    if not isinstance(mapped, TemporaryError) or mapped.exhausted or isinstance(mapped, SourceChanged) \
+            or attempt > retries:
         if isinstance(mapped, TemporaryError) and attempt > 1:
-            mapped = TemporaryError(f"{mapped.message} (gave up after {attempt} attempts)", hint=mapped.hint)
+            mapped = gave_up(mapped, attempt)
         if mapped is exc:
             raise exc
         raise mapped from exc

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from genrostore.core.errors import ConfigError
+from genrostore.core.secrets import redact_url, url_password
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_URL_START = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,22 @@ class Option:
         if self.choices and text not in self.choices:
             raise ValueError(f"expected one of {', '.join(self.choices)}, got {text!r}")
         return text
+
+
+def _is_url(value: str) -> bool:
+    """A `scheme://...` value: a URL-valued option (webdav url, http base_url, s3 endpoint_url, ...)."""
+    return _URL_START.match(value) is not None
+
+
+def _check_url(key: str, value: str) -> None:
+    """A URL-valued option must parse; the error shows it with its password masked, never the
+    parser's own message (which quotes the text after the user name: `... as 'PASS'`)."""
+    try:
+        urlsplit(value).port
+    except ValueError:
+        raise ConfigError(f"option '{key}': malformed URL {redact_url(value)}",
+                          hint="percent-encode '/', '?', '#', '@' and ':' in a user name or password "
+                               "(%2F, %3F, %23, %40, %3A)") from None
 
 
 def _describe(value: Any) -> str:
@@ -112,6 +132,8 @@ class BackendSpec:
                 values[option.name] = option.coerce(value, from_text=from_text)
             except ValueError as exc:
                 raise ConfigError(f"option '{key}': {exc}") from None
+            if isinstance(values[option.name], str) and _is_url(values[option.name]):
+                _check_url(key, values[option.name])
         for option in self.all_options:
             if option.name not in values:
                 if option.required:
@@ -129,6 +151,8 @@ class BackendSpec:
                 shown[key] = "***"
             elif isinstance(value, dict) and option is not None and option.name == "headers":
                 shown[key] = {k: "***" for k in value}
+            elif isinstance(value, str) and _is_url(value):
+                shown[key] = redact_url(value)
             else:
                 shown[key] = value
         return shown
@@ -143,6 +167,10 @@ class BackendSpec:
                 found.append(value)
             if option.type is dict and isinstance(value, dict) and option.secret:
                 found.extend(str(v) for v in value.values())
+            if isinstance(value, str) and _is_url(value):
+                password = url_password(value)
+                if password:
+                    found.extend({password, unquote(password)})
         return found
 
 

@@ -13,6 +13,7 @@ from genrostore.core.mount import Mount
 from genrostore.core.paths import Address, normalize, parse_address
 from genrostore.core.profile import MountConfig, Profile, builtin_mounts, load_profile, mounts_from_dicts, only_builtins
 from genrostore.core.registry import backend_class, spec_for, spec_for_scheme
+from genrostore.core.secrets import redact_url
 from genrostore.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -137,8 +138,11 @@ class Storage:
             options, path = from_url(address.url)
             parts = urlsplit(address.url)
             display = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}/"
-        except ValueError as exc:
-            raise UsageError(f"{address.url}: malformed URL ({exc})") from None
+        except ValueError:
+            # Not the parser's message: it quotes the text after the user name (`... as 'PASS'`).
+            raise UsageError(f"{redact_url(address.url)}: malformed URL",
+                             hint="percent-encode '/', '?', '#', '@' and ':' in a user name or password "
+                                  "(%2F, %3F, %23, %40, %3A)") from None
         if spec.type == "local":
             display = "/"
         mount = self._adhoc_mount(spec.type, options, display)

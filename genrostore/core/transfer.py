@@ -21,11 +21,12 @@ from genrostore.core.errors import (
     GenrostoreError,
     translate,
     Interrupted,
+    SourceChanged,
     TemporaryError,
     UsageError,
 )
 from genrostore.core.outcome import CopyResult, raise_for
-from genrostore.core.retry import backoff
+from genrostore.core.retry import backoff, gave_up
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -172,10 +173,13 @@ def copy_file(src: Node, dst: Node, *, entry: Entry | None = None, options: Copy
             _copy_once(src, dst, entry, options)
             break
         except TemporaryError as exc:
-            if attempt > retries:
-                if attempt > 1:
-                    raise TemporaryError(f"{exc.message} (gave up after {attempt} attempts)") from exc
+            # A request that already spent --retries (Mount._call) is not tried N+1 times more.
+            if exc.exhausted or attempt > retries:
+                if attempt > 1 and not exc.exhausted:
+                    raise gave_up(exc, attempt) from exc
                 raise
+            if isinstance(exc, SourceChanged):
+                entry = src.info()  # the version to pin this time
             time.sleep(backoff(attempt))
     if options.checksum and not dst.is_stdio:
         verify(src, dst)
@@ -195,7 +199,7 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
             writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]
             _kernel_copy(source_path, fileno, options)
         elif fileno is not None and _worth_ranges(src, entry):
-            _parallel_download(src, fileno, entry.size or 0, options)  # type: ignore[union-attr]
+            _parallel_download(src, fileno, entry, options)  # type: ignore[arg-type]
         else:
             _stream(src, dst, writer, options)
 
@@ -256,21 +260,28 @@ def _worth_ranges(src: Node, entry: Entry | None) -> bool:
             and src.mount.local_path(src.path) is None)
 
 
-def _parallel_download(src: Node, out_fd: int, size: int, options: CopyOptions) -> None:
+def _parallel_download(src: Node, out_fd: int, entry: Entry, options: CopyOptions) -> None:
     """A large remote object into a local file: ranges fetched concurrently, each written in place.
 
     A store that streams a range (`Backend.open_range`) has its parts written as they arrive,
     so a part holds about one chunk of memory; others fetch whole parts with `read_range`,
     each holding a slot of `reading.RANGE_BUDGET`. Both budgets are shared by every transfer
     of the process, so memory stays bounded whatever -j is.
+
+    Every range is of the version `entry` saw: pinned by the store (If-Match) where it can,
+    else checked once all ranges are in (`reading.check_unchanged`); a change raises
+    SourceChanged, so nothing mixing two versions is ever published.
     """
     from concurrent.futures import ThreadPoolExecutor, wait
 
     from genrostore.core import reading
     from genrostore.core.writeback import start_writeback
 
+    size = entry.size or 0
     os.ftruncate(out_fd, size)
-    streamed = src.mount.backend.streams_ranges
+    backend = src.mount.backend
+    streamed = backend.streams_ranges
+    version = entry.version if backend.pins_versions else None
     part = reading.STREAM_PART if streamed else reading.RANGE_PART
 
     def fetch(offset: int) -> None:
@@ -278,11 +289,11 @@ def _parallel_download(src: Node, out_fd: int, size: int, options: CopyOptions) 
         with reading.STREAM_BUDGET if streamed else reading.RANGE_BUDGET:
             options.check_cancelled()
             if streamed:
-                _write_range(src, out_fd, offset, length, options)
+                _write_range(src, out_fd, offset, length, options, version)
             else:
                 data = src.mount.read_range(src.path, offset, length)
                 if len(data) != length:
-                    raise TemporaryError(f"{src.fullpath}: the object changed while being read (short range)")
+                    raise SourceChanged(f"{src.fullpath}: the object changed while being read (short range)")
                 _pwrite_all(out_fd, data, offset)
                 if options.progress is not None:
                     options.progress.advance(length)
@@ -299,19 +310,22 @@ def _parallel_download(src: Node, out_fd: int, size: int, options: CopyOptions) 
             future.cancel()
         wait(futures)
         pool.shutdown(wait=True)
+    if version is None:
+        reading.check_unchanged(src, entry)
 
 
-def _write_range(src: Node, out_fd: int, offset: int, length: int, options: CopyOptions) -> None:
-    """One streamed range, written chunk by chunk at its place in the file."""
+def _write_range(src: Node, out_fd: int, offset: int, length: int, options: CopyOptions,
+                 version: str | None = None) -> None:
+    """One streamed range (of `version` when given), written chunk by chunk at its place in the file."""
     end = offset + length
-    with src.mount.open_range(src.path, offset, length) as stream:
+    with src.mount.open_range(src.path, offset, length, version) as stream:
         while offset < end:
             try:
                 chunk = stream.read(min(CHUNK_SIZE, end - offset))
             except Exception as exc:
                 raise src.mount.translate(exc, src.path) from exc
             if not chunk:
-                raise TemporaryError(f"{src.fullpath}: the object changed while being read (short range)")
+                raise SourceChanged(f"{src.fullpath}: the object changed while being read (short range)")
             _pwrite_all(out_fd, chunk, offset)
             offset += len(chunk)
             options.check_cancelled()

@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.cases._base import Case
@@ -102,7 +103,9 @@ def test_recursive_copy_logs_in_once(sftp_server: sftp.SFTPServer, case_sftp: Ca
         (local / f"sub{index % 3}" / f"f{index}.txt").write_text(str(index))
     log = sftp_server.processes[0].logfile
     before = log.read_text().count("Accepted password")
-    result = case_sftp.cli("cp", "-r", f"{case_sftp.mount}:{name}", str(tmp_path / "copy"))
+    # -j 4: every transfer's channel fits on one connection (more jobs open more logins, one per
+    # CHANNELS_PER_CONNECTION channels: see the MaxSessions tests below), never one per file.
+    result = case_sftp.cli("cp", "-j", "4", "-r", f"{case_sftp.mount}:{name}", str(tmp_path / "copy"))
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "copy").rglob("*.txt"))) == 12
     assert log.read_text().count("Accepted password") - before == 1
@@ -174,3 +177,66 @@ def test_url_path_under_the_login_directory(sftp_server: sftp.SFTPServer, tmp_pa
            "GENROSTORE_SFTP_KNOWN_HOSTS": str(sftp_server.known_hosts)}
     result = _cli({}, tmp_path, "cat", url, env=env)
     assert (result.returncode, result.stdout) == (0, b"from ~"), result.stderr
+
+
+# -- stock server limits and same-mount copies (issue 12, items 18-19) -------------------------------
+def test_the_test_server_has_stock_openssh_session_limits(sftp_server: sftp.SFTPServer) -> None:
+    config = (sftp_server.root.parent / "sshd_config").read_text()
+    assert "MaxSessions 10\n" in config and "MaxStartups" not in config
+
+
+@pytest.mark.parametrize("jobs", [16, 32])
+def test_40_files_up_and_down_at_many_jobs_fit_maxsessions_10(sftp_server: sftp.SFTPServer, tmp_path: Path,
+                                                            jobs: int) -> None:
+    """One channel per transfer would exceed MaxSessions 10: transfers spread over more logins."""
+    name, local = _remote_dir(sftp_server)
+    source = tmp_path / "up"
+    source.mkdir()
+    files = {f"f{i:02}.bin": os.urandom(300_000) for i in range(40)}  # above the batch size: one thread each
+    for file, data in files.items():
+        (source / file).write_bytes(data)
+    mounts = {"s": sftp_options(sftp_server)}
+    log = sftp_server.processes[0].logfile
+    before = log.read_text().count("Accepted password")
+    up = _cli(mounts, tmp_path, "cp", "-j", str(jobs), "-r", f"{source}/", f"s:{name}/")
+    assert up.returncode == 0, up.stderr
+    assert log.read_text().count("Accepted password") - before <= jobs // 8 + 2  # logins per 8 channels
+    assert {p.name: p.read_bytes() for p in local.iterdir()} == files
+    down = _cli(mounts, tmp_path, "cp", "-j", str(jobs), "-r", f"s:{name}/", f"{tmp_path / 'down'}/")
+    assert down.returncode == 0, down.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "down").iterdir()} == files
+
+
+def test_a_20_mb_copy_inside_the_mount_completes(sftp_server: sftp.SFTPServer, tmp_path: Path) -> None:
+    """Reader and pipelined writer on one channel deadlocked (the reader swallowed the writer's
+    acknowledgements) from about 12 MB: each now streams on a channel of its own."""
+    name, local = _remote_dir(sftp_server)
+    data = os.urandom(20 * 1024 * 1024)
+    (local / "big.bin").write_bytes(data)
+    result = _cli({"s": sftp_options(sftp_server)}, tmp_path, "--timeout", "10", "--retries", "0",
+                  "cp", f"s:{name}/big.bin", f"s:{name}/copy.bin")
+    assert result.returncode == 0, result.stderr
+    assert (local / "copy.bin").read_bytes() == data
+    assert sorted(p.name for p in local.iterdir()) == ["big.bin", "copy.bin"]
+
+
+def test_a_server_allowing_fewer_sessions_than_we_open_costs_more_logins_not_failures(tmp_path: Path) -> None:
+    """MaxSessions 3: the 4th channel on a connection is "administratively prohibited"; that
+    connection counts as full and the transfer opens its channel on another login."""
+    server = sftp.start(tmp_path / "small", max_sessions=3)
+    try:
+        name, local = _remote_dir(server)
+        source = tmp_path / "up"
+        source.mkdir()
+        files = {f"f{i:02}.bin": os.urandom(300_000) for i in range(24)}
+        for file, data in files.items():
+            (source / file).write_bytes(data)
+        mounts = {"s": sftp_options(server)}
+        up = _cli(mounts, tmp_path, "cp", "-j", "16", "-r", f"{source}/", f"s:{name}/")
+        assert up.returncode == 0, up.stderr
+        assert {p.name: p.read_bytes() for p in local.iterdir()} == files
+        down = _cli(mounts, tmp_path, "cp", "-j", "16", "-r", f"s:{name}/", f"{tmp_path / 'down'}/")
+        assert down.returncode == 0, down.stderr
+        assert {p.name: p.read_bytes() for p in (tmp_path / "down").iterdir()} == files
+    finally:
+        server.stop()

@@ -71,6 +71,106 @@ def test_names_with_percent_hash_and_question_mark_round_trip(
     assert case_webdav.cli("cat", f"{case_webdav.mount}:{folder}/100%25 sure.txt").stdout == b"100%25 sure.txt"
 
 
+HOSTILE = ["semi;colon.txt", "q?mark.txt", "hash#.txt", "pct%41.txt", "sp ace.txt", "brack[1].txt",
+           "caf\u00e9 cr\u00e8me.txt", "\u65e5\u672c\u8a9e.txt", "a&b=c+d,e!(1)$@'~x.txt"]
+
+
+def _literal(name: str) -> str:
+    """A source address naming exactly `name`: glob characters escaped (see docs/paths.md)."""
+    return "".join("\\" + c if c in "*?[" else c for c in name)
+
+
+def test_hostile_names_round_trip_through_cp_ls_cat_and_overwrite(
+    webdav_servers: webdav.WebDAVServers, case_webdav: Case, tmp_path: Path
+) -> None:
+    """WsgiDAV cuts a MOVE Destination at `;` and `?`: such names are published by a staged copy,
+    the others by MOVE; either way each lands under its own name, whole, with nothing left over."""
+    folder = f"h-{uuid.uuid4().hex[:8]}"
+    on_disk = webdav_servers.anonymous.root / folder
+    mount = case_webdav.mount
+    for version in (b"first", b"second version"):  # a new file, then an overwrite
+        local = tmp_path / version.decode()
+        local.mkdir()
+        for name in HOSTILE:
+            (local / name).write_bytes(version + name.encode())
+        result = case_webdav.cli("cp", "-r", f"{local}/", f"{mount}:{folder}/")
+        assert result.returncode == 0, result.stderr
+        assert sorted(os.listdir(on_disk)) == sorted(HOSTILE), f"after writing {version!r}"
+        for name in HOSTILE:
+            assert (on_disk / name).read_bytes() == version + name.encode(), name
+    listed = case_webdav.cli("ls", f"{mount}:{folder}").stdout.decode().splitlines()
+    assert sorted(listed) == sorted(HOSTILE)
+    result = case_webdav.cli("cat", *(f"{mount}:{folder}/{_literal(name)}" for name in HOSTILE))
+    assert (result.returncode, result.stdout) == (0, b"".join(b"second version" + n.encode() for n in HOSTILE))
+    # One at a time from stdin; inside the server (COPY to a temp name, then MOVE or the staged
+    # copy); and back out to a local disk.
+    result = case_webdav.cli("cp", "-", f"{mount}:{folder}/{HOSTILE[0]}", input=b"from stdin")
+    assert (result.returncode, (on_disk / HOSTILE[0]).read_bytes()) == (0, b"from stdin"), result.stderr
+    assert case_webdav.cli("cp", "-r", f"{mount}:{folder}/", f"{mount}:{folder}-copy/").returncode == 0
+    assert case_webdav.cli("cp", "-r", f"{mount}:{folder}-copy/", f"{tmp_path}/back/").returncode == 0
+    for copy in (on_disk.with_name(f"{folder}-copy"), tmp_path / "back"):
+        assert sorted(os.listdir(copy)) == sorted(HOSTILE), copy
+        assert all((copy / n).read_bytes() == (on_disk / n).read_bytes() for n in HOSTILE)
+    assert sorted(os.listdir(on_disk)) == sorted(HOSTILE)  # no temp, probe or backup file left
+
+
+def test_a_move_the_server_misplaces_is_reported_not_taken_for_success(
+    webdav_servers: webdav.WebDAVServers, case_webdav: Case
+) -> None:
+    """Told (wrongly) that `;` survives a MOVE, the backend MOVEs to `semi;colon.txt`; WsgiDAV
+    stores `semi`. The check of the final name turns that into an error."""
+    import pytest
+
+    from genrostore import Storage
+    from genrostore.core.errors import GenrostoreError
+
+    folder = f"v-{uuid.uuid4().hex[:8]}"
+    storage = Storage.from_profile(case_webdav.profile)
+    backend = storage.mount(case_webdav.mount).backend
+    backend._intact.add(";")  # skip the probe that would have sent this name the safe way
+    with pytest.raises(GenrostoreError, match="under another name"):
+        storage.node(f"{case_webdav.mount}:{folder}/semi;colon.txt").write(b"data")
+    assert os.listdir(webdav_servers.anonymous.root / folder) == ["semi"]  # where the server put it
+
+
+def test_an_interrupted_upload_to_a_question_mark_name_keeps_the_previous_version(
+    webdav_servers: webdav.WebDAVServers, case_webdav: Case
+) -> None:
+    """A name the server cannot take as a MOVE Destination is still uploaded to a temp name
+    first: Ctrl-C mid-upload leaves the old file whole and no temp file."""
+    import signal
+
+    folder = webdav_servers.anonymous.root / f"i-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    target = folder / "q?mark.txt"
+    target.write_bytes(b"the previous version")
+    env = {**os.environ, "GENROSTORE_PROFILE": str(case_webdav.profile)}
+    proc = subprocess.Popen([sys.executable, "-m", "genrostore", "cp", "-", f"{case_webdav.mount}:{folder.name}/q?mark.txt"],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        proc.stdin.write(os.urandom(4 * 1024 * 1024))
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not any(p.name.endswith(".genrostore-tmp") and p.stat().st_size for p in folder.iterdir()):
+            assert target.read_bytes() == b"the previous version", "the upload is written in place"
+            assert time.monotonic() < deadline, "the upload never reached the server"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 130, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert target.read_bytes() == b"the previous version"
+    deadline = time.monotonic() + 5  # the server may finish writing the aborted temp a moment later
+    while sorted(p.name for p in folder.iterdir()) != ["q?mark.txt"]:
+        assert time.monotonic() < deadline, sorted(p.name for p in folder.iterdir())
+        time.sleep(0.1)
+
+
 def test_url_path_takes_credentials_from_the_environment(
     webdav_servers: webdav.WebDAVServers, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -161,16 +162,62 @@ def test_interrupting_the_copy_exits_130_and_leaves_the_previous_archive_intact(
     assert list(tmpdir.iterdir()) == []
 
 
-def test_an_aborted_write_makes_close_discard_every_change(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "a.zip", {"a.txt": b"a"})
-    before = archive.read_bytes()
+def test_an_aborted_write_drops_only_its_own_member(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "a.zip", {"a.txt": b"a", "bad.txt": b"old"})
     storage = Storage(mounts=[{"name": "arch", "type": "zip", "file": str(archive), "mode": "a"}])
     storage.node("arch:good.txt").write(b"good")
     with pytest.raises(RuntimeError), storage.node("arch:bad.txt").open("wb") as handle:
         handle.write(b"partial")
         raise RuntimeError("boom")
     storage.close()
-    assert archive.read_bytes() == before
+    assert members(archive) == {"a.txt": b"a", "bad.txt": b"old", "good.txt": b"good"}
+
+
+def test_a_multi_file_copy_with_one_failure_publishes_the_members_that_were_copied(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "m.zip", {"old.txt": b"old"})
+    (tmp_path / "good.txt").write_bytes(b"good")
+    case = zip_case(tmp_path, archive, mode="a")
+    result = case.cli("cp", str(tmp_path / "good.txt"), str(tmp_path / "missing.txt"), "arch:in/")
+    assert result.returncode == 1 and b"1 of 2" in result.stderr, result.stderr
+    assert members(archive) == {"old.txt": b"old", "in/good.txt": b"good"}
+
+
+ZONES = ("America/New_York", "Asia/Tokyo")
+
+
+def _in_zone(case: Case, zone: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "TZ": zone, "GENROSTORE_PROFILE": str(case.profile)}
+    return subprocess.run([sys.executable, "-m", "genrostore", *args], capture_output=True, env=env, timeout=120)
+
+
+def _mtimes(case: Case, zone: str) -> dict[str, str]:
+    result = _in_zone(case, zone, "ls", "--json", "-R", "arch:")
+    assert result.returncode == 0, result.stderr
+    return {record["path"]: record["mtime"] for record in json.loads(result.stdout)}
+
+
+def test_member_times_are_the_same_instant_in_every_time_zone(tmp_path: Path) -> None:
+    """Members written by genrostore carry the extended timestamp (0x5455) and are read from it;
+    so are those of an archive made by Info-ZIP's zip in yet another zone."""
+    archive = tmp_path / "tz.zip"
+    (tmp_path / "x.txt").write_bytes(b"x")
+    case = zip_case(tmp_path, archive, mode="a")
+    before = time.time()
+    assert _in_zone(case, "Europe/Berlin", "cp", str(tmp_path / "x.txt"), "arch:d/x.txt").returncode == 0
+    assert _in_zone(case, "Europe/Berlin", "mkdir", "arch:empty").returncode == 0  # re-writes d/x.txt
+    seen = [_mtimes(case, zone) for zone in ZONES]
+    assert seen[0] == seen[1], seen
+    stamp = datetime.fromisoformat(seen[0]["arch:d/x.txt"].replace("Z", "+00:00")).timestamp()
+    assert before - 2 <= stamp <= time.time() + 1, seen[0]
+
+    made = tmp_path / "made"
+    made.mkdir()
+    (made / "a.txt").write_bytes(b"a")
+    os.utime(made / "a.txt", (1709294400, 1709294400))  # 2024-03-01T12:00:00Z
+    other = tmp_path / "infozip.zip"
+    subprocess.run(["zip", "-q", str(other), "a.txt"], cwd=made, check=True, env={**os.environ, "TZ": "Asia/Kolkata"})
+    infozip = zip_case(tmp_path / "made", other, mode="r")
+    assert [_mtimes(infozip, zone)["arch:a.txt"] for zone in ZONES] == ["2024-03-01T12:00:00Z"] * 2
 
 
 def test_the_api_publishes_changes_when_the_storage_closes(tmp_path: Path) -> None:

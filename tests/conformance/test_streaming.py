@@ -58,11 +58,15 @@ def test_gib_stream_in_and_out_keeps_memory_bounded(case: Case) -> None:
     require(case, WRITE)
     require(case, PERSIST)
     address = f"{case.fresh()}/big.bin"
-    code, peak, fed_md5, _ = _run_measured(case, ["cp", "-", address], feed=SIZE)
-    assert code == 0
-    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB while uploading"
-    code, peak, _, out_md5 = _run_measured(case, ["cat", address])
-    assert code == 0 and out_md5.decode() == fed_md5
-    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB while downloading"
-    code, peak, _, _ = _run_measured(case, ["md5", address])
-    assert code == 0 and peak < PEAK_RSS_LIMIT
+    try:
+        code, peak, fed_md5, _ = _run_measured(case, ["cp", "-", address], feed=SIZE)
+        assert code == 0
+        assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB while uploading"
+        code, peak, _, out_md5 = _run_measured(case, ["cat", address])
+        assert code == 0 and out_md5.decode() == fed_md5
+        assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB while downloading"
+        code, peak, _, _ = _run_measured(case, ["md5", address])
+        assert code == 0 and peak < PEAK_RSS_LIMIT
+    finally:
+        # The GiB object lives in the server's data dir for the whole session: remove it now.
+        case.cli("rm", address)

@@ -107,6 +107,7 @@ class ScriptedHTTPServer:
         self.trickle_count: int | None = None  # how many bodies trickle (None: all of them)
         self.fail_body = b"failing on purpose\n"
         self.fail_headers: dict[str, str] = {}
+        self.fail_methods: set[str] | None = None  # `fail`/`always` only answer these methods (None: all)
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         owner = self
@@ -148,7 +149,9 @@ class ScriptedHTTPServer:
             handler.rfile.read(length)
         with self.lock:
             self.requests.append((handler.command, path))
-            status = self.fail.pop(0) if self.fail else self.always
+            status = None
+            if self.fail_methods is None or handler.command in self.fail_methods:
+                status = self.fail.pop(0) if self.fail else self.always
         if status is not None:
             self._send(handler, status, self.fail_body, body, self.fail_headers)
             return

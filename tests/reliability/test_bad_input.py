@@ -259,3 +259,41 @@ def test_cli_profile_with_wrong_option_type_names_file_and_line(cli: Cli, tmp_pa
     profile = write_profile(tmp_path, {"w": {"type": "local", "path": str(tmp_path), "readonly": [1, 2]}})
     result = cli("ls", "w:", profile=profile, timeout=30).expect(errors.CONFIG)
     assert str(profile) in result.err and "readonly" in result.err
+
+
+def test_a_huge_line_in_a_from_list_on_stdin_is_refused_with_little_memory_and_a_short_error(
+    cli: Cli,
+) -> None:
+    """A 128 MiB line (a binary file or /dev/zero given as the list) is refused at the 64 KiB
+    line limit: exit 2, a message quoting a short prefix only, and a small peak RSS."""
+    import threading
+
+    from tests.memory import PeakWatcher
+
+    (cli.home / "src").mkdir()
+    (cli.home / "src" / "a.txt").write_text("a")
+    proc = cli.popen("cp", "--from-list", "-", "home:src", "home:out/")
+    watcher = PeakWatcher(proc)
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(b"a.txt\n")
+            block = b"x" * (1024 * 1024)
+            for _ in range(128):
+                proc.stdin.write(block)
+            proc.stdin.write(b"\n")
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # refused early: the rest of the line was never read
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    code = watcher.wait()
+    feeder.join(timeout=10)
+    assert code == errors.USAGE, stderr[:500]
+    assert b"line 2 is longer than 64 KiB" in stderr
+    assert len(stderr) < 1024, f"{len(stderr)} bytes on stderr"
+    assert watcher.peak < 100 * 1024 * 1024, f"peak RSS {watcher.peak / 2**20:.0f} MiB"

@@ -229,7 +229,10 @@ def _start(kind: str, workdir: Path):  # noqa: ANN202 - the server module's data
 
     module = {"s3": s3, "sftp": sftp, "webdav": webdav}[kind]
     server = module.start(workdir)
-    return server.anonymous if kind == "webdav" else server
+    if kind == "webdav":
+        server.authenticated.stop()  # only the anonymous one is used, and the test stops only that one
+        return server.anonymous
+    return server
 
 
 def _options(kind: str, server: object) -> dict:

@@ -183,3 +183,25 @@ def test_a_dead_server_fails_cleanly_within_the_timeout(cli: Cli, tmp_path: Path
     assert result.returncode in (errors.TEMPORARY, errors.NOT_PERMITTED), result.err
     assert "Traceback" not in result.err and result.err.startswith("genrostore:")
     assert result.seconds < DEADLINE
+
+
+# -- one retry budget per request: never retried again by the file copy around it (issue 12.20) -------
+@pytest.mark.parametrize("size", [1024 * 1024, 70 * 1000 * 1000], ids=["1MB-stream", "70MB-ranges"])
+def test_a_failing_download_is_tried_retries_plus_one_times_not_squared(cli: Cli, tmp_path: Path,
+                                                                        scripted: ScriptedHTTPServer,
+                                                                        size: int) -> None:
+    scripted.files[S3_KEY.lstrip("/")] = b"x" * size
+    scripted.fail_methods = {"GET"}  # HEAD answers (the copy is planned), every GET fails
+    scripted.always = 503
+    scripted.fail_body = SLOWDOWN
+    scripted.fail_headers = {"Content-Type": "application/xml"}
+    profile = write_profile(tmp_path, {"s": _s3(scripted.url)})
+    result = cli("--retries", "2", "cp", "s:data.bin", "home:data.bin", profile=profile,
+                 timeout=120).expect(errors.TEMPORARY)
+    gets = scripted.count("GET", S3_KEY)
+    if size < 64 * 1024 * 1024:
+        assert gets == 3, scripted.requests  # one stream: 3 attempts (before: 3 × 3 = 9)
+    else:
+        assert 3 <= gets <= 9, scripted.requests  # at most 3 parallel ranges × 3 attempts (before: 27)
+    assert result.err.count("gave up after 3 attempts") == 1, result.err
+    assert not (cli.home / "data.bin").exists()

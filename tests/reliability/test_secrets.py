@@ -78,6 +78,68 @@ def test_passwords_and_tokens_in_urls_never_appear_in_any_output(cli: Cli, url: 
         assert MARK not in result.output, f"{args} leaked a secret:\n{result.output}"
 
 
+# Every option whose value is a URL, on every backend that has one.
+URL_OPTIONS = [("s3", "endpoint_url"), ("gcs", "endpoint_url"), ("azure", "endpoint_url"), ("webdav", "url"),
+               ("http", "base_url"), ("github", "api_url")]
+
+
+def _with_userinfo(url: str, password: str) -> str:
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://alice:{password}@{rest}"
+
+
+@pytest.mark.parametrize("kind,option", URL_OPTIONS, ids=[f"{k}-{o}" for k, o in URL_OPTIONS])
+def test_a_password_in_a_url_option_never_appears_in_any_output(cli: Cli, tmp_path: Path, kind: str,
+                                                                 option: str) -> None:
+    options = _dead_options(kind, refused_port(), tmp_path)
+    options[option] = _with_userinfo(options[option], f"{MARK}-{kind}")
+    profile = write_profile(tmp_path, {"vault": options})
+    for args in _commands("vault"):
+        result = cli(*args, profile=profile, timeout=40)
+        assert MARK not in result.output, f"{args} leaked a password:\n{result.output}"
+    shown = cli("mounts", "--json", profile=profile).expect(errors.OK).stdout.decode()
+    assert "alice:***@" in shown  # masked, not dropped: the user can still see which URL it is
+
+
+@pytest.mark.parametrize("kind,option", URL_OPTIONS, ids=[f"{k}-{o}" for k, o in URL_OPTIONS])
+def test_a_url_option_whose_password_holds_a_slash_is_refused_without_showing_it(
+    cli: Cli, tmp_path: Path, kind: str, option: str,
+) -> None:
+    """`http://alice:Qz8/SECRET@host/`: the `/` ends the host part for URL parsers, which then
+    quote the password's start as a bad port. Exit 7, naming the option, password masked."""
+    options = _dead_options(kind, refused_port(), tmp_path)
+    options[option] = _with_userinfo(options[option], f"Qz8vWq/{MARK}")
+    profile = write_profile(tmp_path, {"vault": options})
+    for args in (("mounts",), ("mounts", "--json"), ("--debug", "cat", "vault:x.txt")):
+        result = cli(*args, profile=profile, timeout=40)
+        assert result.returncode == errors.CONFIG, result.err  # --debug adds the (redacted) traceback
+        assert MARK not in result.output and "Qz8vWq" not in result.output, f"{args} leaked:\n{result.output}"
+        assert f"option '{option}': malformed URL" in result.err and "%2F" in result.err
+
+
+@pytest.mark.parametrize("url", [
+    "http://alice:Qz8vWq/{mark}@127.0.0.1:{port}/x.txt",
+    "webdav+http://alice:Qz8vWq/{mark}@127.0.0.1:{port}/x.txt",
+    "sftp://alice:Qz8vWq/{mark}@127.0.0.1:{port}/x.txt",
+    "smb://alice:Qz8vWq/{mark}@127.0.0.1:{port}/share/x.txt",
+], ids=["http", "webdav", "sftp", "smb"])
+def test_a_malformed_url_error_never_echoes_the_password(cli: Cli, url: str) -> None:
+    address = url.format(mark=MARK, port=refused_port())
+    for args in (("cat", address), ("--debug", "cat", address), ("cp", "data:aGk=", address)):
+        result = cli(*args, timeout=40)
+        assert result.returncode != errors.OK
+        assert MARK not in result.output and "Qz8vWq" not in result.output, f"{args} leaked:\n{result.output}"
+
+
+def test_redaction_masks_url_passwords_with_any_character() -> None:
+    from genrostore.core.secrets import redact
+
+    for password in (MARK, f"a/{MARK}", f"a@{MARK}", f"{MARK}?x#y", f"{MARK}%2Fz"):
+        text = f"failed: https://bob:{password}@host:8443/dav/x.txt (HTTP 500)"
+        assert MARK not in redact(text) and "https://bob:***@host:8443/dav/x.txt" in redact(text), redact(text)
+    assert redact("http://host:8080/a@b") == "http://host:8080/a@b"  # a port, then a path: no password
+
+
 def test_an_authorization_header_is_masked_in_debug_output(cli: Cli, tmp_path: Path,
                                                            scripted: ScriptedHTTPServer) -> None:
     scripted.always = 500

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 LOG_TAIL_CHARS = 4000
 INSTALL_HINT = "run `bash scripts/install-test-deps.sh` (as root) to install the test servers"
+# Helper processes of the interpreter itself, not started by a test: never counted as left over.
+BENIGN_CHILDREN = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
 
 
 class ServerStartError(RuntimeError):
@@ -111,10 +114,18 @@ class ServerProcess:
     probe: Callable[[], bool] | None = None
     timeout: float = START_TIMEOUT
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    # PYTEST_CURRENT_TEST at the first start, and whether a fixture (which stops it) started it: a
+    # restart keeps the owner, so a session fixture's server restarted by a test stays the fixture's.
+    started_during: str = field(default="", init=False)
+    started_by_fixture: bool = field(default=False, init=False)
 
     def start(self) -> None:
         if self.running:
             return
+        if not any(server is self for server in STARTED):
+            self.started_during = os.environ.get("PYTEST_CURRENT_TEST", "")
+            self.started_by_fixture = _in_fixture()
+            STARTED.append(self)
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
         with open(self.logfile, "ab") as log:
             log.write(f"--- start: {' '.join(self.argv)}\n".encode())
@@ -180,6 +191,57 @@ class ServerProcess:
             except ProcessLookupError:
                 pass
         self.proc.wait()
+
+
+# Every server the suite started, in start order: the leak checks of tests/conftest.py read it.
+STARTED: list[ServerProcess] = []
+
+
+def running_servers(test_body: str | None = None) -> list[ServerProcess]:
+    """The started servers still running; with ``test_body`` (a PYTEST_CURRENT_TEST value), only
+    those that code of the test itself started, not a fixture."""
+    return [s for s in STARTED if s.running
+            and (test_body is None or (s.started_during == test_body and not s.started_by_fixture))]
+
+
+def _in_fixture() -> bool:
+    """Whether a pytest fixture is on the call stack (including one a test asked for by name)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "call_fixture_func" and frame.f_globals.get("__name__") == "_pytest.fixtures":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def describe(server: ServerProcess) -> str:
+    assert server.proc is not None
+    return f"pid {server.proc.pid} `{' '.join(server.argv)}` (started during {server.started_during or 'no test'})"
+
+
+def live_descendants(pid: int | None = None) -> dict[int, str]:
+    """Processes below ``pid`` (default: this one) still alive, with their command lines.
+
+    Zombies and the interpreter's own helpers (BENIGN_CHILDREN) are left out.
+    """
+    found: dict[int, str] = {}
+    for child in _descendants(os.getpid() if pid is None else pid):
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if state != "Z" and not any(helper in cmdline for helper in BENIGN_CHILDREN):
+            found[child] = cmdline.strip()
+    return found
+
+
+def kill_pids(pids: Sequence[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _descendants(pid: int) -> list[int]:

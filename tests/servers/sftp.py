@@ -37,7 +37,7 @@ class SFTPServer(RunningServer):
         shutil.rmtree(self.root.parent, ignore_errors=True)
 
 
-def start(workdir: Path) -> SFTPServer:
+def start(workdir: Path, *, max_sessions: int = 10) -> SFTPServer:
     sshd = require_binary("sshd")
     keygen = require_binary("ssh-keygen")
     user = ensure_user(USERNAME)
@@ -54,7 +54,7 @@ def start(workdir: Path) -> SFTPServer:
     known_hosts_line = f"[{HOST}]:{port} " + " ".join((base / "hostkey.pub").read_text().split()[:2])
     (base / "known_hosts").write_text(known_hosts_line + "\n")
     config = base / "sshd_config"
-    config.write_text(_sshd_config(base, port, root))
+    config.write_text(_sshd_config(base, port, root, max_sessions))
     # sshd refuses to start without its privilege separation dir.
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     process = ServerProcess(
@@ -91,7 +91,9 @@ def _keygen(keygen: str, path: Path) -> None:
     subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True, capture_output=True)
 
 
-def _sshd_config(base: Path, port: int, root: Path) -> str:
+def _sshd_config(base: Path, port: int, root: Path, max_sessions: int = 10) -> str:
+    # Stock OpenSSH limits: MaxSessions 10 (channels per connection, written out to be explicit)
+    # and the default MaxStartups (10:30:100), so the suite sees what users' servers impose.
     return f"""\
 Port {port}
 ListenAddress {HOST}
@@ -106,8 +108,7 @@ PasswordAuthentication yes
 KbdInteractiveAuthentication no
 UsePAM no
 UseDNS no
-MaxStartups 64
-MaxSessions 64
+MaxSessions {max_sessions}
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 ForceCommand internal-sftp -d {root}
