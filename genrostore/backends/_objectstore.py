@@ -249,36 +249,51 @@ class ObjectStoreBackend(FsspecBackend):
         yield from sorted(entries, key=lambda e: e.name)
 
     def walk(self, path: str) -> Iterator[Entry]:
-        """One recursive listing (no per-directory round trips); directories are derived from keys."""
-        files = self._find(path)
-        if not files:
+        """One recursive listing (no per-directory round trips); directories are derived from keys.
+
+        A zero-byte `dir/` marker is a directory here as in `iterdir` (and rclone): `ls` and
+        `ls -R` show the same tree.
+        """
+        files, markers = self._find_with_markers(path)
+        if not files and not markers:
             if not self.info(path).is_dir:
                 raise NotADirectory(f"{self.name}:{path}: not a directory")
             return
         seen: set[str] = set()
         start = len(path) + 1 if path else 0
-        for relative in sorted(files):
+        keys = {relative: False for relative in files} | {marker: True for marker in markers if marker not in files}
+        for relative in sorted(keys):
             parts = relative[start:].split("/")
-            for depth in range(1, len(parts)):
+            for depth in range(1, len(parts) + keys[relative]):
                 directory = relative[:start] + "/".join(parts[:depth])
                 if directory not in seen:
                     seen.add(directory)
                     yield Entry(directory, "dir")
-            yield self.entry(files[relative], relative)
+            if not keys[relative]:
+                yield self.entry(files[relative], relative)
 
     def _find(self, path: str) -> dict[str, dict[str, Any]]:
+        return self._find_with_markers(path)[0]
+
+    def _find_with_markers(self, path: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """The files below `path`, and the directories that only `dir/` marker objects make."""
         full = self.full(path)
         try:
             found = self.fs.find(full, detail=True)
         except FileNotFoundError:
             self.check_bucket()
-            return {}
+            return {}, set()
         below = full.rstrip("/") + "/"
-        return {
-            self.relative(name): info
-            for name, info in found.items()
-            if name.startswith(below) and not name.endswith("/") and info.get("type") != "directory"
-        }
+        files: dict[str, dict[str, Any]] = {}
+        markers: set[str] = set()
+        for name, info in found.items():
+            if not name.startswith(below) or name.rstrip("/") + "/" == below:
+                continue
+            if name.endswith("/") or info.get("type") == "directory":
+                markers.add(self.relative(name.rstrip("/")))
+            else:
+                files[self.relative(name)] = info
+        return files, markers
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         if self.info(path).is_dir:

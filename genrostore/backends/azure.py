@@ -64,6 +64,17 @@ def _connection_value(connection_string: str, field: str) -> str | None:
     return None
 
 
+def _is_base64(text: str) -> bool:
+    """The SDK signs with base64-decoded keys and fails on each request otherwise."""
+    import binascii
+
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 class AzureBackend(ObjectStoreBackend):
     """One container (below an optional prefix) of an Azure storage account or Azurite."""
 
@@ -80,6 +91,12 @@ class AzureBackend(ObjectStoreBackend):
         if not self.account_name:
             raise ConfigError(f"mount '{self.name}': azure needs account_name (or a connection_string)",
                               hint="or set AZURE_STORAGE_ACCOUNT_NAME / AZURE_STORAGE_CONNECTION_STRING")
+        key = options.get("account_key") or (
+            _connection_value(self.connection_string, "AccountKey") if self.connection_string else None)
+        if key and not _is_base64(key):
+            where = "account_key" if options.get("account_key") else "the AccountKey of connection_string"
+            raise ConfigError(f"mount '{self.name}': {where} is not base64",
+                              hint="an Azure shared key is the base64 string the portal shows under Access keys")
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
+from genrostore.core.b64stream import padding_error
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.errors import UsageError
 from genrostore.core.schema import BackendSpec
@@ -30,22 +31,23 @@ SPEC = BackendSpec(
 )
 
 _URI_PREFIX = re.compile(r"^(?:data:)?[\w.+-]*/?[\w.+-]*(?:;[\w.+-]+=[^;,]*)*;base64,", re.IGNORECASE)
-_ALPHABET = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}\Z")
+_ALPHABET = re.compile(r"^[A-Za-z0-9+/\-_]*\Z")
 
 
 def decode(text: str) -> bytes:
     """Decode any common base64 spelling; raise UsageError rather than return wrong bytes."""
     body = _URI_PREFIX.sub("", text, count=1)
     body = "".join(body.split())
-    if not _ALPHABET.match(body):
-        bad = sorted({c for c in body.rstrip("=") if not re.match(r"[A-Za-z0-9+/\-_]", c)})
+    stripped = body.rstrip("=")
+    if not _ALPHABET.match(stripped):
+        bad = sorted({c for c in stripped if not _ALPHABET.match(c)})
         raise UsageError(f"invalid base64 data: unexpected character(s) {''.join(bad)!r}",
                          hint="use the standard or URL-safe base64 alphabet")
     if ("+" in body or "/" in body) and ("-" in body or "_" in body):
         raise UsageError("invalid base64 data: mixes the standard and URL-safe alphabets")
-    stripped = body.rstrip("=")
-    if len(stripped) % 4 == 1:
-        raise UsageError("invalid base64 data: truncated (length is not a valid base64 length)")
+    problem = padding_error(len(stripped), len(body) - len(stripped))
+    if problem:
+        raise UsageError(f"invalid base64 data: {problem}")
     padded = stripped + "=" * (-len(stripped) % 4)
     try:
         return b64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)

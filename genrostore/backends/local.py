@@ -254,7 +254,10 @@ class LocalBackend(Backend):
         full = self.full(path)
         if os.path.isdir(full):
             raise IsADirectoryError(full)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
+        try:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+        except FileExistsError:  # a parent is a file: "not a directory", as the OS says deeper down
+            raise NotADirectoryError(full) from None
         return AtomicFileWriter(full)
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.errors import DirectoryNotFound, GenrostoreError
+from genrostore.core.errors import DirectoryNotFound, GenrostoreError, UsageError
 from genrostore.core.paths import dirname
 from genrostore.core.schema import BackendSpec, Option
 
@@ -66,17 +66,20 @@ class MemoryBackend(Backend):
     def _store(self, path: str, data: bytes) -> None:
         with self._lock:
             if path in self._dirs:
-                raise IsADirectoryError(path)
+                raise UsageError(f"{self.name}:{path}: is a directory")
             self._add_parents(path)
             self._files[path] = _Blob(data, datetime.now(timezone.utc))
 
     def _add_parents(self, path: str) -> None:
+        """Raises the project's error itself: commit() runs outside the mount's error mapping."""
         parent = dirname(path)
+        missing: list[str] = []
         while parent not in self._dirs:
             if parent in self._files:
-                raise NotADirectoryError(parent)
-            self._dirs.add(parent)
+                raise DirectoryNotFound(f"{self.name}:{path}: not a directory ({self.name}:{parent} is a file)")
+            missing.append(parent)
             parent = dirname(parent)
+        self._dirs.update(missing)
 
     def info(self, path: str) -> Entry:
         with self._lock:

@@ -27,6 +27,8 @@ def b64(
     from genrostore.core.errors import UsageError
     app: App = ctx.obj
     node = app.storage.node(path)
+    if not node.is_stdio and node.info().is_dir:
+        raise UsageError(f"{node.fullpath}: is a directory", hint="b64 works on one file")
     if decode:
         if uri or mime or wrap:
             raise UsageError("-d takes no --uri, --mime or -w")

@@ -33,10 +33,10 @@ def cat(
         try:
             for node in iter_expand(app.storage, path):
                 reading.stream_to(node, app.out_bytes, offset=offset, count=count, tail=tail)
+                outcome.done += 1
         except GenrostoreError as exc:
             if len(paths) == 1:
                 raise
-            app.warn(f"genrostore: {exc}")
             outcome.failures.append((path, exc))
     app.flush()
     raise_for(outcome)

@@ -99,17 +99,24 @@ def _display(node: Node, typed: str) -> str:
 
 
 def _print_json(app: App, rows: Iterator[Row]) -> None:
-    """Streams the array: each entry is written as it is listed."""
-    first = True
-    app.out_bytes(b"[")
-    for entry, address, _ in rows:
-        assert entry is not None
-        record = entry_json(entry, address)
-        if address.endswith(":"):
-            record.update(type="mount", backend=app.storage.mount_configs[entry.path].spec.type)
-        app.out_bytes((("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False)).encode())
-        first = False
-    app.out_bytes(b"\n]\n" if not first else b"]\n")
+    """Streams the array: each entry is written as it is listed.
+
+    Stdout is valid JSON on every error: nothing when the path fails before its first entry,
+    the array closed over what was listed when it fails later (the exit code says it failed).
+    """
+    opened = False
+    try:
+        for entry, address, _ in rows:
+            assert entry is not None
+            record = entry_json(entry, address)
+            if address.endswith(":"):
+                record.update(type="mount", backend=app.storage.mount_configs[entry.path].spec.type)
+            app.out_bytes((",\n" if opened else "[\n").encode() + json.dumps(record, ensure_ascii=False).encode())
+            opened = True
+    finally:
+        app.out_bytes(b"\n]\n" if opened else b"")
+    if not opened:
+        app.out_bytes(b"[]\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -35,12 +35,12 @@ def md5(
     outcome = CopyResult()
     for path in paths:
         try:
-            for label, digest in checksums.hashes(app.storage, path, recursive=recursive):
-                app.out(f"{digest}  {label}")
+            for name, digest in checksums.hashes(app.storage, path, recursive=recursive):
+                app.out(checksums.sum_line(digest, name))
+                outcome.done += 1
         except GenrostoreError as exc:
             if len(paths) == 1:
                 raise
-            app.warn(f"genrostore: {exc}")
             outcome.failures.append((path, exc))
     raise_for(outcome)
 

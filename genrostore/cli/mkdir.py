@@ -28,6 +28,7 @@ def mkdir(
     for path in paths:
         try:
             app.storage.node(path).mkdir(parents=parents, exist_ok=parents)
+            outcome.done += 1
         except GenrostoreError as exc:
             if len(paths) == 1:
                 raise

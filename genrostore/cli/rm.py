@@ -32,6 +32,7 @@ def rm(
         try:
             for node in iter_expand(app.storage, path):
                 node.delete(recursive=recursive, allow_root=allow_root)
+                outcome.done += 1
         except GenrostoreError as exc:
             if force and isinstance(exc, FileNotFound):
                 continue

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 _BLOCK = 3 * CHUNK_SIZE  # a multiple of 3: each block encodes without padding
 _URI_HEAD = re.compile(rb"^\s*data:[^,]*;base64,", re.IGNORECASE)
+WRONG_PADDING = "wrong padding (too many or too few '=')"
 
 
 def _chunks(node: Node, size: int):  # noqa: ANN202 - a generator of bytes
@@ -62,6 +63,19 @@ def encode_node(node: Node, sink: Callable[[bytes], None], *, prefix: bytes = b"
     sink(b"\n" if (column or not wrap) else b"")
 
 
+def padding_error(body_length: int, padding: int) -> str | None:
+    """Why `padding` '=' after `body_length` base64 characters is invalid, or None.
+
+    Padding may be left out (URL-safe and data: URIs often drop it) but, as for `base64 -d`,
+    never be more or less than the last quantum needs: `SGVsbG8===` is refused everywhere.
+    """
+    if body_length % 4 == 1:
+        return "truncated (length is not a valid base64 length)"
+    if padding and padding != -body_length % 4:
+        return WRONG_PADDING
+    return None
+
+
 def decode_node(node: Node, sink: Callable[[bytes], None]) -> None:
     """Decode base64 text (standard or URL-safe, any line breaks, a data: URI head) to bytes."""
     pending = b""
@@ -71,15 +85,26 @@ def decode_node(node: Node, sink: Callable[[bytes], None]) -> None:
             block = _URI_HEAD.sub(b"", block, count=1)
             first = False
         pending += b"".join(block.split())
+        if b"=" in pending:  # padding ends the data: what is left is decoded (and checked) at the end
+            tail = pending[pending.index(b"=") :]
+            if tail.strip(b"=") or len(tail) > 2:
+                problem = "data after the padding" if tail.strip(b"=") else WRONG_PADDING
+                raise UsageError(f"{_where(node)}: invalid base64 data: {problem}")
+            continue
         usable = len(pending) - len(pending) % 4
         if usable:
             sink(_decode(pending[:usable]))
             pending = pending[usable:]
     if pending:
         stripped = pending.rstrip(b"=")
-        if len(stripped) % 4 == 1:
-            raise UsageError(f"{node.fullpath}: invalid base64 data: truncated input")
+        error = padding_error(len(stripped), len(pending) - len(stripped))
+        if error:
+            raise UsageError(f"{_where(node)}: invalid base64 data: {error}")
         sink(_decode(stripped + b"=" * (-len(stripped) % 4)))
+
+
+def _where(node: Node) -> str:
+    return "standard input" if node.is_stdio else node.fullpath
 
 
 def _decode(data: bytes) -> bytes:

@@ -1,21 +1,40 @@
-"""Remote globs: `*` and `?` stay inside one segment, `**` recurses, `[...]` classes, `\\*` a literal."""
+"""Remote globs: `*` and `?` stay inside one segment, `**` recurses, `[...]` classes.
+
+`\\` before a glob character (`*`, `?`, `[`, `]`, `\\`) makes it literal; any other backslash is
+an ordinary character of the name (`back\\slash.txt` is that name).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-_MAGIC = re.compile(r"(?<!\\)[*?\[]")
+MAGIC = "*?["
+ESCAPABLE = "*?[]\\"
+
+
+def first_magic(pattern: str) -> int | None:
+    """Index of the first unescaped wildcard of `pattern`, None when it has none."""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and pattern[i + 1 : i + 2] and pattern[i + 1] in ESCAPABLE:
+            i += 2
+            continue
+        if c in MAGIC:
+            return i
+        i += 1
+    return None
 
 
 def has_magic(pattern: str) -> bool:
     """True when `pattern` holds an unescaped wildcard."""
-    return _MAGIC.search(pattern) is not None
+    return first_magic(pattern) is not None
 
 
 def unescape(pattern: str) -> str:
-    """The literal path of a pattern without magic (`\\*` becomes `*`)."""
-    return re.sub(r"\\(.)", r"\1", pattern)
+    """The literal name of a pattern without magic (`\\*` becomes `*`; `\\s` stays `\\s`)."""
+    return re.sub(r"\\([*?\[\]\\])", r"\1", pattern)
 
 
 def _segment_regex(segment: str) -> str:
@@ -23,7 +42,7 @@ def _segment_regex(segment: str) -> str:
     i = 0
     while i < len(segment):
         c = segment[i]
-        if c == "\\" and i + 1 < len(segment):
+        if c == "\\" and segment[i + 1 : i + 2] and segment[i + 1] in ESCAPABLE:
             out.append(re.escape(segment[i + 1]))
             i += 2
             continue

@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
-from genrostore.core.errors import DirectoryNotFound, FileNotFound, UsageError
+from genrostore.core.errors import DirectoryNotFound, FileNotFound, Unsupported, UsageError
 from genrostore.core.paths import basename, dirname, join
 
 if TYPE_CHECKING:
     from genrostore.core.mount import Mount
     from genrostore.core.storage import Storage
+
+
+_ABSENT = (FileNotFound, DirectoryNotFound, Unsupported)
 
 
 class Node:
@@ -64,22 +67,23 @@ class Node:
         return self.mount.info(self.path)
 
     def exists(self) -> bool:
+        """False also where the backend can hold nothing (the bare `data:` has no content)."""
         try:
             self.info()
-        except (FileNotFound, DirectoryNotFound):
+        except _ABSENT:
             return False
         return True
 
     def is_file(self) -> bool:
         try:
             return not self.info().is_dir
-        except (FileNotFound, DirectoryNotFound):
+        except _ABSENT:
             return False
 
     def is_dir(self) -> bool:
         try:
             return self.info().is_dir
-        except (FileNotFound, DirectoryNotFound):
+        except _ABSENT:
             return False
 
     @property
@@ -134,9 +138,12 @@ class Node:
         """Replace the content atomically; a base64 node takes the new path it produces."""
         payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
         writer = self.mount.open_write(self.path, len(payload))
-        with writer:
-            for start in range(0, len(payload), CHUNK_SIZE):
-                writer.write(payload[start : start + CHUNK_SIZE])
+        try:
+            with writer:
+                for start in range(0, len(payload), CHUNK_SIZE):
+                    writer.write(payload[start : start + CHUNK_SIZE])
+        except Exception as exc:
+            raise self.mount.translate(exc, self.path) from exc
         self._adopt(writer)
 
     def _adopt(self, writer: Writer) -> None:
@@ -148,7 +155,10 @@ class Node:
         from genrostore.core.transfer import copy_node
 
         target = self.storage.node(destination) if isinstance(destination, str) else destination
-        return copy_node(self, target, **options)
+        result = copy_node(self, target, **options)
+        if result is not target and result.mount is target.mount and target.mount.backend.raw_paths:
+            target.path = result.path  # a data: node passed in takes its content's path, as after write()
+        return result
 
     # -- structure ------------------------------------------------------------------------
     def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
@@ -169,8 +179,10 @@ class Node:
         if entry.is_dir:
             if recursive:
                 self.mount.remove_tree(self.path)
-            else:
-                self.mount.remove_dir(self.path)
+                return
+            if next(iter(self.mount.iterdir(self.path)), None) is not None:
+                raise UsageError(f"{self.fullpath}: is a directory", hint="use -r to remove it and everything in it")
+            self.mount.remove_dir(self.path)
         else:
             self.mount.remove_file(self.path)
 
@@ -201,7 +213,10 @@ class _WriterFile(io.RawIOBase):
             if self._failed:
                 self._writer.abort()
             else:
-                self._writer.commit()
+                try:
+                    self._writer.commit()
+                except Exception as exc:
+                    raise self._node.mount.translate(exc, self._node.path) from exc
                 self._node._adopt(self._writer)
         finally:
             super().close()

@@ -17,6 +17,7 @@ class CopyResult:
 
     copied: list[Node] = field(default_factory=list)
     skipped: list[Node] = field(default_factory=list)
+    done: int = 0  # items completed by a command that is not a copy (cat, md5, rm, mkdir)
     failures: list[tuple[str, GenrostoreError]] = field(default_factory=list)
 
 
@@ -24,11 +25,11 @@ def raise_for(outcome: CopyResult) -> None:
     """Turn collected failures into an error: the single one itself, or a partial failure."""
     if not outcome.failures:
         return
-    if len(outcome.failures) == 1 and not outcome.copied and not outcome.skipped:
+    completed = len(outcome.copied) + len(outcome.skipped) + outcome.done
+    if len(outcome.failures) == 1 and not completed:
         raise outcome.failures[0][1]
     raise PartialFailure(
-        f"{len(outcome.failures)} of {len(outcome.failures) + len(outcome.copied) + len(outcome.skipped)} "
-        "file(s) failed",
+        f"{len(outcome.failures)} of {len(outcome.failures) + completed} file(s) failed",
         outcome.failures,
-        all_failed=not outcome.copied and not outcome.skipped,
+        all_failed=not completed,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from genrostore.core.errors import UsageError
@@ -30,17 +31,22 @@ class Address:
         return self.raw.endswith("/") or self.raw.endswith(":")
 
 
-def parse_address(text: str) -> Address:
-    """Classify a command-line path; the mount-relative part is *not* normalised here."""
+def parse_address(text: str, is_mount: Callable[[str], bool] | None = None) -> Address:
+    """Classify a command-line path; the mount-relative part is *not* normalised here.
+
+    `NAME:` where NAME is a mount (`is_mount`) is that mount even when `//` follows: `data://4=`
+    is the data mount's `//4=` (base64 content), and a mount named like a scheme takes over its
+    URLs. Only a scheme that names no mount is a URL.
+    """
     if text == STDIO:
         return Address(raw=text, stdio=True)
     if "\x00" in text:
         raise UsageError(f"{text!r}: paths cannot contain NUL bytes")
     url = _URL_RE.match(text)
-    if url:
-        return Address(raw=text, url=text, scheme=url.group(1).lower())
     mount = _MOUNT_RE.match(text)
-    if mount and "/" not in mount.group(1):
+    if url and not (mount and is_mount is not None and is_mount(mount.group(1))):
+        return Address(raw=text, url=text, scheme=url.group(1).lower())
+    if mount:
         return Address(raw=text, mount=mount.group(1), path=mount.group(2))
     return Address(raw=text, local=text)
 

@@ -144,7 +144,7 @@ class Storage:
     # -- nodes -------------------------------------------------------------------------------
     def resolve(self, text: str) -> tuple[Mount, str, Address]:
         """Mount and normalised mount-relative path for anything a user may type."""
-        address = parse_address(text)
+        address = parse_address(text, is_mount=lambda name: name in self.mount_configs)
         if address.stdio:
             return self._stdio(), "-", address
         if address.local is not None:

@@ -203,7 +203,11 @@ def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterat
         raise UsageError(f"{src.fullpath}: is a directory", hint="use -r to copy directories")
     if dst.is_stdio:
         raise UsageError("cannot copy a directory to standard output")
-    yield from _plan_tree(src, _tree_root(src, dst, many=many))
+    root = _tree_root(src, dst, many=many)
+    if root is dst and dst.is_file():
+        raise GenrostoreError(f"cannot overwrite non-directory {dst.fullpath} with directory {src.fullpath}",
+                              hint="remove the file first, or copy into a directory")
+    yield from _plan_tree(src, root)
 
 
 def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None) -> Iterator[Pair]:

@@ -125,6 +125,14 @@ def test_a_wrong_account_key_exits_6(case_azure: Case, tmp_path: Path) -> None:
     assert wrong.encode() not in result.stderr
 
 
+def test_an_account_key_that_is_not_base64_exits_7_without_echoing_it(case_azure: Case, tmp_path: Path) -> None:
+    bad = "not-base64-at-all!"
+    result = Case("nokey", "nokey", {**case_azure.mount_options, "account_key": bad}, tmp_path).cli("ls", "nokey:")
+    assert result.returncode == 7, result.stderr
+    assert b"account_key" in result.stderr and b"base64" in result.stderr
+    assert bad.encode() not in result.stderr
+
+
 def test_a_dead_endpoint_fails_within_seconds_with_exit_5(case_azure: Case, tmp_path: Path) -> None:
     endpoint = f"http://{HOST}:{free_port()}/devstoreaccount1"
     dead = Case("dead", "dead", {**case_azure.mount_options, "endpoint_url": endpoint}, tmp_path)

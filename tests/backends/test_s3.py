@@ -336,6 +336,25 @@ def test_mkdir_succeeds_and_stores_nothing(case_s3: Case) -> None:
     assert _backend(case_s3).call("list_objects_v2", Bucket=S3_BUCKET, Prefix=key).get("KeyCount") == 0
 
 
+def _marker_tree(case: Case) -> str:
+    """`mk/a.txt` and a zero-byte `mk/empty/` marker object, as consoles and other tools make."""
+    storage = case.storage()
+    base = case.fresh()
+    storage.node(f"{base}/mk/a.txt").write(b"a")
+    backend = _backend(case)
+    backend.call("put_object", Bucket=S3_BUCKET, Key=_key(case, f"{base}/mk") + "/empty/", Body=b"")
+    return base
+
+
+def test_ls_and_ls_r_both_show_a_directory_marker_as_a_directory(case_s3: Case) -> None:
+    base = _marker_tree(case_s3)
+    flat = case_s3.cli("ls", f"{base}/mk")
+    deep = case_s3.cli("ls", "-R", f"{base}/mk")
+    assert flat.returncode == deep.returncode == 0, flat.stderr + deep.stderr
+    assert flat.stdout.decode().splitlines() == ["a.txt", "empty/"]
+    assert deep.stdout.decode().splitlines() == ["a.txt", "empty/"]
+
+
 # -- prefix jail ---------------------------------------------------------------------------------
 def test_a_prefix_mount_writes_below_its_prefix(case_s3_prefix: Case) -> None:
     case_s3_prefix.storage().node("s3p:jailed.txt").write(b"inside")

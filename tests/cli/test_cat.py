@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.cli.conftest import Run
@@ -70,3 +71,31 @@ def test_urlsafe_base64_without_padding(run: Run) -> None:
 def test_file_url_without_profile(run: Run, tmp_path: Path) -> None:
     (tmp_path / "u.txt").write_bytes(b"url")
     assert run("cat", f"file://{tmp_path}/u.txt").stdout == b"url"
+
+
+def test_a_name_with_glob_characters_that_exists_is_that_file(run: Run, tmp_path: Path, profile: Callable[[str], Path]) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root/br[1].txt").write_bytes(b"brackets")
+    mounts = profile(f"mounts:\n  m:\n    type: local\n    path: {tmp_path / 'root'}\n")
+    result = run("--profile", str(mounts), "cat", "m:br[1].txt")
+    assert (result.returncode, result.stdout) == (0, b"brackets"), result.stderr
+
+
+def test_a_backslash_before_an_ordinary_character_is_part_of_the_name(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "back\\slash.txt").write_bytes(b"kept")
+    assert run("cat", "back\\slash.txt").stdout == b"kept"
+
+
+def test_several_files_with_one_missing_exit_1_and_report_it_once(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"A")
+    (tmp_path / "b").write_bytes(b"B")
+    result = run("cat", "a", "missing", "b")
+    assert (result.returncode, result.stdout) == (1, b"AB")
+    assert result.stderr.decode().count("missing: no such file") == 1
+
+
+def test_base64_content_that_starts_with_slashes_reads_back(run: Run) -> None:
+    written = run("cp", "-", "data:", input=b"\xff\xfe")
+    assert written.stdout == b"//4=\n"
+    result = run("cat", "data://4=")
+    assert (result.returncode, result.stdout) == (0, b"\xff\xfe"), result.stderr

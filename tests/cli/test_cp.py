@@ -167,3 +167,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_cp_r_of_a_directory_onto_a_file_is_one_error_and_keeps_the_file(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "src/sub").mkdir(parents=True)
+    (tmp_path / "src/a").write_bytes(b"a")
+    (tmp_path / "src/sub/b").write_bytes(b"b")
+    (tmp_path / "file").write_bytes(b"keep")
+    result = run("cp", "-r", "src", "file")
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and "cannot overwrite non-directory" in lines[0] and "with directory" in lines[0]
+    assert (tmp_path / "file").read_bytes() == b"keep"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Run
 
 
@@ -69,3 +71,11 @@ def test_double_star_recurses(run: Run, tmp_path: Path) -> None:
 def test_a_file_lists_itself(run: Run, tmp_path: Path) -> None:
     _tree(tmp_path)
     assert run("ls", "d/a.txt").stdout.decode().strip() == "d/a.txt"
+
+
+@pytest.mark.parametrize("path", ["missing", "*.nothing", "missing/*.txt"])
+def test_json_output_on_an_error_is_valid_json_or_nothing(run: Run, path: str) -> None:
+    result = run("ls", "--json", path)
+    assert result.returncode != 0
+    assert result.stdout == b"" or json.loads(result.stdout) is not None
+

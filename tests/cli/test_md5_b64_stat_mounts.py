@@ -6,7 +6,10 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.cli.conftest import Run
 
@@ -109,3 +112,86 @@ def test_env_only_mount(run: Run, tmp_path: Path) -> None:
     assert run("cat", "ciart:f", env=env).stdout == b"env"
     records = json.loads(run("mounts", "--json", env=env).stdout)
     assert next(r for r in records if r["name"] == "ciart")["origin"].startswith("environment")
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+# Names md5sum escapes: what GNU coreutils 9 writes for each (checked against `md5sum`).
+_ESCAPED = {"back\\slash.txt": "back\\\\slash.txt", "new\nline": "new\\nline", "cr\rx": "cr\\rx"}
+
+
+def test_md5_writes_escaped_lines_for_names_with_backslash_newline_or_cr(run: Run, tmp_path: Path) -> None:
+    for name in _ESCAPED:
+        (tmp_path / name).write_bytes(name.encode())
+    (tmp_path / "plain.txt").write_bytes(b"p")
+    result = run("md5", "back\\slash.txt", "new\nline", "cr\rx", "plain.txt")
+    assert result.returncode == 0, result.stderr
+    expected = [f"\\{_md5(name.encode())}  {shown}" for name, shown in _ESCAPED.items()]
+    assert result.stdout.decode().split("\n") == [*expected, f"{_md5(b'p')}  plain.txt", ""]
+
+
+def test_md5_c_reads_md5sum_escaped_lines(run: Run, tmp_path: Path) -> None:
+    for name in _ESCAPED:
+        (tmp_path / name).write_bytes(name.encode())
+    sums = "".join(f"\\{_md5(name.encode())}  {shown}\n" for name, shown in _ESCAPED.items())
+    (tmp_path / "s.md5").write_text(sums)
+    result = run("md5", "-c", "s.md5")
+    assert result.returncode == 0, result.stderr
+    # md5sum -c escapes a name in its report only when it holds a newline.
+    assert result.stdout.decode().split("\n") == ["back\\slash.txt: OK", "\\new\\nline: OK", "cr\rx: OK", ""]
+
+
+def test_md5_c_refuses_an_escape_md5sum_never_writes(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "s.md5").write_text(f"\\{_md5(b'x')}  bad\\q\n")
+    assert run("md5", "-c", "s.md5").returncode == 2
+
+
+def test_md5_of_globs_and_escaped_names_prints_names_md5_c_reads_back(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/a.txt").write_bytes(b"a")
+    (tmp_path / "br[1].txt").write_bytes(b"b")
+    result = run("md5", "d/*.txt", "br\\[1].txt", "./d/*")
+    assert result.stdout.decode().splitlines() == [f"{_md5(b'a')}  d/a.txt", f"{_md5(b'b')}  br[1].txt",
+                                                   f"{_md5(b'a')}  ./d/a.txt"]
+    (tmp_path / "s.md5").write_bytes(result.stdout)
+    assert run("md5", "-c", "s.md5").returncode == 0
+
+
+def test_md5_of_a_mount_glob_prints_mount_addresses(run: Run, tmp_path: Path, profile: Callable[[str], Path]) -> None:
+    (tmp_path / "root/sub").mkdir(parents=True)
+    (tmp_path / "root/sub/x.bin").write_bytes(b"x")
+    mounts = profile(f"mounts:\n  m:\n    type: local\n    path: {tmp_path / 'root'}\n")
+    result = run("--profile", str(mounts), "md5", "m:*/x.bin")
+    assert result.stdout.decode() == f"{_md5(b'x')}  m:sub/x.bin\n"
+    (tmp_path / "s.md5").write_bytes(result.stdout)
+    assert run("--profile", str(mounts), "md5", "-c", "s.md5").returncode == 0
+
+
+def test_md5_of_several_files_with_one_missing_exits_1_and_reports_it_once(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"a")
+    result = run("md5", "a", "missing")
+    assert result.returncode == 1
+    assert result.stdout.decode() == f"{_md5(b'a')}  a\n"
+    assert result.stderr.decode().count("missing: no such file") == 1
+
+
+def test_b64_of_a_directory_says_so_without_suggesting_r(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    result = run("b64", "d")
+    assert result.returncode == 2
+    assert b"is a directory" in result.stderr and b"use -r" not in result.stderr
+
+
+@pytest.mark.parametrize("text", ["SGVsbG8===", "SGVsbG8==", "SGVsbG8g=="])
+def test_b64_decode_and_cat_data_both_refuse_wrong_padding(run: Run, text: str) -> None:
+    decoded = run("b64", "-d", "-", input=text.encode() + b"\n")
+    assert (decoded.returncode, decoded.stdout) == (2, b""), decoded.stderr
+    assert run("cat", f"data:{text}").returncode == 2
+
+
+@pytest.mark.parametrize("text", ["SGVsbG8=", "SGVsbG8"])
+def test_b64_decode_and_cat_data_both_take_exact_or_no_padding(run: Run, text: str) -> None:
+    assert run("b64", "-d", "-", input=text.encode()).stdout == b"Hello"
+    assert run("cat", f"data:{text}").stdout == b"Hello"

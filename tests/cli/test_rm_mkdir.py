@@ -76,3 +76,19 @@ def test_mkdir_dry_run_creates_nothing(run: Run, tmp_path: Path) -> None:
 
 def test_mkdir_on_base64_exits_6(run: Run) -> None:
     assert run("mkdir", "data:x").returncode == 6
+
+
+def test_rm_of_a_directory_without_r_says_it_is_one_and_hints_r(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/x").write_text("x")
+    result = run("rm", "d")
+    assert result.returncode == 2
+    assert b"is a directory" in result.stderr and b"use -r" in result.stderr
+    assert b"not empty" not in result.stderr.lower()
+
+
+def test_rm_of_several_files_with_one_missing_exits_1(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("a")
+    result = run("rm", "a", "missing")
+    assert result.returncode == 1
+    assert not (tmp_path / "a").exists()

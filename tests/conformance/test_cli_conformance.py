@@ -48,6 +48,17 @@ def test_md5_matches_md5sum_format(case: Case) -> None:
     assert result.stdout.decode() == f"{hashlib.md5(SAMPLE['hello.txt']).hexdigest()}  {address}\n"
 
 
+def test_md5_of_a_glob_prints_addresses_that_md5_c_reads_back(case: Case, tmp_path: Path) -> None:
+    require(case, PERSIST)
+    base = case.sample()
+    result = case.cli("md5", join(base, "dir/*.txt"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == f"{hashlib.md5(SAMPLE['dir/a.txt']).hexdigest()}  {join(base, 'dir/a.txt')}\n"
+    (tmp_path / "sums.md5").write_bytes(result.stdout)
+    checked = case.cli("md5", "-c", str(tmp_path / "sums.md5"))
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_cp_out_to_a_local_file(case: Case, tmp_path: Path) -> None:
     require(case, PERSIST)
     target = tmp_path / "out.bin"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from genrostore import Settings, Storage
-from genrostore.core.errors import FileNotFound, ReadOnly
+from genrostore.core.errors import DirectoryNotFound, FileNotFound, ReadOnly
 
 
 def test_node_api_roundtrip(tmp_path: Path) -> None:
@@ -80,3 +80,26 @@ def test_an_exception_inside_open_for_writing_publishes_nothing(mode: str, data:
             handle.write(data)
             raise RuntimeError("boom")
     assert not storage.node("mem:x.txt").exists()
+
+
+def test_copy_to_a_base64_node_gives_the_node_passed_in_its_path() -> None:
+    storage = Storage()
+    storage.node("mem:a").write(b"Hello World")
+    target = storage.node("data:")
+    storage.node("mem:a").copy_to(target)
+    assert target.path == "SGVsbG8gV29ybGQ="
+
+
+def test_the_bare_data_node_does_not_exist() -> None:
+    node = Storage().node("data:")
+    assert (node.exists(), node.is_file(), node.is_dir()) == (False, False, False)
+
+
+@pytest.mark.parametrize("kind", ["memory", "local"])
+def test_writing_below_a_file_raises_directory_not_found(kind: str, tmp_path: Path) -> None:
+    storage = Storage(mounts=[{"name": "w", "type": kind, **({"path": str(tmp_path)} if kind == "local" else {})}])
+    storage.node("w:a/b.txt").write("x")
+    for below in ("w:a/b.txt/x", "w:a/b.txt/x/y"):
+        with pytest.raises(DirectoryNotFound):
+            storage.node(below).write("y")
+    assert storage.node("w:a/b.txt").read() == "x"

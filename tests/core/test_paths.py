@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from genrostore import Storage
@@ -98,3 +100,18 @@ def test_clean_listed_names_pass(path: str, parent: str) -> None:
     from genrostore.core.paths import listed_name_problem
 
     assert listed_name_problem(path, parent) is None
+
+
+def test_a_mount_name_before_two_slashes_is_that_mount(tmp_path: Path) -> None:
+    (tmp_path / "bucket").mkdir()
+    (tmp_path / "bucket/key").write_text("from the mount")
+    storage = Storage(mounts=[{"name": "s3", "type": "local", "path": str(tmp_path)}])
+    assert storage.node("s3://bucket/key").read() == "from the mount"
+    assert storage.node("data://4=").read_bytes() == b"\xff\xfe"
+
+
+def test_a_scheme_that_names_no_mount_stays_a_url(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("local")
+    assert Storage().node(f"file://{tmp_path}/f").read() == "local"
+    assert parse_address("data://4=").url == "data://4="
+    assert parse_address("data://4=", is_mount=lambda name: name == "data").mount == "data"
