@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 from genrostore.core import signals
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import (
+    DirectoryNotFound,
+    FileNotFound,
     GenrostoreError,
     translate,
     Interrupted,
@@ -183,10 +185,21 @@ def _within(path: str, root: str) -> bool:
 
 
 def _tree_root(src: Node, dst: Node, *, many: bool) -> Node:
-    """Where the content of the directory `src` lands (`src/` copies the content itself)."""
-    if src.trailing_slash or not src.path:
-        return dst
-    if many or dst.trailing_slash or dst.is_dir():
+    """Where the content of the directory `src` lands (`src/` copies the content itself).
+
+    One look at `dst` answers both questions (is it a directory, is it a file in the way).
+    """
+    content_only = src.trailing_slash or not src.path
+    if not content_only and (many or dst.trailing_slash):
+        return dst.child(src.basename)
+    try:
+        dst_is_dir: bool | None = dst.info().is_dir
+    except (FileNotFound, DirectoryNotFound):
+        dst_is_dir = None
+    if dst_is_dir is False:
+        raise GenrostoreError(f"cannot overwrite non-directory {dst.fullpath} with directory {src.fullpath}",
+                              hint="remove the file first, or copy into a directory")
+    if dst_is_dir and not content_only:
         return dst.child(src.basename)
     return dst
 
@@ -203,11 +216,7 @@ def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterat
         raise UsageError(f"{src.fullpath}: is a directory", hint="use -r to copy directories")
     if dst.is_stdio:
         raise UsageError("cannot copy a directory to standard output")
-    root = _tree_root(src, dst, many=many)
-    if root is dst and dst.is_file():
-        raise GenrostoreError(f"cannot overwrite non-directory {dst.fullpath} with directory {src.fullpath}",
-                              hint="remove the file first, or copy into a directory")
-    yield from _plan_tree(src, root)
+    yield from _plan_tree(src, _tree_root(src, dst, many=many))
 
 
 def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None) -> Iterator[Pair]:
