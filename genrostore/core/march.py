@@ -1,0 +1,255 @@
+"""Two trees walked in one total order and merged: the listing half of sync and check.
+
+The order is the byte order of the full relative path, a directory sorting as `name/`. That is
+the order object stores list keys in, so a flat listing streams as it arrives; a hierarchical
+tree gets it by sorting each directory's listing (with that key) and descending depth-first, so
+memory is bounded by the largest directory, never by the tree (rclone's fs/march does the same).
+
+A listing error is not fatal: the walk yields a `Failure` where the unreadable part would have
+been, the merge turns it into one pair carrying the error (the other side's entries below it are
+dropped: nothing about them can be concluded), and sync later refuses every delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+from genrostore.core.backend import Entry
+from genrostore.core.errors import (
+    DirectoryNotFound,
+    FileNotFound,
+    GenrostoreError,
+    Interrupted,
+    NotADirectory,
+    UnsafeName,
+)
+
+if TYPE_CHECKING:
+    from genrostore.core.mount import Mount
+    from genrostore.core.node import Node
+
+
+def sort_key(relative: str, is_dir: bool = False) -> bytes:
+    """The total order: the path's bytes, a directory as `name/` (so `a-b` < `a/` < `a0`)."""
+    key = relative.encode("utf-8", "surrogateescape")
+    return key + b"/" if is_dir else key
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A file found by a walk; `relative` is its path below the walked root."""
+
+    key: bytes
+    relative: str
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A part of the tree that could not be listed: everything whose key starts with `prefix`
+    (b"" for the rest of the tree; None for a single skipped name), at position `key` of the walk."""
+
+    key: bytes
+    prefix: bytes | None
+    relative: str
+    error: GenrostoreError
+
+
+Walked = Union[Listed, Failure]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One path of the merged walk: on both sides, one side only, or unreadable (`error`)."""
+
+    relative: str
+    src: Entry | None
+    dst: Entry | None
+    error: GenrostoreError | None = None
+    dst_relative: str | None = None  # a single-file sync or check may name the destination differently
+
+    @property
+    def dst_name(self) -> str:
+        return self.relative if self.dst_relative is None else self.dst_relative
+
+
+def _relative(root: str, path: str) -> str:
+    return path[len(root) + 1:] if root else path
+
+
+def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False) -> Iterator[Walked]:
+    """Every file below `root` of `mount`, in the total order (see the module docstring).
+
+    `missing_ok`: a root that does not exist is an empty tree (a sync's new destination).
+    """
+    if mount.backend.implicit_dirs:
+        yield from _walk_flat(mount, root, missing_ok)
+    else:
+        yield from _walk_tree(mount, root, missing_ok)
+
+
+def _walk_flat(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
+    """An object store's recursive listing, streamed as the store orders it, order verified."""
+    last = b""
+    failures: list[UnsafeName] = []
+    try:
+        for entry in mount.walk(root, on_skip=_recording(mount, failures)):
+            yield from _skipped(failures, last)
+            if entry.is_dir:
+                continue
+            relative = _relative(root, entry.path)
+            key = sort_key(relative)
+            if key <= last and last:
+                yield Failure(last, b"", relative, GenrostoreError(
+                    f"{mount.label(entry.path)}: the listing is not in byte order (after "
+                    f"{last.decode('utf-8', 'surrogateescape')}); nothing after it can be compared"))
+                return
+            last = key
+            yield Listed(key, relative, entry)
+        yield from _skipped(failures, last)
+    except Interrupted:
+        raise
+    except GenrostoreError as exc:
+        if not (missing_ok and not last and _absent(exc)):
+            yield Failure(last, b"", "", exc)
+
+
+def _walk_tree(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
+    """Depth-first over directories, each listed, sorted by `sort_key` and held while it is walked."""
+    stack: list[Iterator[Walked]] = [iter(_listing(mount, root, root, b"", missing_ok))]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        if isinstance(item, Listed) and item.entry.is_dir:
+            stack.append(iter(_listing(mount, root, item.entry.path, item.key)))
+            continue
+        yield item
+
+
+def _absent(exc: GenrostoreError) -> bool:
+    return isinstance(exc, (FileNotFound, DirectoryNotFound)) and not isinstance(exc, NotADirectory)
+
+
+def _listing(mount: Mount, root: str, path: str, prefix: bytes, missing_ok: bool = False) -> list[Walked]:
+    """One directory's children in order (directories included, to be descended), or its Failure."""
+    failures: list[UnsafeName] = []
+    try:
+        entries = list(mount.iterdir(path, on_skip=_recording(mount, failures)))
+    except Interrupted:
+        raise
+    except GenrostoreError as exc:
+        if path == root and missing_ok and _absent(exc):
+            return []
+        return [Failure(prefix, prefix, _relative(root, path) + ("/" if path != root else ""), exc)]
+    items: list[Walked] = []
+    for entry in entries:
+        relative = _relative(root, entry.path)
+        items.append(Listed(sort_key(relative, entry.is_dir), relative, entry))
+    items.sort(key=lambda item: item.key)
+    return [*(Failure(prefix, None, failure.where, failure) for failure in failures), *items]
+
+
+def _recording(mount: Mount, failures: list[UnsafeName]):  # noqa: ANN202 - an OnSkip
+    """Report a skipped name as every listing does, and keep it: it counts as a listing error."""
+    def on_skip(error: UnsafeName) -> None:
+        mount.settings.skip(error)
+        failures.append(error)
+    return on_skip
+
+
+def _skipped(failures: list[UnsafeName], last: bytes) -> Iterator[Failure]:
+    """Skipped names of a flat listing, at the current position (they lock out deletes only)."""
+    while failures:
+        failure = failures.pop(0)
+        yield Failure(last, None, failure.where, failure)
+
+
+def merge(src: Iterator[Walked], dst: Iterator[Walked]) -> Iterator[Pair]:
+    """The merge-join of two ordered walks: one Pair per path, in order.
+
+    A Failure on one side swallows the other side's entries below its prefix, so an unlistable
+    directory never shows its counterpart's files as "only on one side".
+    """
+    left = next(src, None)
+    right = next(dst, None)
+    while left is not None or right is not None:
+        if left is not None and (right is None or left.key < right.key or
+                                 (left.key == right.key and isinstance(left, Failure))):
+            if isinstance(left, Failure):
+                yield Pair(left.relative, None, None, left.error)
+                right = _drain(dst, right, left.prefix)
+            else:
+                yield Pair(left.relative, left.entry, None)
+            left = next(src, None)
+        elif right is not None and (left is None or right.key < left.key or isinstance(right, Failure)):
+            if isinstance(right, Failure):
+                yield Pair(right.relative, None, None, right.error)
+                left = _drain(src, left, right.prefix)
+            else:
+                yield Pair(right.relative, None, right.entry)
+            right = next(dst, None)
+        else:
+            assert isinstance(left, Listed) and isinstance(right, Listed)
+            yield Pair(left.relative, left.entry, right.entry)
+            left, right = next(src, None), next(dst, None)
+
+
+def _drain(side: Iterator[Walked], head: Walked | None, prefix: bytes | None) -> Walked | None:
+    """Skip `side`'s items below `prefix`; the first one outside it is the new head."""
+    while head is not None and prefix is not None and head.key.startswith(prefix):
+        head = next(side, None)
+    return head
+
+
+@dataclass(frozen=True)
+class Trees:
+    """What a sync or check compares: two roots and their merged walk (relative to the roots)."""
+
+    src: Node
+    dst: Node
+    pairs: Iterator[Pair]
+    single_file: bool = False
+
+
+def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool) -> Trees:
+    """The merged walk of `src` against `dst`.
+
+    A missing SRC is DirectoryNotFound (exit 3) before anything is listed. A file SRC is
+    compared with the file DST names (or with DST/name when DST is a directory).
+    """
+    try:
+        entry = src.info()
+    except FileNotFound as exc:
+        raise DirectoryNotFound(f"{src.fullpath}: no such file or directory", hint="check SRC") from exc
+    if entry.is_dir:
+        return Trees(src, dst, merge(walk_sorted(src.mount, src.path),
+                                     walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok)))
+    target = dst
+    found = _info_or_none(target)
+    if found is not None and found.is_dir:
+        target = dst.child(src.basename)
+        found = _info_or_none(target)
+    if found is None and not dst_missing_ok:
+        raise DirectoryNotFound(f"{target.fullpath}: no such file or directory")
+    if found is not None and found.is_dir:
+        found = None
+        error: GenrostoreError | None = GenrostoreError(f"{target.fullpath}: is a directory, SRC is a file")
+        pairs = iter([Pair(src.basename, None, None, error)])
+    else:
+        pairs = iter([Pair(src.basename, entry, found, dst_relative=target.basename)])
+    return Trees(src.parent, target.parent, pairs, single_file=True)
+
+
+def _info_or_none(node: Node) -> Entry | None:
+    try:
+        return node.info()
+    except FileNotFound:
+        return None
+    except DirectoryNotFound as exc:
+        if isinstance(exc, NotADirectory):
+            raise
+        return None
