@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import IO, Annotated, Optional
+from typing import IO, Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ def check(
     ctx: typer.Context,
     src: Annotated[str, typer.Argument(autocompletion=complete_path, help="The source tree (or file).")],
     dst: Annotated[str, typer.Argument(autocompletion=complete_path, help="The tree (or file) to check against it.")],
-    compare: Annotated[Optional[str], typer.Option("--compare", metavar="auto|size|size,mtime|size,checksum",
+    compare: Annotated[str | None, typer.Option("--compare", metavar="auto|size|size,mtime|size,checksum",
                        help="How files are compared (default auto: size+mtime where both sides keep mtimes, "
                             "size+md5 where both store md5, else size, said on stderr).")] = None,
     checksum: Annotated[bool, typer.Option("-c", "--checksum", help="Compare md5s; hash (streamed) where no md5 "
@@ -27,15 +27,15 @@ def check(
     download: Annotated[bool, typer.Option("--download", help="Compare the bytes of both sides, streamed.")] = False,
     one_way: Annotated[bool, typer.Option("--one-way", help="Only check that SRC's files are in DST "
                                           "(files only in DST are not reported).")] = False,
-    differ: Annotated[Optional[str], typer.Option("--differ", metavar="FILE",
+    differ: Annotated[str | None, typer.Option("--differ", metavar="FILE",
                       help="Write the paths that differ to FILE (a local file).")] = None,
-    missing_on_dst: Annotated[Optional[str], typer.Option("--missing-on-dst", metavar="FILE",
+    missing_on_dst: Annotated[str | None, typer.Option("--missing-on-dst", metavar="FILE",
                               help="Write the paths only in SRC to FILE.")] = None,
-    missing_on_src: Annotated[Optional[str], typer.Option("--missing-on-src", metavar="FILE",
+    missing_on_src: Annotated[str | None, typer.Option("--missing-on-src", metavar="FILE",
                               help="Write the paths only in DST to FILE.")] = None,
-    match: Annotated[Optional[str], typer.Option("--match", metavar="FILE",
+    match: Annotated[str | None, typer.Option("--match", metavar="FILE",
                      help="Write the identical paths to FILE.")] = None,
-    error: Annotated[Optional[str], typer.Option("--error", metavar="FILE",
+    error: Annotated[str | None, typer.Option("--error", metavar="FILE",
                      help="Write the paths that could not be read to FILE.")] = None,
 ) -> None:
     """Compare two trees by the comparison sync uses; print '= path' (identical), '* path' (differs),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from genrostore.core.backend import Entry
 from genrostore.core.errors import (
@@ -61,7 +61,7 @@ class Failure:
     error: GenrostoreError
 
 
-Walked = Union[Listed, Failure]
+Walked = Listed | Failure
 
 
 @dataclass(slots=True)
@@ -157,7 +157,7 @@ def _listing(mount: Mount, root: str, path: str, prefix: bytes, missing_ok: bool
     return [*(Failure(prefix, None, failure.where, failure) for failure in failures), *items]
 
 
-def _recording(mount: Mount, failures: list[UnsafeName]):  # noqa: ANN202 - an OnSkip
+def _recording(mount: Mount, failures: list[UnsafeName]):
     """Report a skipped name as every listing does, and keep it: it counts as a listing error."""
     def on_skip(error: UnsafeName) -> None:
         mount.settings.skip(error)

@@ -112,7 +112,8 @@ class DeleteSet:
 
     def _spill(self) -> None:
         if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="genrostore-deletes-")
+            # Kept open across calls (closed by close()); the OS removes it even after kill -9.
+            self._file = tempfile.TemporaryFile(prefix="genrostore-deletes-")  # noqa: SIM115
         for path, size in self._pending:
             raw = path.encode("utf-8", "surrogateescape")
             self._file.write(struct.pack("<QI", size, len(raw)) + raw)

@@ -107,7 +107,7 @@ def test_conflicting_comparisons_are_a_usage_error(run: Run, tmp_path: Path) -> 
     assert run("check", "--compare", "md5", "a", "b").returncode == 2
 
 
-def test_an_unlistable_directory_is_reported_and_exits_with_its_code(run: Run, tmp_path: Path, profile) -> None:  # noqa: ANN001
+def test_an_unlistable_directory_is_reported_and_exits_with_its_code(run: Run, tmp_path: Path, profile) -> None:
     """A subdirectory the local jail refuses to list (a symlink leaving the mount): `! sub/`, exit 6;
     its files in DST are not reported as missing from SRC."""
     _tree(tmp_path / "m" / "a", BASE)
@@ -122,7 +122,7 @@ def test_an_unlistable_directory_is_reported_and_exits_with_its_code(run: Run, t
     assert "resolves outside the mount root" in done.stderr.decode()
 
 
-def test_an_unreadable_file_under_checksum_is_reported_with_its_code(run: Run, tmp_path: Path, profile) -> None:  # noqa: ANN001
+def test_an_unreadable_file_under_checksum_is_reported_with_its_code(run: Run, tmp_path: Path, profile) -> None:
     _tree(tmp_path / "m" / "a", {"ok": "1"})
     _tree(tmp_path / "outside", {"f": "x"})
     os.symlink(tmp_path / "outside" / "f", tmp_path / "m" / "a" / "link")
@@ -172,7 +172,7 @@ def test_local_against_s3_checksum_hashes_the_local_side(case_s3: Case, tmp_path
     assert _lines(done.stdout) == ["* changed", "= dir/same", "= grown", "= same"]
 
 
-def test_sftp_trees_and_an_unreadable_directory(case_sftp: Case, sftp_server) -> None:  # noqa: ANN001
+def test_sftp_trees_and_an_unreadable_directory(case_sftp: Case, sftp_server) -> None:
     a, b = case_sftp.fresh(), case_sftp.fresh()
     _write(case_sftp, a, {**BASE, "locked/f": "x"})
     _write(case_sftp, b, {**BASE, "locked/f": "x"})

@@ -37,7 +37,7 @@ def test_hierarchical_walk_yields_files_in_byte_order_of_the_full_path(tmp_path:
     assert walked == sorted(TRICKY, key=lambda p: p.encode())
 
 
-def test_flat_object_store_walk_has_the_same_order_as_a_tree_walk(tmp_path: Path, case_s3) -> None:  # noqa: ANN001
+def test_flat_object_store_walk_has_the_same_order_as_a_tree_walk(tmp_path: Path, case_s3) -> None:
     storage, name = _local(tmp_path, TRICKY)
     base = case_s3.fresh()
     s3 = case_s3.storage()
