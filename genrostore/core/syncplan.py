@@ -25,13 +25,13 @@ from typing import IO, TYPE_CHECKING
 
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.backend import Entry
-from genrostore.core.compare import Verdict
+from genrostore.core.compare import Comparator, Verdict
 from genrostore.core.errors import GenrostoreError, Refused, UsageError
-from genrostore.core.march import Pair
+from genrostore.core.march import Pair, open_trees
 
 if TYPE_CHECKING:
-    from genrostore.core.compare import Comparator
     from genrostore.core.node import Node
+    from genrostore.core.storage import Storage
 
 SPILL_AFTER = 10_000  # planned deletes held in memory before the set moves to a temp file
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
@@ -292,3 +292,40 @@ def check_gates(deletes: DeleteSet, tally: Tally, options: SyncOptions, src: str
         raise Refused(f"the sync would delete {deletes.bytes} bytes, more than --max-delete-size "
                       f"{options.max_delete_size} bytes: nothing deleted",
                       hint="raise --max-delete-size if that much is expected to go")
+
+
+def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | None = None, *,
+                 mode: str = "auto", notice: Callable[[str], None] | None = None) -> tuple[SyncPlan, Iterator[Action]]:
+    """Everything a sync does before executing: refuse overlapping trees (exit 2) and a missing
+    SRC (exit 3), choose the comparison, and stream the actions (deletes held in the plan).
+
+    The executor runs the actions, reports each failure with `plan.transfer_failed`, then runs
+    `plan.deletions(warn)` (the gates), and finally `plan.close()`.
+    """
+    refuse_overlap(src, dst)
+    trees = open_trees(src, dst, dst_missing_ok=True)
+    comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, notice=notice,
+                            labels=(src.fullpath, dst.fullpath))
+    plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions())
+    return plan, plan.actions(trees.pairs)
+
+
+def refuse_overlap(src: Node, dst: Node) -> None:
+    """One tree inside the other (same mount, or the same disk through two mounts): exit 2,
+    as rclone does; such a sync would copy or delete its own input."""
+    left, right = _location(src), _location(dst)
+    if left[0] != right[0]:
+        return
+    a, b = left[1], right[1]
+    if a == b or not a or not b or a.startswith(b + "/") or b.startswith(a + "/"):
+        raise UsageError(f"{src.fullpath} and {dst.fullpath} overlap: a sync would change its own source",
+                         hint="sync into a directory outside SRC")
+
+
+def _location(node: Node) -> tuple[object, str]:
+    """(which store, path inside it): the OS path for local disks, else the mount and its path."""
+    local = node.mount.local_path(node.path) if node.mount.backend.local_disk else None
+    if local is not None:
+        real = os.path.realpath(local)
+        return "local", real.rstrip("/") if real != "/" else ""
+    return id(node.mount), node.path

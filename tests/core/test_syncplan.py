@@ -246,3 +246,54 @@ def test_planning_a_million_entries_stays_under_300_mib_peak_rss(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     peak_mib = int(done.stdout.split()[-1])
     assert peak_mib < 300, f"peak RSS {peak_mib} MiB"
+
+
+# -- sync then check: identical, as a property over random trees ---------------------------------------
+UNIVERSE = [f"{d}/{n}" for d in ("a", "a b", "a-c", "a/deep", "\u00e9") for n in ("x", "y", "z z")] + ["top", "top-2"]
+
+
+def _apply(plan: SyncPlan, actions: list) -> None:
+    """A sequential stand-in for the pipeline's executor: copies, then the gated deletes."""
+    for action in actions:
+        if isinstance(action, Copy):
+            action.src.copy_to(action.dst)
+    for delete in plan.deletions(print):
+        delete.node.mount.remove_file(delete.node.path)
+
+
+@pytest.mark.parametrize("mode", ["size", "size,checksum"])
+def test_sync_then_check_reports_identical_over_random_trees(mode: str) -> None:
+    import random
+
+    from genrostore.core.check import check
+
+    rng = random.Random(15)
+    for _ in range(25):
+        src = {p: "".join(rng.choice("ab") for _ in range(rng.randint(0, 3))) for p in UNIVERSE if rng.random() < 0.5}
+        dst = {p: "".join(rng.choice("ab") for _ in range(rng.randint(0, 3))) for p in UNIVERSE if rng.random() < 0.5}
+        src.setdefault("top", "t")
+        storage = _storage(src, dst)
+        plan, actions = _plan(storage, mode=mode)
+        _apply(plan, actions)
+        marks: list[str] = []
+        result = check(storage, storage.node("s:tree"), storage.node("d:tree"), lambda m, p: marks.append(m + p),
+                       mode=mode)
+        assert (result.differences, result.missing_on_dst, result.missing_on_src, result.errors) == (0, 0, 0, [])
+        assert len(marks) == len(src)
+        again, rerun = _plan(storage, mode=mode)
+        assert all(isinstance(a, Skip) for a in rerun) and again.deletes.count == 0  # converged
+
+
+def test_overlapping_trees_are_refused_exit_2(tmp_path: Path) -> None:
+    from genrostore.core.syncplan import prepare_sync
+
+    storage = _storage({"a/x": "1"}, {})
+    for src, dst in (("s:tree", "s:tree/a"), ("s:tree/a", "s:tree"), ("s:tree", "s:tree"), ("s:", "s:tree")):
+        with pytest.raises(UsageError, match="overlap"):
+            prepare_sync(storage, storage.node(src), storage.node(dst))
+    (tmp_path / "t" / "in").mkdir(parents=True)
+    local = Storage(mounts=[{"name": "l", "type": "local", "path": str(tmp_path)}])
+    with pytest.raises(UsageError, match="overlap"):
+        prepare_sync(local, local.node("l:t"), local.node(f"{tmp_path}/t/in"))
+    plan, _ = prepare_sync(storage, storage.node("s:tree"), storage.node("d:tree"))
+    assert plan.dst.path == "tree"
