@@ -276,8 +276,8 @@ def test_sync_then_check_reports_identical_over_random_trees(mode: str) -> None:
         plan, actions = _plan(storage, mode=mode)
         _apply(plan, actions)
         marks: list[str] = []
-        result = check(storage, storage.node("s:tree"), storage.node("d:tree"), lambda m, p: marks.append(m + p),
-                       mode=mode)
+        result = check(storage, storage.node("s:tree"), storage.node("d:tree"),
+                       lambda m, p, seen=marks: seen.append(m + p), mode=mode)
         assert (result.differences, result.missing_on_dst, result.missing_on_src, result.errors) == (0, 0, 0, [])
         assert len(marks) == len(src)
         again, rerun = _plan(storage, mode=mode)
