@@ -37,6 +37,9 @@ def check(
                      help="Write the identical paths to FILE.")] = None,
     error: Annotated[str | None, typer.Option("--error", metavar="FILE",
                      help="Write the paths that could not be read to FILE.")] = None,
+    jobs: Annotated[int | None, typer.Option("-j", "--checkers", min=1,
+                    help="Parallel comparisons that read or ask the store (default 16 for remote stores, "
+                         "4 for local disks).")] = None,
 ) -> None:
     """Compare two trees by the comparison sync uses; print '= path' (identical), '* path' (differs),
     '+ path' (only in SRC), '- path' (only in DST), '! path' (could not be read). Exit 0 when
@@ -66,7 +69,7 @@ def check(
 
     try:
         result = run_check(app.storage, src_node, dst_node, report, mode=mode, download=download,
-                           one_way=one_way, notice=app.info)
+                           one_way=one_way, notice=app.info, jobs=jobs)
         for target in lists.values():
             target.publish()
         published = True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from genrostore.core.compare import Comparator, Verdict
 from genrostore.core.errors import GenrostoreError, PartialFailure
-from genrostore.core.march import Pair, open_trees
+from genrostore.core.march import Pair, open_trees, ordered_map
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -57,22 +57,37 @@ class CheckResult:
 
 
 def check(storage: Storage, src: Node, dst: Node, report: Report, *, mode: str = "auto", download: bool = False,
-          one_way: bool = False, notice: Callable[[str], None] | None = None) -> CheckResult:
-    """Compare `src` with `dst`, calling `report(mark, path)` for every path as the walk reaches it."""
+          one_way: bool = False, notice: Callable[[str], None] | None = None, jobs: int | None = None) -> CheckResult:
+    """Compare `src` with `dst`, calling `report(mark, path)` for every path in tree order.
+
+    Comparisons that need a round trip (stored md5s, hashes, downloads) run on `jobs` threads
+    (default: `Comparator.default_jobs`) while the walk streams on; the report keeps tree order.
+    """
     trees = open_trees(src, dst, dst_missing_ok=False)
     comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, download=download, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
     result = CheckResult()
-    for pair in trees.pairs:
-        mark = _mark(pair, trees.src, trees.dst, comparator, result, one_way)
+
+    def judge(pair: Pair) -> Verdict | GenrostoreError | None:
+        if pair.error is not None or pair.src is None or pair.dst is None:
+            return None
+        try:
+            return comparator.compare(_join(trees.src.path, pair.relative), pair.src,
+                                      _join(trees.dst.path, pair.dst_name), pair.dst)
+        except GenrostoreError as exc:
+            return exc
+
+    workers = jobs or comparator.default_jobs
+    for pair, verdict in ordered_map(judge, trees.pairs, workers=workers, parallel=comparator.needs_io):
+        mark = _mark(pair, verdict, result, one_way)
         if mark is not None:
             report(mark, pair.relative)
     return result
 
 
-def _mark(pair: Pair, src: Node, dst: Node, comparator: Comparator, result: CheckResult, one_way: bool) -> str | None:
+def _mark(pair: Pair, verdict: Verdict | GenrostoreError | None, result: CheckResult, one_way: bool) -> str | None:
     if pair.error is not None:
-        result.errors.append((pair.relative or src.fullpath, pair.error))
+        result.errors.append((pair.relative or "/", pair.error))
         return ERROR
     if pair.dst is None:
         result.missing_on_dst += 1
@@ -82,10 +97,8 @@ def _mark(pair: Pair, src: Node, dst: Node, comparator: Comparator, result: Chec
             return None
         result.missing_on_src += 1
         return MISSING_ON_SRC
-    try:
-        verdict = comparator.compare(_join(src.path, pair.relative), pair.src, _join(dst.path, pair.dst_name), pair.dst)
-    except GenrostoreError as exc:
-        result.errors.append((pair.relative, exc))
+    if isinstance(verdict, GenrostoreError):
+        result.errors.append((pair.relative, verdict))
         return ERROR
     if verdict is Verdict.DIFFER:
         result.differences += 1

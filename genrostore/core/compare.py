@@ -19,6 +19,7 @@ from genrostore.core.backend import CHUNK_SIZE, Backend, Entry
 from genrostore.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from genrostore.core.march import Pair
     from genrostore.core.mount import Mount
     from genrostore.core.storage import Storage
 
@@ -121,6 +122,19 @@ class Comparator:
     @property
     def uses_mtime(self) -> bool:
         return self.method == "size,mtime"
+
+    @property
+    def default_jobs(self) -> int:
+        """Threads for comparisons that need I/O: many for network stores, few for disks."""
+        if self.method in ("size", "size,mtime"):
+            return 1
+        local = {"local", "memory"}
+        return 4 if {self.src.spec.type, self.dst.spec.type} <= local else 16
+
+    def needs_io(self, pair: Pair) -> bool:
+        """Whether comparing this pair may read or ask the store (worth a worker thread)."""
+        return pair.src is not None and pair.dst is not None and pair.error is None and \
+            self.method not in ("size", "size,mtime")
 
     def compare(self, src_path: str, src: Entry, dst_path: str, dst: Entry) -> Verdict:
         """Raises the read error (GenrostoreError) when a side cannot be hashed or read."""

@@ -12,9 +12,10 @@ dropped: nothing about them can be concluded), and sync later refuses every dele
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from genrostore.core.backend import Entry
 from genrostore.core.errors import (
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from genrostore.core.mount import Mount
     from genrostore.core.node import Node
 
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Listed, Failure and Pair are built once per file of both trees: plain slotted classes, as a
 # frozen dataclass's __init__ costs four times as much.
@@ -257,3 +261,40 @@ def _info_or_none(node: Node) -> Entry | None:
         if isinstance(exc, NotADirectory):
             raise
         return None
+
+
+def ordered_map(func: Callable[[T], R], items: Iterator[T], *, workers: int, window: int = 256,
+                parallel: Callable[[T], bool] | None = None) -> Iterator[tuple[T, R]]:
+    """(item, func(item)) in the order of `items`, `func` run on up to `workers` threads.
+
+    At most `window` items are in flight, so memory stays bounded on any tree; items for which
+    `parallel` says no (nothing to fetch) skip the pool. Used to compare pairs whose verdict needs
+    a round trip (a HEAD for a stored md5, a hash) while the merge streams on.
+    """
+    if workers <= 1:
+        for item in items:
+            yield item, func(item)
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: deque[tuple[T, Future[R] | R, bool]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genrostore-compare") as pool:
+        try:
+            for item in items:
+                if parallel is None or parallel(item):
+                    pending.append((item, pool.submit(func, item), True))
+                else:
+                    pending.append((item, func(item), False))
+                while len(pending) > window or (pending and not pending[0][2]):
+                    yield _settled(pending.popleft())
+            while pending:
+                yield _settled(pending.popleft())
+        finally:
+            for _, future, submitted in pending:
+                if submitted:
+                    future.cancel()  # type: ignore[union-attr]
+
+
+def _settled(entry: tuple[T, Any, bool]) -> tuple[T, Any]:
+    item, value, submitted = entry
+    return item, value.result() if submitted else value

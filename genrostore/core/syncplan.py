@@ -27,7 +27,7 @@ from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.backend import Entry
 from genrostore.core.compare import Comparator, Verdict
 from genrostore.core.errors import GenrostoreError, Refused, UsageError
-from genrostore.core.march import Pair, open_trees
+from genrostore.core.march import Pair, open_trees, ordered_map
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -185,6 +185,7 @@ class SyncPlan:
     comparator: Comparator
     options: SyncOptions = field(default_factory=SyncOptions)
     spill_after: int = SPILL_AFTER
+    jobs: int | None = None  # threads for comparisons that need I/O (default: the comparator's)
     tally: Tally = field(default_factory=Tally)
     errors: list[tuple[str, GenrostoreError]] = field(default_factory=list)
 
@@ -192,15 +193,35 @@ class SyncPlan:
         self.deletes = DeleteSet(self.spill_after)
 
     def actions(self, pairs: Iterator[Pair]) -> Iterator[Action]:
-        """Copy, SetMetadata and Skip actions, in order; deletes are only planned here."""
-        for pair in pairs:
-            action = self.action_for(pair)
+        """Copy, SetMetadata and Skip actions, in order; deletes are only planned here.
+
+        Comparisons that need I/O run on `jobs` threads while the merge streams on (see
+        `march.ordered_map`); the tally and the delete set are kept on this thread only.
+        """
+        workers = self.jobs or self.comparator.default_jobs
+        for pair, judged in ordered_map(self._judge, pairs, workers=workers, parallel=self._needs_io):
+            action = self._record(pair, judged)
             if action is not None:
                 yield action
 
     def action_for(self, pair: Pair) -> Action | None:
+        return self._record(pair, self._judge(pair))
+
+    def _needs_io(self, pair: Pair) -> bool:
+        return not self.options.ignore_existing and self.comparator.needs_io(pair)
+
+    def _judge(self, pair: Pair) -> tuple[str, str] | GenrostoreError | None:
+        """The decision for a pair with a source (may read or ask the store: runs on any thread)."""
+        if pair.error is not None or pair.src is None:
+            return None
+        try:
+            return decide(pair, self._verdict, self.options, self._newer_on_dst)
+        except GenrostoreError as exc:
+            return exc
+
+    def _record(self, pair: Pair, judged: tuple[str, str] | GenrostoreError | None) -> Action | None:
         if pair.error is not None:
-            self.errors.append((pair.relative, pair.error))
+            self.errors.append((pair.relative or "/", pair.error))
             return None
         if pair.src is None:
             assert pair.dst is not None
@@ -211,12 +232,11 @@ class SyncPlan:
         self.tally.src_files += 1
         if pair.dst is not None:
             self.tally.dst_files += 1
-        try:
-            kind, reason = decide(pair, self._verdict, self.options, self._newer_on_dst)
-        except GenrostoreError as exc:
-            self.errors.append((pair.relative, exc))
+        if isinstance(judged, GenrostoreError):
+            self.errors.append((pair.relative, judged))
             return None
-        return self._build(pair, kind, reason)
+        assert judged is not None
+        return self._build(pair, *judged)
 
     def _build(self, pair: Pair, kind: str, reason: str) -> Action:
         assert pair.src is not None
@@ -295,7 +315,8 @@ def check_gates(deletes: DeleteSet, tally: Tally, options: SyncOptions, src: str
 
 
 def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | None = None, *,
-                 mode: str = "auto", notice: Callable[[str], None] | None = None) -> tuple[SyncPlan, Iterator[Action]]:
+                 mode: str = "auto", notice: Callable[[str], None] | None = None,
+                 jobs: int | None = None) -> tuple[SyncPlan, Iterator[Action]]:
     """Everything a sync does before executing: refuse overlapping trees (exit 2) and a missing
     SRC (exit 3), choose the comparison, and stream the actions (deletes held in the plan).
 
@@ -306,7 +327,7 @@ def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | 
     trees = open_trees(src, dst, dst_missing_ok=True)
     comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
-    plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions())
+    plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs)
     return plan, plan.actions(trees.pairs)
 
 

@@ -83,3 +83,33 @@ def test_an_unlistable_directory_is_one_error_and_hides_its_counterpart(tmp_path
     pairs = list(merge(walk_sorted(storage.mount(name), ""), walk_sorted(dst.mount("d"), "")))
     assert [(p.relative, p.error is not None) for p in pairs] == [("a", False), ("sub/", True), ("z", False)]
     assert pairs[1].error.exit_code == 6
+
+
+def test_ordered_map_keeps_order_and_bounds_what_is_in_flight() -> None:
+    import random
+    import threading
+    import time
+
+    from genrostore.core.march import ordered_map
+
+    lock = threading.Lock()
+    state = {"running": 0, "peak": 0, "started": 0}
+    rng = random.Random(1)
+    delays = [rng.random() / 500 for _ in range(300)]
+
+    def slow(i: int) -> int:
+        with lock:
+            state["running"] += 1
+            state["started"] += 1
+            state["peak"] = max(state["peak"], state["running"])
+        time.sleep(delays[i])
+        with lock:
+            state["running"] -= 1
+        return i * 2
+
+    consumed = 0
+    for item, value in ordered_map(slow, iter(range(300)), workers=8, window=16, parallel=lambda i: i % 3 != 0):
+        assert (item, value) == (consumed, consumed * 2)
+        assert state["started"] - consumed <= 17 + 1  # never far ahead of the consumer
+        consumed += 1
+    assert consumed == 300 and 1 < state["peak"] <= 8
