@@ -42,27 +42,35 @@ class Capabilities:
     stored_md5: bool  # listings or a metadata call give the real md5 without reading the data
 
 
+def feature(backend: Backend, name: str) -> bool:
+    """A declared capability (`Backend.features`, issue 14); before that lands, the class flag of
+    the same name where one exists (`implicit_dirs`, `local_disk`), else "not available"."""
+    features = getattr(backend, "features", None)
+    if features is not None and hasattr(features, name):
+        return bool(getattr(features, name))
+    return bool(getattr(backend, name, False))
+
+
 def capabilities(mount: Mount) -> Capabilities:
-    """The mount's declared capabilities; until every backend declares them, inferred from the
-    methods it has (an override of `md5` is a stored md5, a `set_mtime` keeps mtimes)."""
+    """What the comparison may rely on for `mount`, from its backend's declared features.
+
+    Keeping mtimes must be declared (`features.mtime`: a copy stores the source's mtime): a
+    backend that can merely set one would otherwise never converge (every copy would look
+    changed again). Until features land, a stored md5 is inferred from the backend overriding
+    `md5` or the fsspec `stored_md5` hook.
+    """
     backend = mount.backend
     inner = getattr(backend, "inner", None)
     if isinstance(inner, Backend):  # a relative mount has its parent's abilities
         backend = inner
-    declared = getattr(backend, "capabilities", None)
-    keeps = getattr(declared, "keeps_mtime", None)
-    if keeps is None:
-        keeps = getattr(backend, "keeps_mtime", None)
-    if keeps is None:
-        keeps = callable(getattr(backend, "set_mtime", None))
-    precision = getattr(declared, "mtime_precision", None) or getattr(backend, "mtime_precision", None)
-    stored = getattr(declared, "stored_md5", None)
-    if stored is None:
-        stored = getattr(backend, "has_stored_md5", None)
-    if stored is None:
+    features = getattr(backend, "features", None)
+    keeps = feature(backend, "mtime")
+    if features is not None and hasattr(features, "stored_md5"):
+        stored = bool(features.stored_md5)
+    else:
         stored = _overrides(backend, "md5", Backend) or _overrides(backend, "stored_md5", None)
-    return Capabilities(bool(keeps), precision if isinstance(precision, timedelta) else _DEFAULT_PRECISION,
-                        bool(stored))
+    precision = getattr(features, "mtime_precision", None) or getattr(backend, "mtime_precision", None)
+    return Capabilities(keeps, precision if isinstance(precision, timedelta) else _DEFAULT_PRECISION, stored)
 
 
 def _overrides(backend: Backend, name: str, base: type | None) -> bool:
@@ -128,8 +136,10 @@ class Comparator:
         """Threads for comparisons that need I/O: many for network stores, few for disks."""
         if self.method in ("size", "size,mtime"):
             return 1
-        local = {"local", "memory"}
-        return 4 if {self.src.spec.type, self.dst.spec.type} <= local else 16
+        network = feature(self.src.backend, "network") or feature(self.dst.backend, "network")
+        if not hasattr(getattr(self.src.backend, "features", None), "network"):  # until features land
+            network = not {self.src.spec.type, self.dst.spec.type} <= {"local", "memory"}
+        return 16 if network else 4
 
     def needs_io(self, pair: Pair) -> bool:
         """Whether comparing this pair may read or ask the store (worth a worker thread)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genrostore.core.backend import Entry
+from genrostore.core.compare import feature
 from genrostore.core.errors import (
     DirectoryNotFound,
     FileNotFound,
@@ -92,7 +93,7 @@ def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False) -> Iterato
 
     `missing_ok`: a root that does not exist is an empty tree (a sync's new destination).
     """
-    if mount.backend.implicit_dirs:
+    if feature(mount.backend, "implicit_dirs"):
         yield from _walk_flat(mount, root, missing_ok)
     else:
         yield from _walk_tree(mount, root, missing_ok)

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING
 
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.backend import Entry
-from genrostore.core.compare import Comparator, Verdict
+from genrostore.core.compare import Comparator, Verdict, feature
 from genrostore.core.errors import GenrostoreError, Refused, UsageError
 from genrostore.core.march import Pair, open_trees, ordered_map
 
@@ -344,9 +344,15 @@ def refuse_overlap(src: Node, dst: Node) -> None:
 
 
 def _location(node: Node) -> tuple[object, str]:
-    """(which store, path inside it): the OS path for local disks, else the mount and its path."""
-    local = node.mount.local_path(node.path) if node.mount.backend.local_disk else None
+    """(which store, path inside it): the OS path for local disks, the store's own answer where
+    it gives one (`Backend.store_location`: one bucket mounted twice), else the mount and path."""
+    backend = node.mount.backend
+    local = node.mount.local_path(node.path) if feature(backend, "local_disk") else None
     if local is not None:
         real = os.path.realpath(local)
         return "local", real.rstrip("/") if real != "/" else ""
+    located = getattr(backend, "store_location", None)
+    where = located(node.path) if callable(located) else None
+    if where is not None:
+        return where[0], where[1].strip("/")
     return id(node.mount), node.path

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from genrostore import Storage
+from genrostore.core.compare import feature
 from genrostore.core.march import merge, sort_key, walk_sorted
 
 # Names whose order differs between "sort each directory by name" and the byte order of full
@@ -44,7 +45,7 @@ def test_flat_object_store_walk_has_the_same_order_as_a_tree_walk(tmp_path: Path
     for rel in TRICKY:
         s3.node(f"{base}/{rel}").write(rel)
     node = s3.node(base)
-    assert node.mount.backend.implicit_dirs
+    assert feature(node.mount.backend, "implicit_dirs")
     flat = [item.relative for item in walk_sorted(node.mount, node.path)]
     tree = [item.relative for item in walk_sorted(storage.mount(name), "")]
     assert flat == tree
