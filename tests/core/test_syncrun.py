@@ -1,0 +1,76 @@
+"""Running a sync plan on real trees: transfers first, and deletes only when nothing failed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from genrostore import Storage
+from genrostore.core.errors import PartialFailure, Refused
+from genrostore.core.syncplan import DeleteLimit, SyncOptions, prepare_sync
+from genrostore.core.syncrun import perform_directly, run_sync
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _sync(tmp_path: Path, options: SyncOptions | None = None, jobs: int = 4) -> tuple[object, list[str]]:
+    storage = Storage(mounts=[{"name": "m", "type": "local", "path": str(tmp_path / "m")}])
+    warnings: list[str] = []
+    plan, actions = prepare_sync(storage, storage.node("m:src"), storage.node(str(tmp_path / "dst")), options,
+                                 mode="size,checksum")
+    try:
+        return run_sync(plan, actions, perform_directly, jobs=jobs, warn=warnings.append), warnings
+    finally:
+        plan.close()
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_a_sync_makes_dst_identical_and_a_rerun_changes_nothing(tmp_path: Path, jobs: int) -> None:
+    _tree(tmp_path / "m" / "src", {"a": "1", "d/b": "22", "d/e/c": "333", "same": "s"})
+    _tree(tmp_path / "dst", {"same": "s", "a": "9", "old": "o", "d/gone": "g"})
+    outcome, warnings = _sync(tmp_path, jobs=jobs)
+    assert _files(tmp_path / "dst") == _files(tmp_path / "m" / "src")
+    assert outcome.summary() == "copied 2, updated 1, deleted 2, unchanged 1, errors 0, 6 bytes"  # type: ignore[attr-defined]
+    again, _ = _sync(tmp_path, jobs=jobs)
+    assert again.summary() == "copied 0, updated 0, deleted 0, unchanged 4, errors 0, 0 bytes"  # type: ignore[attr-defined]
+
+
+def test_a_failed_transfer_deletes_nothing_and_says_how_many_deletions_were_skipped(tmp_path: Path) -> None:
+    """One source file cannot be read (a symlink out of the mount, refused by the jail): the
+    other copies happen, no DST file is deleted, and the failure decides the exit code."""
+    _tree(tmp_path / "m" / "src", {"a": "1"})
+    _tree(tmp_path / "outside", {"secret": "x"})
+    os.symlink(tmp_path / "outside" / "secret", tmp_path / "m" / "src" / "bad")
+    _tree(tmp_path / "dst", {"old1": "o", "old2": "o"})
+    outcome, warnings = _sync(tmp_path)
+    assert _files(tmp_path / "dst") == {"a": "1", "old1": "o", "old2": "o"}
+    assert warnings == ["genrostore: 2 deletions skipped because of errors"]
+    with pytest.raises(PartialFailure) as raised:
+        outcome.raise_for()  # type: ignore[attr-defined]
+    assert raised.value.exit_code == 1 and "bad" in raised.value.failures[0][0]
+
+
+def test_max_delete_exceeded_deletes_nothing_after_the_copies(tmp_path: Path) -> None:
+    _tree(tmp_path / "m" / "src", {"new": "n"})
+    _tree(tmp_path / "dst", {"x": "1", "y": "2", "z": "3"})
+    with pytest.raises(Refused, match="would delete 3 files, more than --max-delete 2"):
+        _sync(tmp_path, SyncOptions(max_delete=DeleteLimit.parse("2")))
+    assert _files(tmp_path / "dst") == {"new": "n", "x": "1", "y": "2", "z": "3"}
+
+
+def test_an_empty_source_deletes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "m" / "src").mkdir(parents=True)
+    _tree(tmp_path / "dst", {"x": "1"})
+    with pytest.raises(Refused):
+        _sync(tmp_path)
+    assert _files(tmp_path / "dst") == {"x": "1"}
