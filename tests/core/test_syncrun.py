@@ -10,7 +10,7 @@ import pytest
 from genrostore import Storage
 from genrostore.core.errors import PartialFailure, Refused
 from genrostore.core.syncplan import DeleteLimit, SyncOptions, prepare_sync
-from genrostore.core.syncrun import perform_directly, run_sync
+from genrostore.core.syncrun import SyncOutcome, perform_directly, run_sync
 
 
 def _tree(root: Path, files: dict[str, str]) -> None:
@@ -23,7 +23,7 @@ def _files(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _sync(tmp_path: Path, options: SyncOptions | None = None, jobs: int = 4) -> tuple[object, list[str]]:
+def _sync(tmp_path: Path, options: SyncOptions | None = None, jobs: int = 4) -> tuple[SyncOutcome, list[str]]:
     storage = Storage(mounts=[{"name": "m", "type": "local", "path": str(tmp_path / "m")}])
     warnings: list[str] = []
     plan, actions = prepare_sync(storage, storage.node("m:src"), storage.node(str(tmp_path / "dst")), options,
@@ -39,10 +39,11 @@ def test_a_sync_makes_dst_identical_and_a_rerun_changes_nothing(tmp_path: Path, 
     _tree(tmp_path / "m" / "src", {"a": "1", "d/b": "22", "d/e/c": "333", "same": "s"})
     _tree(tmp_path / "dst", {"same": "s", "a": "9", "old": "o", "d/gone": "g"})
     outcome, warnings = _sync(tmp_path, jobs=jobs)
+    assert warnings == []
     assert _files(tmp_path / "dst") == _files(tmp_path / "m" / "src")
-    assert outcome.summary() == "copied 2, updated 1, deleted 2, unchanged 1, errors 0, 6 bytes"  # type: ignore[attr-defined]
+    assert outcome.summary() == "copied 2, updated 1, deleted 2, unchanged 1, errors 0, 6 bytes"
     again, _ = _sync(tmp_path, jobs=jobs)
-    assert again.summary() == "copied 0, updated 0, deleted 0, unchanged 4, errors 0, 0 bytes"  # type: ignore[attr-defined]
+    assert again.summary() == "copied 0, updated 0, deleted 0, unchanged 4, errors 0, 0 bytes"
 
 
 def test_a_failed_transfer_deletes_nothing_and_says_how_many_deletions_were_skipped(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_a_failed_transfer_deletes_nothing_and_says_how_many_deletions_were_skip
     assert _files(tmp_path / "dst") == {"a": "1", "old1": "o", "old2": "o"}
     assert warnings == ["genrostore: 2 deletions skipped because of errors"]
     with pytest.raises(PartialFailure) as raised:
-        outcome.raise_for()  # type: ignore[attr-defined]
+        outcome.raise_for()
     assert raised.value.exit_code == 1 and "bad" in raised.value.failures[0][0]
 
 
