@@ -38,21 +38,22 @@ class SyncOutcome:
                 f"unchanged {self.unchanged}, errors {len(self.failures)}, {self.bytes} bytes")
 
     def raise_for(self) -> None:
+        """The errors' own exit code when they share one (issue 15: "exit code from the errors"),
+        whatever else completed; 1 when they differ."""
         if self.failures:
-            done = self.copied + self.updated + self.metadata + self.deleted
-            raise PartialFailure(f"{len(self.failures)} of {len(self.failures) + done} change(s) failed",
-                                 self.failures, all_failed=not done)
+            raise PartialFailure(f"{len(self.failures)} error(s) during the sync", self.failures, all_failed=True)
 
 
 def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, jobs: int = 4,
              warn: Callable[[str], None] = print) -> SyncOutcome:
     """Perform every action of `plan`, then its deletes if every gate passes.
 
-    Refused (exit 7) from a gate propagates after the transfers; transfer and delete failures
-    are collected in the outcome (`raise_for`).
+    Refused (exit 7) from a gate propagates after the transfers; listing, reading, transfer and
+    delete failures are all collected in the outcome (`raise_for` gives their exit code).
     """
     outcome = SyncOutcome()
     lock = threading.Lock()
+    delete_failures: list[tuple[str, GenrostoreError]] = []
 
     def one(action: Action) -> None:
         try:
@@ -60,15 +61,20 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, job
         except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
             error = exc if isinstance(exc, GenrostoreError) else translate(exc, _where(action))
             with lock:
-                outcome.failures.append((_where(action), error))
-                plan.transfer_failed(_where(action), error)
+                if isinstance(action, Delete):
+                    delete_failures.append((_where(action), error))
+                else:
+                    plan.transfer_failed(_where(action), error)
             return
         with lock:
             _count(outcome, action, changed)
 
-    _each(actions, one, jobs)
-    for delete in plan.deletions(warn):
-        one(delete)
+    try:
+        _each(actions, one, jobs)
+        for delete in plan.deletions(warn):
+            one(delete)
+    finally:
+        outcome.failures = [*plan.errors, *delete_failures]
     return outcome
 
 

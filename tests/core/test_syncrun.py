@@ -58,7 +58,7 @@ def test_a_failed_transfer_deletes_nothing_and_says_how_many_deletions_were_skip
     assert warnings == ["genrostore: 2 deletions skipped because of errors"]
     with pytest.raises(PartialFailure) as raised:
         outcome.raise_for()
-    assert raised.value.exit_code == 1 and "bad" in raised.value.failures[0][0]
+    assert raised.value.exit_code == 6 and "bad" in raised.value.failures[0][0]
 
 
 def test_max_delete_exceeded_deletes_nothing_after_the_copies(tmp_path: Path) -> None:
@@ -75,3 +75,42 @@ def test_an_empty_source_deletes_nothing(tmp_path: Path) -> None:
     with pytest.raises(Refused):
         _sync(tmp_path)
     assert _files(tmp_path / "dst") == {"x": "1"}
+
+
+# -- real servers --------------------------------------------------------------------------------
+def test_local_to_s3_sync_converges_with_checksums(case_s3, tmp_path: Path) -> None:  # noqa: ANN001
+    storage = case_s3.storage()
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22", "same-size": "abc"})
+    dst = case_s3.fresh()
+    for rel, text in {"same-size": "abd", "old": "o"}.items():
+        storage.node(f"{dst}/{rel}").write(text)
+    for expected in ("copied 2, updated 1, deleted 1, unchanged 0, errors 0, 6 bytes",
+                     "copied 0, updated 0, deleted 0, unchanged 3, errors 0, 0 bytes"):
+        plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(dst),
+                                     mode="size,checksum")
+        outcome = run_sync(plan, actions, perform_directly, jobs=4)
+        assert outcome.summary() == expected
+    assert storage.node(f"{dst}/same-size").read() == "abc"
+    assert not storage.node(f"{dst}/old").exists()
+
+
+def test_an_unreadable_sftp_directory_deletes_nothing(case_sftp, sftp_server, tmp_path: Path) -> None:  # noqa: ANN001
+    storage = case_sftp.storage()
+    src = case_sftp.fresh()
+    for rel in ("a", "locked/f"):
+        storage.node(f"{src}/{rel}").write("1")
+    _tree(tmp_path / "dst", {"a": "1", "locked/f": "1", "extra": "e"})
+    locked = sftp_server.root / src.split(":", 1)[1] / "locked"
+    locked.chmod(0)
+    warnings: list[str] = []
+    try:
+        plan, actions = prepare_sync(storage, storage.node(src), storage.node(str(tmp_path / "dst")), mode="size")
+        outcome = run_sync(plan, actions, perform_directly, warn=warnings.append)
+    finally:
+        locked.chmod(0o755)
+    assert _files(tmp_path / "dst") == {"a": "1", "extra": "e", "locked/f": "1"}
+    assert warnings == ["genrostore: 1 deletion skipped because of errors"]
+    assert len(outcome.failures) == 1  # nothing failed to transfer: the listing error alone stops deletes
+    with pytest.raises(PartialFailure) as raised:
+        outcome.raise_for()
+    assert raised.value.exit_code == 6
