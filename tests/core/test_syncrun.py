@@ -78,7 +78,7 @@ def test_an_empty_source_deletes_nothing(tmp_path: Path) -> None:
 
 
 # -- real servers --------------------------------------------------------------------------------
-def test_local_to_s3_sync_converges_with_checksums(case_s3, tmp_path: Path) -> None:  # noqa: ANN001
+def test_local_to_s3_sync_converges_with_checksums(case_s3, tmp_path: Path) -> None:
     storage = case_s3.storage()
     _tree(tmp_path / "src", {"a": "1", "d/b": "22", "same-size": "abc"})
     dst = case_s3.fresh()
@@ -94,7 +94,7 @@ def test_local_to_s3_sync_converges_with_checksums(case_s3, tmp_path: Path) -> N
     assert not storage.node(f"{dst}/old").exists()
 
 
-def test_an_unreadable_sftp_directory_deletes_nothing(case_sftp, sftp_server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_unreadable_sftp_directory_deletes_nothing(case_sftp, sftp_server, tmp_path: Path) -> None:
     storage = case_sftp.storage()
     src = case_sftp.fresh()
     for rel in ("a", "locked/f"):
