@@ -12,6 +12,7 @@ dropped: nothing about them can be concluded), and sync later refuses every dele
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -126,17 +127,48 @@ def _walk_flat(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
 
 
 def _walk_tree(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
-    """Depth-first over directories, each listed, sorted by `sort_key` and held while it is walked."""
-    stack: list[Iterator[Walked]] = [iter(_listing(mount, root, root, b"", missing_ok))]
+    """Depth-first over directories, each listed, sorted by `sort_key` and held while it is walked.
+
+    On a local disk a directory that is one of its own ancestors (a symlink `up -> ..`) is
+    reported and not entered, as the local walk (and find, rsync) do: it would repeat forever.
+    """
+    stack: list[tuple[object, Iterator[Walked]]] = [(_identity(mount, root),
+                                                     iter(_listing(mount, root, root, b"", missing_ok)))]
     while stack:
-        item = next(stack[-1], None)
+        item = next(stack[-1][1], None)
         if item is None:
             stack.pop()
             continue
         if isinstance(item, Listed) and item.entry.is_dir:
-            stack.append(iter(_listing(mount, root, item.entry.path, item.key)))
+            identity = _identity(mount, item.entry.path)
+            if identity is not None and any(identity == frame[0] for frame in stack):
+                yield _loop(mount, item)
+                continue
+            stack.append((identity, iter(_listing(mount, root, item.entry.path, item.key))))
             continue
         yield item
+
+
+def _identity(mount: Mount, path: str) -> object:
+    """(device, inode) of a directory on this machine's disk; None elsewhere (or if it vanished)."""
+    if not feature(mount.backend, "local_disk"):
+        return None
+    try:
+        local = mount.local_path(path)
+        if local is None:
+            return None
+        st = os.stat(local)
+    except (OSError, GenrostoreError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _loop(mount: Mount, item: Listed) -> Failure:
+    where = mount.label(item.entry.path) + "/"
+    error = UnsafeName(f"{where}: symlink loop (the same directory as one of its parents); not descended",
+                       where=where)
+    mount.settings.skip(error)
+    return Failure(item.key, None, item.relative + "/", error)
 
 
 def _absent(exc: GenrostoreError) -> bool:

@@ -114,3 +114,11 @@ def test_ordered_map_keeps_order_and_bounds_what_is_in_flight() -> None:
         assert state["started"] - consumed <= 17 + 1  # never far ahead of the consumer
         consumed += 1
     assert consumed == 300 and 1 < state["peak"] <= 8
+
+
+def test_a_symlink_loop_on_a_local_disk_is_reported_once_not_walked_forever(tmp_path: Path) -> None:
+    storage, name = _local(tmp_path, ["d/f"])
+    os.symlink("..", tmp_path / name / "d" / "up")
+    walked = list(walk_sorted(storage.mount(name), ""))
+    assert [(w.relative, getattr(w, "error", None) is not None) for w in walked] == [("d/f", False), ("d/up/", True)]
+    assert "symlink loop" in str(walked[1].error)  # type: ignore[union-attr]
