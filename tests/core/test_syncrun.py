@@ -114,3 +114,22 @@ def test_an_unreadable_sftp_directory_deletes_nothing(case_sftp, sftp_server, tm
     with pytest.raises(PartialFailure) as raised:
         outcome.raise_for()
     assert raised.value.exit_code == 6
+
+
+def test_a_dry_run_changes_nothing_prints_each_action_and_applies_the_gates(tmp_path: Path, capsys) -> None:
+    from genrostore.core.settings import Settings
+
+    _tree(tmp_path / "src", {"a": "1"})
+    _tree(tmp_path / "dst", {"x": "1", "y": "2"})
+    storage = Storage(settings=Settings(dry_run=True))
+    plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
+                                 SyncOptions(max_delete=DeleteLimit.parse("5")), mode="size")
+    run_sync(plan, actions, perform_directly)
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"DRY-RUN: copy {tmp_path}/src/a -> {tmp_path}/dst/a", f"DRY-RUN: remove {tmp_path}/dst/x",
+                   f"DRY-RUN: remove {tmp_path}/dst/y"]
+    assert _files(tmp_path / "dst") == {"x": "1", "y": "2"}
+    plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
+                                 SyncOptions(max_delete=DeleteLimit.parse("1")), mode="size")
+    with pytest.raises(Refused):
+        run_sync(plan, actions, perform_directly)
