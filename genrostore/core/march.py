@@ -267,6 +267,8 @@ def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool) -> Trees:
     except FileNotFound as exc:
         raise DirectoryNotFound(f"{src.fullpath}: no such file or directory", hint="check SRC") from exc
     if entry.is_dir:
+        if not dst_missing_ok and _info_or_none(dst) is None:
+            raise DirectoryNotFound(f"{dst.fullpath}: no such directory", hint="check DST")
         return Trees(src, dst, merge(walk_sorted(src.mount, src.path),
                                      walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok)))
     target = dst

@@ -196,3 +196,9 @@ def test_sftp_against_local_identical(case_sftp: Case, tmp_path: Path, flag: str
     done = case_sftp.cli("check", flag, str(tmp_path / "a"), b)
     assert done.returncode == 0, done.stderr
     assert len(_lines(done.stdout)) == 4
+
+
+def test_missing_dst_is_exit_3(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "a", BASE)
+    done = run("check", "a", "nowhere")
+    assert done.returncode == 3 and done.stdout == b"" and b"nowhere" in done.stderr
