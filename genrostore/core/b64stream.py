@@ -18,7 +18,7 @@ _URI_HEAD = re.compile(rb"^\s*data:[^,]*;base64,", re.IGNORECASE)
 WRONG_PADDING = "wrong padding (too many or too few '=')"
 
 
-def _chunks(node: Node, size: int):  # noqa: ANN202 - a generator of bytes
+def _chunks(node: Node, size: int):  # a generator of bytes
     with node.mount.open_read(node.path) as stream:
         buffer = b""
         while True:

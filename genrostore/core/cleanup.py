@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING
 
 from genrostore.core.errors import GenrostoreError, UsageError
@@ -40,7 +40,7 @@ def clean(node: Node, age: timedelta, report: Callable[[str], None]) -> CopyResu
     """
     mount = node.mount
     mount.refuse_if_readonly("clean up", node.path)
-    cutoff = datetime.now(timezone.utc) - age
+    cutoff = datetime.now(UTC) - age
     outcome = CopyResult()
 
     def attempt(where: str, action: Callable[[], None], done: str) -> None:
@@ -71,5 +71,5 @@ def _stale(moment: datetime | None, cutoff: datetime, age: timedelta) -> bool:
     if moment is None:
         return not age
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment <= cutoff

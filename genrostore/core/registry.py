@@ -29,7 +29,7 @@ def known_types() -> list[str]:
 
 
 @cache
-def _module(type_name: str):  # noqa: ANN202 - a module object
+def _module(type_name: str):  # a module object
     try:
         return importlib.import_module(BACKEND_MODULES[type_name])
     except ModuleNotFoundError as exc:

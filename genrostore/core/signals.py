@@ -112,7 +112,7 @@ def cancelling(event: threading.Event) -> Iterator[None]:
     Installs the SIGINT handler for the block when nobody did (a library caller on the main
     thread), as a copy always has.
     """
-    restore = lambda: None  # noqa: E731
+    restore = lambda: None  # noqa: E731 - a no-op unless the handler is installed below
     if not handling():
         restore = install((signal.SIGINT,))
     _state.listeners.append(event)
