@@ -192,7 +192,7 @@ class LocalBackend(Backend):
         for entry, _ in self._scan(path):
             yield entry
 
-    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result]]:
+    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result | None]]:
         full = self.full(path)
         try:
             with os.scandir(full) as scan:

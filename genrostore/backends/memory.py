@@ -44,10 +44,10 @@ class _MemoryWriter(Writer):
     def commit(self) -> None:
         if self._buffer is not None:
             self._backend._store(self._path, self._buffer.getvalue())
-            self._buffer = None  # type: ignore[assignment]
+            self._buffer = None  # type: ignore[assignment]  # released: the writer is done
 
     def abort(self) -> None:
-        self._buffer = None  # type: ignore[assignment]
+        self._buffer = None  # type: ignore[assignment]  # released: the writer is done
 
 
 class MemoryBackend(Backend):

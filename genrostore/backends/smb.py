@@ -260,7 +260,7 @@ class SMBBackend(Backend):
                 filled += got
         del view
         del result[filled:]
-        return result  # type: ignore[return-value] - bytes-like, without a copy
+        return result  # type: ignore[return-value]  # a bytearray: bytes-like, without a copy
 
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         client = self.client

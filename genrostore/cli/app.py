@@ -106,7 +106,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         completion_init()
     for name in (only,) if only else COMMANDS:
         importlib.import_module(f"genrostore.cli.{name}").register(application)
-    _resolve_annotations([root, *(info.callback for info in application.registered_commands)])
+    _resolve_annotations([root, *(info.callback for info in application.registered_commands if info.callback)])
     return application
 
 

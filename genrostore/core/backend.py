@@ -170,7 +170,7 @@ class Backend(ABC):
     @property
     def spec(self) -> BackendSpec:
         """The SPEC declared beside the backend's class (one record, never repeated)."""
-        return sys.modules[type(self).__module__].SPEC  # type: ignore[attr-defined]
+        return sys.modules[type(self).__module__].SPEC
 
     # -- required -------------------------------------------------------------------------
     @abstractmethod

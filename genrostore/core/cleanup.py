@@ -7,6 +7,7 @@ age, so the temp file of a copy still running (its mtime moves as it is written)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, UTC
@@ -57,11 +58,11 @@ def clean(node: Node, age: timedelta, report: Callable[[str], None]) -> CopyResu
         for entry in mount.walk(node.path):
             if not entry.is_dir and is_temp(entry.name) and _stale(entry.mtime, cutoff, age):
                 label = mount.label(entry.path)
-                attempt(label, lambda path=entry.path: mount.remove_file(path), f"removed {label}")
+                attempt(label, functools.partial(mount.remove_file, entry.path), f"removed {label}")
     for upload in mount.incomplete_uploads(node.path):
         if _stale(upload.started, cutoff, age):
             label = mount.label(upload.path)
-            attempt(label, lambda upload=upload: mount.abort_upload(upload),
+            attempt(label, functools.partial(mount.abort_upload, upload),
                     f"aborted multipart upload {label} ({upload.upload_id})")
     return outcome
 

@@ -35,7 +35,7 @@ STDIN_EOF_GRACE = 0.05
 # Seconds after the first signal during which further ones never interrupt the clean-up.
 PATIENCE = 10.0
 
-_NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
+_NAMES: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
 
 
 class _State:
