@@ -16,7 +16,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from genrostore.core.backend import Entry
 from genrostore.core.compare import feature
@@ -194,7 +194,7 @@ def _listing(mount: Mount, root: str, path: str, prefix: bytes, missing_ok: bool
     return [*(Failure(prefix, None, failure.where, failure) for failure in failures), *items]
 
 
-def _recording(mount: Mount, failures: list[UnsafeName]):
+def _recording(mount: Mount, failures: list[UnsafeName]) -> Callable[[UnsafeName], None]:
     """Report a skipped name as every listing does, and keep it: it counts as a listing error."""
     def on_skip(error: UnsafeName) -> None:
         mount.settings.skip(error)
@@ -312,24 +312,27 @@ def ordered_map(func: Callable[[T], R], items: Iterator[T], *, workers: int, win
         return
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    pending: deque[tuple[T, Future[R] | R, bool]] = deque()
+    # (item, how to get its result, its future when it went to the pool)
+    pending: deque[tuple[T, Callable[[], R], Future[R] | None]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genrostore-compare") as pool:
         try:
             for item in items:
                 if parallel is None or parallel(item):
-                    pending.append((item, pool.submit(func, item), True))
+                    future = pool.submit(func, item)
+                    pending.append((item, future.result, future))
                 else:
-                    pending.append((item, func(item), False))
-                while len(pending) > window or (pending and not pending[0][2]):
-                    yield _settled(pending.popleft())
+                    pending.append((item, _constant(func(item)), None))
+                while len(pending) > window or (pending and pending[0][2] is None):
+                    item_done, result, _ = pending.popleft()
+                    yield item_done, result()
             while pending:
-                yield _settled(pending.popleft())
+                item_done, result, _ = pending.popleft()
+                yield item_done, result()
         finally:
-            for _, future, submitted in pending:
-                if submitted:
-                    future.cancel()  # type: ignore[union-attr]
+            for _, _, submitted in pending:
+                if submitted is not None:
+                    submitted.cancel()
 
 
-def _settled(entry: tuple[T, Any, bool]) -> tuple[T, Any]:
-    item, value, submitted = entry
-    return item, value.result() if submitted else value
+def _constant(value: R) -> Callable[[], R]:
+    return lambda: value

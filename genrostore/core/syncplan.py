@@ -112,8 +112,7 @@ class DeleteSet:
 
     def _spill(self) -> None:
         if self._file is None:
-            # Kept open across calls (closed by close()); the OS removes it even after kill -9.
-            self._file = tempfile.TemporaryFile(prefix="genrostore-deletes-")  # noqa: SIM115
+            self._file = tempfile.TemporaryFile(prefix="genrostore-deletes-")  # noqa: SIM115 - open until close(); the OS removes it even after kill -9
         for path, size in self._pending:
             raw = path.encode("utf-8", "surrogateescape")
             self._file.write(struct.pack("<QI", size, len(raw)) + raw)
