@@ -202,3 +202,21 @@ def test_missing_dst_is_exit_3(run: Run, tmp_path: Path) -> None:
     _tree(tmp_path / "a", BASE)
     done = run("check", "a", "nowhere")
     assert done.returncode == 3 and done.stdout == b"" and b"nowhere" in done.stderr
+
+
+def test_the_combined_report_matches_rclone_check_on_the_same_trees(run: Run, tmp_path: Path) -> None:
+    """rclone reads the same report genrostore writes: same marks for the same paths (rclone's
+    order follows its goroutines, so the lines are compared as sets)."""
+    import shutil
+    import subprocess
+
+    rclone = shutil.which("rclone")
+    assert rclone is not None, "rclone is part of the test environment (benchmarks and interop)"
+    _tree(tmp_path / "a", {**BASE, "only-src": "o", "a b/q": "q", "a-c": "r", "\u00e9t\u00e9/f": "1"})
+    _tree(tmp_path / "b", {**OTHER, "a-c": "r", "\u00e9t\u00e9/f": "2"})
+    ours = run("check", "--download", "a", "b")
+    theirs = subprocess.run([rclone, "check", "--download", "--combined", "-", "a", "b"], cwd=tmp_path,
+                            capture_output=True, timeout=60, check=False,
+                            env={**os.environ, "RCLONE_CONFIG": str(tmp_path / "none.conf")})
+    assert ours.returncode == theirs.returncode == 1
+    assert sorted(_lines(ours.stdout)) == sorted(_lines(theirs.stdout))
