@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from genrostore.core.compare import Comparator, Verdict
 from genrostore.core.errors import GenrostoreError, PartialFailure
-from genrostore.core.march import Pair, open_trees, ordered_map
+from genrostore.core.march import Pair, Scope, open_trees, ordered_map
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -57,13 +57,14 @@ class CheckResult:
 
 
 def check(storage: Storage, src: Node, dst: Node, report: Report, *, mode: str = "auto", download: bool = False,
-          one_way: bool = False, notice: Callable[[str], None] | None = None, jobs: int | None = None) -> CheckResult:
+          one_way: bool = False, notice: Callable[[str], None] | None = None, jobs: int | None = None,
+          scope: Scope | None = None) -> CheckResult:
     """Compare `src` with `dst`, calling `report(mark, path)` for every path in tree order.
 
     Comparisons that need a round trip (stored md5s, hashes, downloads) run on `jobs` threads
     (default: `Comparator.default_jobs`) while the walk streams on; the report keeps tree order.
     """
-    trees = open_trees(src, dst, dst_missing_ok=False)
+    trees = open_trees(src, dst, dst_missing_ok=False, scope=scope)
     comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, download=download, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
     result = CheckResult()

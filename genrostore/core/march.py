@@ -16,7 +16,8 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from genrostore.core.backend import Entry
 from genrostore.core.compare import feature
@@ -89,27 +90,47 @@ def _relative(root: str, path: str) -> str:
     return path[len(root) + 1:] if root else path
 
 
-def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False) -> Iterator[Walked]:
-    """Every file below `root` of `mount`, in the total order (see the module docstring).
+class Scope(Protocol):
+    """What is in scope of a sync or check (`core.filters.Filter` answers it), by path relative
+    to the operation's root. An excluded directory is never entered; out-of-scope files in DST
+    are never seen, so never deleted."""
+
+    def include_dir(self, path: str) -> bool: ...
+
+    def include_file(self, path: str, size: int | None = None, mtime: datetime | None = None) -> bool: ...
+
+
+def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False, scope: Scope | None = None) -> Iterator[Walked]:
+    """Every file below `root` of `mount` in `scope`, in the total order (see the module docstring).
 
     `missing_ok`: a root that does not exist is an empty tree (a sync's new destination).
     """
     if feature(mount.backend, "implicit_dirs"):
-        yield from _walk_flat(mount, root, missing_ok)
+        yield from _walk_flat(mount, root, missing_ok, scope)
     else:
-        yield from _walk_tree(mount, root, missing_ok)
+        yield from _walk_tree(mount, root, missing_ok, scope)
 
 
-def _walk_flat(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
-    """An object store's recursive listing, streamed as the store orders it, order verified."""
+def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -> Iterator[Walked]:
+    """An object store's recursive listing, streamed as the store orders it, order verified.
+
+    Its directories come (derived from the keys) just before their content, so an excluded
+    one drops the contiguous run of keys below it."""
     last = b""
     failures: list[UnsafeName] = []
+    pruned: str | None = None
     try:
         for entry in mount.walk(root, on_skip=_recording(mount, failures)):
             yield from _skipped(failures, last)
-            if entry.is_dir:
-                continue
             relative = _relative(root, entry.path)
+            if pruned is not None and relative.startswith(pruned):
+                continue
+            if entry.is_dir:
+                if scope is not None and not scope.include_dir(relative):
+                    pruned = relative + "/"
+                continue
+            if scope is not None and not scope.include_file(relative, entry.size, entry.mtime):
+                continue
             key = sort_key(relative)
             if key <= last and last:
                 yield Failure(last, b"", relative, GenrostoreError(
@@ -126,14 +147,14 @@ def _walk_flat(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
             yield Failure(last, b"", "", exc)
 
 
-def _walk_tree(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
+def _walk_tree(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -> Iterator[Walked]:
     """Depth-first over directories, each listed, sorted by `sort_key` and held while it is walked.
 
     On a local disk a directory that is one of its own ancestors (a symlink `up -> ..`) is
     reported and not entered, as the local walk (and find, rsync) do: it would repeat forever.
     """
     stack: list[tuple[object, Iterator[Walked]]] = [(_identity(mount, root),
-                                                     iter(_listing(mount, root, root, b"", missing_ok)))]
+                                                     iter(_listing(mount, root, root, b"", missing_ok, scope)))]
     while stack:
         item = next(stack[-1][1], None)
         if item is None:
@@ -144,7 +165,7 @@ def _walk_tree(mount: Mount, root: str, missing_ok: bool) -> Iterator[Walked]:
             if identity is not None and any(identity == frame[0] for frame in stack):
                 yield _loop(mount, item)
                 continue
-            stack.append((identity, iter(_listing(mount, root, item.entry.path, item.key))))
+            stack.append((identity, iter(_listing(mount, root, item.entry.path, item.key, scope=scope))))
             continue
         yield item
 
@@ -175,7 +196,8 @@ def _absent(exc: GenrostoreError) -> bool:
     return isinstance(exc, (FileNotFound, DirectoryNotFound)) and not isinstance(exc, NotADirectory)
 
 
-def _listing(mount: Mount, root: str, path: str, prefix: bytes, missing_ok: bool = False) -> list[Walked]:
+def _listing(mount: Mount, root: str, path: str, prefix: bytes, missing_ok: bool = False,
+             scope: Scope | None = None) -> list[Walked]:
     """One directory's children in order (directories included, to be descended), or its Failure."""
     failures: list[UnsafeName] = []
     try:
@@ -189,6 +211,9 @@ def _listing(mount: Mount, root: str, path: str, prefix: bytes, missing_ok: bool
     items: list[Walked] = []
     for entry in entries:
         relative = _relative(root, entry.path)
+        if scope is not None and not (scope.include_dir(relative) if entry.is_dir
+                                      else scope.include_file(relative, entry.size, entry.mtime)):
+            continue
         items.append(Listed(sort_key(relative, entry.is_dir), relative, entry))
     items.sort(key=lambda item: item.key)
     return [*(Failure(prefix, None, failure.where, failure) for failure in failures), *items]
@@ -256,11 +281,14 @@ class Trees:
     single_file: bool = False
 
 
-def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool) -> Trees:
+def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | None = None,
+               delete_excluded: bool = False) -> Trees:
     """The merged walk of `src` against `dst`.
 
     A missing SRC is DirectoryNotFound (exit 3) before anything is listed. A file SRC is
-    compared with the file DST names (or with DST/name when DST is a directory).
+    compared with the file DST names (or with DST/name when DST is a directory). `scope` applies
+    to both trees; with `delete_excluded` (sync) DST is walked whole, so its excluded files show
+    as DST-only.
     """
     try:
         entry = src.info()
@@ -269,8 +297,9 @@ def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool) -> Trees:
     if entry.is_dir:
         if not dst_missing_ok and _info_or_none(dst) is None:
             raise DirectoryNotFound(f"{dst.fullpath}: no such directory", hint="check DST")
-        return Trees(src, dst, merge(walk_sorted(src.mount, src.path),
-                                     walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok)))
+        return Trees(src, dst, merge(walk_sorted(src.mount, src.path, scope=scope),
+                                     walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok,
+                                                 scope=None if delete_excluded else scope)))
     target = dst
     found = _info_or_none(target)
     if found is not None and found.is_dir:

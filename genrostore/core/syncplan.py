@@ -27,7 +27,7 @@ from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.backend import Entry
 from genrostore.core.compare import Comparator, Verdict, feature
 from genrostore.core.errors import GenrostoreError, Refused, UsageError
-from genrostore.core.march import Pair, open_trees, ordered_map
+from genrostore.core.march import Pair, Scope, open_trees, ordered_map
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -315,15 +315,17 @@ def check_gates(deletes: DeleteSet, tally: Tally, options: SyncOptions, src: str
 
 def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | None = None, *,
                  mode: str = "auto", notice: Callable[[str], None] | None = None,
-                 jobs: int | None = None) -> tuple[SyncPlan, Iterator[Action]]:
+                 jobs: int | None = None, scope: Scope | None = None,
+                 delete_excluded: bool = False) -> tuple[SyncPlan, Iterator[Action]]:
     """Everything a sync does before executing: refuse overlapping trees (exit 2) and a missing
     SRC (exit 3), choose the comparison, and stream the actions (deletes held in the plan).
 
     The executor runs the actions, reports each failure with `plan.transfer_failed`, then runs
-    `plan.deletions(warn)` (the gates), and finally `plan.close()`.
+    `plan.deletions(warn)` (the gates), and finally `plan.close()`. `scope` is the filter
+    (`core.filters.Filter`): DST's files out of it are never deleted unless `delete_excluded`.
     """
     refuse_overlap(src, dst)
-    trees = open_trees(src, dst, dst_missing_ok=True)
+    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded)
     comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
     plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs)

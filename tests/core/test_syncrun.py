@@ -133,3 +133,48 @@ def test_a_dry_run_changes_nothing_prints_each_action_and_applies_the_gates(tmp_
                                  SyncOptions(max_delete=DeleteLimit.parse("1")), mode="size")
     with pytest.raises(Refused):
         run_sync(plan, actions, perform_directly)
+
+
+class _NoLogs:
+    """A scope as `core.filters.Filter` gives one: `--exclude '*.log' --exclude 'cache/'`."""
+
+    def include_dir(self, path: str) -> bool:
+        return path.strip("/").split("/")[-1] != "cache"
+
+    def include_file(self, path: str, size: int | None = None, mtime: object = None) -> bool:
+        return not path.endswith(".log") and "cache/" not in f"/{path}"
+
+
+@pytest.mark.parametrize("delete_excluded", [False, True])
+def test_excluded_dst_files_are_kept_unless_delete_excluded(tmp_path: Path, delete_excluded: bool) -> None:
+    _tree(tmp_path / "src", {"a": "1", "x.log": "L", "cache/c": "C"})
+    _tree(tmp_path / "dst", {"old.log": "o", "cache/keep": "k", "gone": "g"})
+    storage = Storage()
+    plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
+                                 mode="size", scope=_NoLogs(), delete_excluded=delete_excluded)
+    run_sync(plan, actions, perform_directly)
+    expected = {"a": "1"} if delete_excluded else {"a": "1", "old.log": "o", "cache/keep": "k"}
+    assert _files(tmp_path / "dst") == expected
+
+
+def test_a_source_empty_in_scope_is_refused(tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"only.log": "L"})
+    _tree(tmp_path / "dst", {"a": "1"})
+    storage = Storage()
+    plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
+                                 mode="size", scope=_NoLogs())
+    with pytest.raises(Refused, match="has no files"):
+        run_sync(plan, actions, perform_directly)
+    assert _files(tmp_path / "dst") == {"a": "1"}
+
+
+def test_an_object_store_listing_prunes_excluded_directories(case_s3) -> None:
+    from genrostore.core.march import walk_sorted
+
+    storage = case_s3.storage()
+    base = case_s3.fresh()
+    for rel in ("a", "cache/x", "cache/y/z", "d/cache/q", "d/k.log", "d/ok", "e"):
+        storage.node(f"{base}/{rel}").write("1")
+    node = storage.node(base)
+    walked = [w.relative for w in walk_sorted(node.mount, node.path, scope=_NoLogs())]
+    assert walked == ["a", "d/ok", "e"]
