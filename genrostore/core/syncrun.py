@@ -48,11 +48,15 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, job
              warn: Callable[[str], None] = print) -> SyncOutcome:
     """Perform every action of `plan`, then its deletes if every gate passes.
 
+    In a dry run (the destination mount's settings) the outcome counts what would have been
+    done, so the summary and the exit code are the real run's.
+
     Refused (exit 7) from a gate propagates after the transfers; listing, reading, transfer and
     delete failures are all collected in the outcome (`raise_for` gives their exit code).
     """
     outcome = SyncOutcome()
     lock = threading.Lock()
+    dry_run = plan.dst.mount.settings.dry_run
     delete_failures: list[tuple[str, GenrostoreError]] = []
 
     def one(action: Action) -> None:
@@ -67,7 +71,7 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, job
                     plan.transfer_failed(_where(action), error)
             return
         with lock:
-            _count(outcome, action, changed)
+            _count(outcome, action, changed or dry_run)
 
     try:
         _each(actions, one, jobs)

@@ -124,7 +124,8 @@ def test_a_dry_run_changes_nothing_prints_each_action_and_applies_the_gates(tmp_
     storage = Storage(settings=Settings(dry_run=True))
     plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
                                  SyncOptions(max_delete=DeleteLimit.parse("5")), mode="size")
-    run_sync(plan, actions, perform_directly)
+    outcome = run_sync(plan, actions, perform_directly)
+    assert outcome.summary() == "copied 1, updated 0, deleted 2, unchanged 0, errors 0, 1 bytes"
     out = capsys.readouterr().out.splitlines()
     assert out == [f"DRY-RUN: copy {tmp_path}/src/a -> {tmp_path}/dst/a", f"DRY-RUN: remove {tmp_path}/dst/x",
                    f"DRY-RUN: remove {tmp_path}/dst/y"]
