@@ -16,7 +16,6 @@ from genrostore import Storage
 from genrostore.backends.azure import AzureBackend
 from tests.cases._base import Case
 from tests.cases.cloud import AZURE_CONTAINER
-from tests.reliability.test_secrets import https_server, self_signed  # noqa: F401 - fixtures
 from tests.servers import azure
 from tests.payloads import MIB, pattern, stream_into
 
@@ -137,27 +136,3 @@ def test_the_two_credential_styles_of_one_account_still_stream_between_mounts(ca
 def test_importing_the_backend_does_not_import_adlfs() -> None:
     code = "import sys, genrostore.backends.azure; sys.exit('adlfs' in sys.modules or 'azure' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
-
-# -- TLS ---------------------------------------------------------------------------------------------
-def _tls_case(url: str, tmp_path: Path, **extra: Any) -> Case:
-    options = {"type": "azure", "container": "c", "account_name": "devstoreaccount1",
-               "account_key": base64.b64encode(b"k" * 64).decode(), "endpoint_url": f"{url}/devstoreaccount1",
-               **extra}
-    return Case("tls", "tls", options, tmp_path)
-
-
-def test_a_self_signed_certificate_is_refused_with_exit_6(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    https_url = request.getfixturevalue("https_server").url
-    result = _tls_case(https_url, tmp_path).cli("--retries", "0", "--timeout", "5", "cat", "tls:x.txt")
-    assert result.returncode == 6, result.stderr
-    assert b"certificate verification failed" in result.stderr and b"verify_ssl" in result.stderr
-
-
-def test_verify_ssl_false_reaches_the_server_and_warns_once(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    https_url = request.getfixturevalue("https_server").url
-    case = _tls_case(https_url, tmp_path, verify_ssl=False)
-    result = case.cli("--retries", "0", "--timeout", "5", "cat", "tls:x.txt")
-    # The scripted server speaks HTTP only: an answer (no such container) proves the handshake passed.
-    assert result.returncode == 3 and b"no such container" in result.stderr, result.stderr
-    assert result.stderr.count(b"warning") == 1 and b"TLS verification is off" in result.stderr

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from genrostore import Storage
 from genrostore.backends.gcs import GCSBackend
 from tests.cases._base import Case
 from tests.cases.cloud import GCS_BUCKET
-from tests.reliability.test_secrets import https_server, self_signed  # noqa: F401 - fixtures
 from tests.servers import gcs
 from tests.payloads import MIB, stream_into
 
@@ -109,25 +107,3 @@ def test_a_prefix_mount_writes_below_its_prefix(case_gcs: Case) -> None:
 def test_importing_the_backend_does_not_import_gcsfs() -> None:
     code = "import sys, genrostore.backends.gcs; sys.exit('gcsfs' in sys.modules or 'aiohttp' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
-
-# -- TLS ---------------------------------------------------------------------------------------------
-def _tls_case(url: str, tmp_path: Path, **extra: Any) -> Case:
-    options = {"type": "gcs", "bucket": "bucket", "endpoint_url": url, "token": "anon", "project": "p", **extra}
-    return Case("tls", "tls", options, tmp_path)
-
-
-def test_a_self_signed_certificate_is_refused_with_exit_6(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    https_url = request.getfixturevalue("https_server").url
-    result = _tls_case(https_url, tmp_path).cli("--retries", "0", "--timeout", "5", "cat", "tls:x.txt")
-    assert result.returncode == 6, result.stderr
-    assert b"certificate verification failed" in result.stderr and b"verify_ssl" in result.stderr
-
-
-def test_verify_ssl_false_reaches_the_server_and_warns_once(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    https_url = request.getfixturevalue("https_server").url
-    case = _tls_case(https_url, tmp_path, verify_ssl=False)
-    result = case.cli("--retries", "0", "--timeout", "5", "cat", "tls:x.txt")
-    # The scripted server speaks HTTP only: an answer (no such bucket) proves the handshake passed.
-    assert result.returncode == 3 and b"no such bucket" in result.stderr, result.stderr
-    assert result.stderr.count(b"warning") == 1 and b"TLS verification is off" in result.stderr
