@@ -80,30 +80,3 @@ class TestS3Mount(_Fixtures, _Suite):
     @pytest.fixture
     def supports_empty_directories(self) -> bool:
         return False
-
-    # fsspec builds each source tree again for every test and removes it (and the target) after;
-    # on S3 every file of that is a request. The tests only read the sources and every test has
-    # a fresh fs_path, so one tree of each kind serves the class and nothing needs removing.
-    @pytest.fixture(scope="class")
-    def _trees(self, fs):
-        return fresh(self.mount)
-
-    @pytest.fixture(scope="class")
-    def fs_bulk_operations_scenario_0(self, fs, _trees):
-        return self._bulk_operations_scenario_0(fs, posixpath.join, f"{_trees}/bulk")
-
-    @pytest.fixture(scope="class")
-    def fs_glob_edge_cases_files(self, fs, _trees):
-        return self._glob_edge_cases_files(fs, posixpath.join, f"{_trees}/glob")
-
-    @pytest.fixture(scope="class")
-    def fs_dir_and_file_with_same_name_prefix(self, fs, _trees):
-        return self._dir_and_file_with_same_name_prefix(fs, posixpath.join, f"{_trees}/prefix")
-
-    @pytest.fixture(scope="class")
-    def fs_10_files_with_hashed_names(self, fs, _trees):
-        return self._10_files_with_hashed_names(fs, posixpath.join, f"{_trees}/hashed")
-
-    @pytest.fixture
-    def fs_target(self, fs_path):
-        return posixpath.join(fs_path, "target")
