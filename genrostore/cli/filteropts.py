@@ -1,0 +1,95 @@
+"""The filter options every tree command shares (rclone's names), as one decorator.
+
+`@with_filters` adds the options to a Typer command and calls it with `filters=Filter`, built
+once from them; `--dump-filters` prints the rules and exits 0 instead. cp -r, sync, check and
+mv -r take the same decorator, so the flags are declared once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, Optional
+
+import typer
+
+from genrostore.core.filters import Filter, FilterOptions
+
+_LIST = Optional[list[str]]
+
+
+def _option(*names: str, help: str, metavar: str = "PATTERN") -> Any:
+    return typer.Option(*names, help=help, metavar=metavar, show_default=False)
+
+
+# name → (annotation, default): added after the command's own parameters, in this order.
+_PARAMETERS: dict[str, tuple[Any, Any]] = {
+    "include": (Annotated[_LIST, _option("--include", help="Include files matching PATTERN (rclone glob; repeatable; implies excluding the rest).")], None),
+    "exclude": (Annotated[_LIST, _option("--exclude", help="Exclude files matching PATTERN; 'dir/' excludes a directory, which is then never listed.")], None),
+    "filter": (Annotated[_LIST, _option("--filter", help="A rule '+ PATTERN' or '- PATTERN' ('!' clears); applied after --include/--exclude.", metavar="RULE")], None),
+    "include_from": (Annotated[_LIST, _option("--include-from", help="Read include patterns from FILE ('-': stdin), one a line; '#'/';' comments.", metavar="FILE")], None),
+    "exclude_from": (Annotated[_LIST, _option("--exclude-from", help="Read exclude patterns from FILE ('-': stdin).", metavar="FILE")], None),
+    "filter_from": (Annotated[_LIST, _option("--filter-from", help="Read '+ '/'- ' rules from FILE ('-': stdin); '!' clears.", metavar="FILE")], None),
+    "min_size": (Annotated[Optional[str], _option("--min-size", help="Only files of at least SIZE (100b, 10k, 1M, 2G; base 1024; no unit: KiB).", metavar="SIZE")], None),
+    "max_size": (Annotated[Optional[str], _option("--max-size", help="Only files of at most SIZE.", metavar="SIZE")], None),
+    "min_age": (Annotated[Optional[str], _option("--min-age", help="Only files older than AGE (ms s m h d w M y, e.g. 2h, 7d) or last modified before a date.", metavar="AGE")], None),
+    "max_age": (Annotated[Optional[str], _option("--max-age", help="Only files younger than AGE or modified since a date.", metavar="AGE")], None),
+    "ignore_case": (Annotated[bool, typer.Option("--ignore-case", help="Match filter patterns case-insensitively.")], False),
+    "shard": (Annotated[Optional[str], _option("--shard", help="Only files whose path hashes into shard K of N (0 <= K < N; rclone's --hash-filter).", metavar="K/N")], None),
+    "dump_filters": (Annotated[bool, typer.Option("--dump-filters", help="Print the filter rules (as rclone does) and exit.")], False),
+}
+
+
+def with_filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give `command` the filter options; it receives them built as `filters: Filter`."""
+    own = [param for name, param in inspect.signature(command, eval_str=True).parameters.items()
+           if name != "filters"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+             for name, (annotation, default) in _PARAMETERS.items()]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _PARAMETERS}
+        filters = build_filter(**values)
+        if values["dump_filters"]:
+            sys.stdout.write(filters.dump() + "\n")
+            raise typer.Exit(0)
+        return command(*args, filters=filters, **kwargs)
+
+    parameters = [param.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for param in own]
+    wrapper.__signature__ = inspect.Signature([*parameters, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {param.name: param.annotation for param in [*parameters, *added]}
+    return wrapper
+
+
+def build_filter(*, include: list[str] | None = None, exclude: list[str] | None = None,
+                 filter: list[str] | None = None, include_from: list[str] | None = None,
+                 exclude_from: list[str] | None = None, filter_from: list[str] | None = None,
+                 min_size: str | None = None, max_size: str | None = None, min_age: str | None = None,
+                 max_age: str | None = None, ignore_case: bool = False, shard: str | None = None,
+                 dump_filters: bool = False) -> Filter:
+    """The Filter the flags describe (FilterError, exit 2, on a malformed one)."""
+    options = FilterOptions(
+        include=include or [], exclude=exclude or [], filter=filter or [],
+        include_from=[_rule_file("--include-from", name) for name in include_from or []],
+        exclude_from=[_rule_file("--exclude-from", name) for name in exclude_from or []],
+        filter_from=[_rule_file("--filter-from", name) for name in filter_from or []],
+        min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age, shard=shard,
+        ignore_case=ignore_case,
+    )
+    return Filter.from_options(options)
+
+
+def _rule_file(flag: str, name: str) -> list[str]:
+    """A rule file's lines (a local file, or stdin for '-')."""
+    from genrostore.core.errors import UsageError
+
+    if name == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        with open(name, encoding="utf-8") as handle:
+            return handle.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"{flag} {name}: cannot read the rules file: {exc.strerror}") from None
