@@ -103,11 +103,11 @@ class Mount:
         """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded.
 
         A directory `prune` rejects is not yielded, nor anything below it: a hierarchical backend
-        never lists it, a flat listing (object stores) has its keys below it dropped here."""
+        never lists it, a flat listing (object stores) has its keys below it dropped here, before
+        their names are checked (an excluded key is not reported either)."""
         if prune is None:
             return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
-        listed = self._iterate(lambda: self.backend.walk(path, prune), path, on_skip, walking=True)
-        return _pruned(listed, prune)
+        return self._iterate(lambda: _pruned(self.backend.walk(path, prune), prune), path, on_skip, walking=True)
 
     def _iterate(self, make: Callable[[], Iterator[Any]], path: str, on_skip: OnSkip | None = None,
                  *, walking: bool | None = None) -> Iterator[Any]:
