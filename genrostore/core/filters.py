@@ -26,7 +26,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from genrostore.core.errors import UsageError
 
@@ -372,7 +372,7 @@ class Filter:
 
     @classmethod
     def from_options(cls, options: FilterOptions, *, now: datetime | None = None) -> Filter:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         made = cls(ignore_case=options.ignore_case)
         made.min_size = None if options.min_size is None else parse_size(options.min_size)
         made.max_size = None if options.max_size is None else parse_size(options.max_size)

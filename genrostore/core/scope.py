@@ -54,9 +54,8 @@ def iterdir_in_scope(mount: Mount, root: str, filters: Filter = NO_FILTER,
     """The children of `root` that `filters` keeps (directories it would enter, files it includes)."""
     for entry in mount.iterdir(root, on_skip):
         relative = relative_to(root, entry.path)
-        if entry.is_dir and filters.include_dir(relative):
-            yield entry
-        elif not entry.is_dir and filters.include_file(relative, entry.size, entry.mtime):
+        keep = filters.include_dir(relative) if entry.is_dir else filters.include_file(relative, entry.size, entry.mtime)
+        if keep:
             yield entry
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -173,10 +173,10 @@ def test_raw_regexp_sections() -> None:
     (True, "potato/", "--- File filter rules ---\n--- Directory filter rules ---\n+ (^|/)potato/$"),
     (False, "*", "--- File filter rules ---\n- (^|/)[^/]*$\n--- Directory filter rules ---\n- ^.*$"),
     (True, "*", "--- File filter rules ---\n+ (^|/)[^/]*$\n--- Directory filter rules ---\n+ ^.*$"),
-    (False, ".*{,/**}", "--- File filter rules ---\n- (^|/)\\.[^/]*(|/.*)$\n--- Directory filter rules ---\n"
-                        "- (^|/)\\.[^/]*(|/.*)$"),
-    (True, "a/b/c/d", "--- File filter rules ---\n+ (^|/)a/b/c/d$\n--- Directory filter rules ---\n"
-                      "+ (^|/)a/b/c/$\n+ (^|/)a/b/$\n+ (^|/)a/$"),
+    (False, ".*{,/**}", ("--- File filter rules ---\n- (^|/)\\.[^/]*(|/.*)$\n--- Directory filter rules ---\n"
+                         "- (^|/)\\.[^/]*(|/.*)$")),
+    (True, "a/b/c/d", ("--- File filter rules ---\n+ (^|/)a/b/c/d$\n--- Directory filter rules ---\n"
+                       "+ (^|/)a/b/c/$\n+ (^|/)a/b/$\n+ (^|/)a/$")),
 ])
 def test_a_glob_makes_file_and_directory_rules_as_rclone(include: bool, glob: str, dump: str) -> None:
     # filter_test.go TestFilterAddDirRuleOrFileRule
@@ -193,13 +193,13 @@ def test_flags_are_added_in_rclones_fixed_order_whatever_the_command_line_order(
         include=["include1"], include_from=[["#comment", "include2", "include3"]],
         min_size="100k", max_size="1000k",
     )
-    assert Filter.from_options(options).dump() == "\n".join([
+    assert Filter.from_options(options).dump().split("\n") == [
         "Minimum size is: 100 KiB", "Maximum size is: 1000 KiB", "--- File filter rules ---",
         "+ (^|/)include1$", "+ (^|/)include2$", "+ (^|/)include3$",
         "- (^|/)exclude1$", "- (^|/)exclude2$", "- (^|/)exclude3$",
         "- (^|/)filter1$", "- (^|/)filter1b$", "+ (^|/)filter2$", "- (^|/)filter3$", "- ^.*$",
         "--- Directory filter rules ---", "+ ^.*$", "- ^.*$",
-    ])
+    ]
 
 
 def test_an_include_excludes_the_rest() -> None:
@@ -260,7 +260,7 @@ def test_bad_size_is_a_usage_error(text: str) -> None:
         parse_size(text)
 
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
