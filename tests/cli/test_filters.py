@@ -47,6 +47,17 @@ def test_excluded_directory_is_never_read_so_a_loop_in_it_is_no_error(run: Run, 
     assert (result.returncode, result.stderr) == (0, b"")
 
 
+def test_relative_mount_prunes_in_its_own_paths(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "disk/pub")
+    (tmp_path / "disk/pub/cache/loop").symlink_to(".")
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"mounts:\n  disk:\n    type: local\n    path: {tmp_path / 'disk'}\n"
+                       "  pub:\n    path: 'disk:pub'\n")
+    result = run("--profile", str(profile), "ls", "-R", "--exclude", "/cache/", "pub:")
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    assert _files(result) == {"a.jpg", "b.png", "keep.jpg", "docs/r.txt", "docs/p.jpg"}
+
+
 def test_an_include_excludes_every_other_file(run: Run, tmp_path: Path) -> None:
     _tree(tmp_path / "t")
     assert _files(run("ls", "-R", "--include", "*.jpg", "t")) == {"a.jpg", "keep.jpg", "cache/x.jpg", "docs/p.jpg"}
