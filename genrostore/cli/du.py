@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ def du(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="Directories or files; quoted globs.")],
     human: Annotated[bool, typer.Option("-h", "--human-readable", help="Sizes as 1.5K, 2.0M (base 1024).")] = False,
-    max_depth: Annotated[Optional[int], typer.Option("-d", "--max-depth", min=0, help="Also a line for each directory down to N levels below PATH.")] = None,
+    max_depth: Annotated[int | None, typer.Option("-d", "--max-depth", min=0, help="A line per directory down to N levels below PATH.")] = None,
     total: Annotated[bool, typer.Option("-c", "--total", help="A last line with the grand total.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array of {path, files, bytes} instead of lines.")] = False,
     filters: Filter = NO_FILTER,

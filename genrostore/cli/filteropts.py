@@ -11,47 +11,61 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from genrostore.core.filters import Filter, FilterOptions
 
-_LIST = Optional[list[str]]
+_MANY = "many"  # a repeatable option: list[str] | None
+_ONE = "one"  # str | None
+_FLAG = "flag"  # bool
+
+# (parameter, flag, kind, metavar, help): added after the command's own options, in this order.
+_TABLE: tuple[tuple[str, str, str, str, str], ...] = (
+    ("include", "--include", _MANY, "PATTERN",
+     "Include files matching PATTERN (rclone glob; repeatable; implies excluding the rest)."),
+    ("exclude", "--exclude", _MANY, "PATTERN",
+     "Exclude files matching PATTERN; 'dir/' excludes a directory, which is then never listed."),
+    ("filter", "--filter", _MANY, "RULE",
+     "A rule '+ PATTERN' or '- PATTERN' ('!' clears); applied after --include/--exclude."),
+    ("include_from", "--include-from", _MANY, "FILE",
+     "Read include patterns from FILE ('-': stdin), one a line; '#'/';' comments."),
+    ("exclude_from", "--exclude-from", _MANY, "FILE", "Read exclude patterns from FILE ('-': stdin)."),
+    ("filter_from", "--filter-from", _MANY, "FILE", "Read '+ '/'- ' rules from FILE ('-': stdin); '!' clears."),
+    ("min_size", "--min-size", _ONE, "SIZE",
+     "Only files of at least SIZE (100b, 10k, 1M, 2G; base 1024; no unit: KiB)."),
+    ("max_size", "--max-size", _ONE, "SIZE", "Only files of at most SIZE."),
+    ("min_age", "--min-age", _ONE, "AGE",
+     "Only files older than AGE (ms s m h d w M y, e.g. 2h, 7d) or last modified before a date."),
+    ("max_age", "--max-age", _ONE, "AGE", "Only files younger than AGE or modified since a date."),
+    ("ignore_case", "--ignore-case", _FLAG, "", "Match filter patterns case-insensitively."),
+    ("shard", "--shard", _ONE, "K/N",
+     "Only files whose path hashes into shard K of N (0 <= K < N; rclone's --hash-filter)."),
+    ("dump_filters", "--dump-filters", _FLAG, "", "Print the filter rules (as rclone does) and exit."),
+)
+_TYPES: dict[str, Any] = {_MANY: list[str] | None, _ONE: str | None, _FLAG: bool}
 
 
-def _option(*names: str, help: str, metavar: str = "PATTERN") -> Any:
-    return typer.Option(*names, help=help, metavar=metavar, show_default=False)
+def _parameter(name: str, flag: str, kind: str, metavar: str, help: str) -> inspect.Parameter:
+    option = (typer.Option(flag, help=help) if kind == _FLAG
+              else typer.Option(flag, help=help, metavar=metavar, show_default=False))
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[_TYPES[kind], option],
+                             default=False if kind == _FLAG else None)
 
 
-# name → (annotation, default): added after the command's own parameters, in this order.
-_PARAMETERS: dict[str, tuple[Any, Any]] = {
-    "include": (Annotated[_LIST, _option("--include", help="Include files matching PATTERN (rclone glob; repeatable; implies excluding the rest).")], None),
-    "exclude": (Annotated[_LIST, _option("--exclude", help="Exclude files matching PATTERN; 'dir/' excludes a directory, which is then never listed.")], None),
-    "filter": (Annotated[_LIST, _option("--filter", help="A rule '+ PATTERN' or '- PATTERN' ('!' clears); applied after --include/--exclude.", metavar="RULE")], None),
-    "include_from": (Annotated[_LIST, _option("--include-from", help="Read include patterns from FILE ('-': stdin), one a line; '#'/';' comments.", metavar="FILE")], None),
-    "exclude_from": (Annotated[_LIST, _option("--exclude-from", help="Read exclude patterns from FILE ('-': stdin).", metavar="FILE")], None),
-    "filter_from": (Annotated[_LIST, _option("--filter-from", help="Read '+ '/'- ' rules from FILE ('-': stdin); '!' clears.", metavar="FILE")], None),
-    "min_size": (Annotated[Optional[str], _option("--min-size", help="Only files of at least SIZE (100b, 10k, 1M, 2G; base 1024; no unit: KiB).", metavar="SIZE")], None),
-    "max_size": (Annotated[Optional[str], _option("--max-size", help="Only files of at most SIZE.", metavar="SIZE")], None),
-    "min_age": (Annotated[Optional[str], _option("--min-age", help="Only files older than AGE (ms s m h d w M y, e.g. 2h, 7d) or last modified before a date.", metavar="AGE")], None),
-    "max_age": (Annotated[Optional[str], _option("--max-age", help="Only files younger than AGE or modified since a date.", metavar="AGE")], None),
-    "ignore_case": (Annotated[bool, typer.Option("--ignore-case", help="Match filter patterns case-insensitively.")], False),
-    "shard": (Annotated[Optional[str], _option("--shard", help="Only files whose path hashes into shard K of N (0 <= K < N; rclone's --hash-filter).", metavar="K/N")], None),
-    "dump_filters": (Annotated[bool, typer.Option("--dump-filters", help="Print the filter rules (as rclone does) and exit.")], False),
-}
+_PARAMETERS = [_parameter(*row) for row in _TABLE]
 
 
 def with_filters(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give `command` the filter options; it receives them built as `filters: Filter`."""
     own = [param for name, param in inspect.signature(command, eval_str=True).parameters.items()
            if name != "filters"]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-             for name, (annotation, default) in _PARAMETERS.items()]
+    added = _PARAMETERS
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _PARAMETERS}
+        values = {param.name: kwargs.pop(param.name) for param in _PARAMETERS}
         filters = build_filter(**values)
         if values["dump_filters"]:
             sys.stdout.write(filters.dump() + "\n")

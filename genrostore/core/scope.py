@@ -15,6 +15,7 @@ from genrostore.core.filters import NO_FILTER, Filter
 from genrostore.core.paths import basename
 
 if TYPE_CHECKING:
+    from genrostore.core.errors import UnsafeName
     from genrostore.core.mount import Mount, OnSkip
 
 
@@ -74,7 +75,7 @@ def remove_in_scope(mount: Mount, root: str, filters: Filter) -> int:
     from genrostore.core.paths import dirname
 
     kept: set[str] = set()
-    skipped: list[object] = []
+    skipped: list[UnsafeName] = []
 
     def keep(entry: Entry) -> None:
         path = entry.path
@@ -82,9 +83,9 @@ def remove_in_scope(mount: Mount, root: str, filters: Filter) -> int:
             kept.add(path)
             path = dirname(path)
 
-    def skip(problem: object) -> None:
+    def skip(problem: UnsafeName) -> None:
         skipped.append(problem)
-        mount.settings.skip(problem)  # type: ignore[arg-type]
+        mount.settings.skip(problem)
 
     files: list[str] = []
     directories: list[str] = []
