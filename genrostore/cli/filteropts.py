@@ -73,7 +73,7 @@ def with_filters(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, filters=filters, **kwargs)
 
     parameters = [param.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for param in own]
-    wrapper.__signature__ = inspect.Signature([*parameters, *added])  # type: ignore[attr-defined]
+    wrapper.__signature__ = inspect.Signature([*parameters, *added])  # type: ignore[attr-defined]  # inspect reads it; functions do not declare it
     wrapper.__annotations__ = {param.name: param.annotation for param in [*parameters, *added]}
     return wrapper
 
