@@ -331,3 +331,11 @@ def test_shard_applies_after_the_path_rules() -> None:
     rules = Filter.from_options(FilterOptions(shard="0/4", exclude=["*.bin"]))
     assert rules.include_file("file1.jpg") and not rules.include_file("exclude.bin")
     assert rules.include_dir("any")  # directories are never sharded: every shard walks them
+
+
+def test_an_include_before_a_directory_exclude_still_enters_it_as_rclone() -> None:
+    # includes are added first, and `hello.txt` may lie in any directory: `+ ^.*$` decides first
+    rules = Filter.from_options(FilterOptions(include=["hello.txt"], exclude=["nested/"]))
+    assert rules.include_dir("dir/nested") and not rules.include_file("dir/nested/a.bin")
+    ordered = Filter.from_options(FilterOptions(filter=["- nested/", "+ hello.txt", "- *"]))
+    assert not ordered.include_dir("dir/nested") and ordered.include_file("dir/hello.txt")
