@@ -28,6 +28,9 @@ def test_a_filtered_walk_keeps_size_and_shard_rules_on_every_backend(case: Case)
         rules = Filter.from_options(FilterOptions(**options))  # type: ignore[arg-type]
         return {e.path[start:] for e in walk_in_scope(node.mount, node.path, rules) if not e.is_dir}
 
-    assert files(min_size="1k") == {"dir/nested/deep.bin"}
+    sizes = {e.path[start:]: e.size for e in walk_in_scope(node.mount, node.path) if not e.is_dir}
+    # a listing without sizes (http) counts them as -1, as rclone: out under --min-size
+    expected = {"dir/nested/deep.bin"} if sizes["dir/nested/deep.bin"] is not None else set()
+    assert files(min_size="1k") == expected
     assert files(shard="0/2") | files(shard="1/2") == set(SAMPLE)
     assert not files(shard="0/2") & files(shard="1/2")
