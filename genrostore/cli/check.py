@@ -10,10 +10,13 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
+from genrostore.cli.filteropts import with_filters
+from genrostore.core.filters import NO_FILTER, Filter
 
 _LIST_OPTIONS = {"match": "=", "differ": "*", "missing_on_dst": "+", "missing_on_src": "-", "error": "!"}
 
 
+@with_filters
 def check(
     ctx: typer.Context,
     src: Annotated[str, typer.Argument(autocompletion=complete_path, help="The source tree (or file).")],
@@ -40,13 +43,14 @@ def check(
     jobs: Annotated[int | None, typer.Option("-j", "--checkers", min=1,
                     help="Parallel comparisons that read or ask the store (default 16 for remote stores, "
                          "4 for local disks).")] = None,
+    filters: Filter = NO_FILTER,
 ) -> None:
     """Compare two trees by the comparison sync uses; print '= path' (identical), '* path' (differs),
     '+ path' (only in SRC), '- path' (only in DST), '! path' (could not be read). Exit 0 when
     identical, 1 when differences were found, the error's code when something could not be read.
 
     Examples: genrostore check home:photos s3:backup/photos · genrostore check --checksum ./site gcs:www
-    · genrostore check --one-way --missing-on-dst todo.txt sftp:data s3:data
+    · genrostore check --one-way --missing-on-dst todo.txt sftp:data s3:data · genrostore check --exclude '*.tmp' a b
     """
     from genrostore.core.check import check as run_check
     from genrostore.core.compare import parse_mode
@@ -69,7 +73,7 @@ def check(
 
     try:
         result = run_check(app.storage, src_node, dst_node, report, mode=mode, download=download,
-                           one_way=one_way, notice=app.info, jobs=jobs)
+                           one_way=one_way, notice=app.info, jobs=jobs, scope=filters if filters.active else None)
         for target in lists.values():
             target.publish()
         published = True

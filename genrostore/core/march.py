@@ -120,7 +120,8 @@ def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -
     failures: list[UnsafeName] = []
     pruned: str | None = None
     try:
-        for entry in mount.walk(root, on_skip=_recording(mount, failures)):
+        prune = None if scope is None else (lambda entry: not scope.include_dir(_relative(root, entry.path)))
+        for entry in mount.walk(root, on_skip=_recording(mount, failures), prune=prune):
             yield from _skipped(failures, last)
             relative = _relative(root, entry.path)
             if pruned is not None and relative.startswith(pruned):

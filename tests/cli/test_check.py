@@ -220,3 +220,20 @@ def test_the_combined_report_matches_rclone_check_on_the_same_trees(run: Run, tm
                             env={**os.environ, "RCLONE_CONFIG": str(tmp_path / "none.conf")})
     assert ours.returncode == theirs.returncode == 1
     assert sorted(_lines(ours.stdout)) == sorted(_lines(theirs.stdout))
+
+
+def test_filters_scope_both_sides(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "a", {**BASE, "x.tmp": "1", "cache/c": "c"})
+    _tree(tmp_path / "b", {**BASE, "y.tmp": "2", "cache/d": "d"})
+    done = run("check", "--exclude", "*.tmp", "--exclude", "cache/", "a", "b")
+    assert done.returncode == 0, done.stdout
+    assert _lines(done.stdout) == ["= changed", "= dir/same", "= grown", "= same"]
+
+
+def test_s3_filters_prune_the_flat_listing(case_s3: Case) -> None:
+    a, b = case_s3.fresh(), case_s3.fresh()
+    _write(case_s3, a, {**BASE, "cache/c": "c"})
+    _write(case_s3, b, {**BASE, "cache/d": "d", "dir/skip.tmp": "t"})
+    done = case_s3.cli("check", "--exclude", "cache/", "--exclude", "*.tmp", a, b)
+    assert done.returncode == 0, done.stdout
+    assert len(_lines(done.stdout)) == 4
