@@ -132,12 +132,12 @@ class FileObjectWriter(Writer):
                 self._on_abort()
 
 
-def check_published(where: str, size: int | None, expected: int | None) -> None:
+def check_published(size: int | None, expected: int | None) -> None:
     """After a rename into place: the final name must exist and hold what was written. A server
     that answers success yet stores the file elsewhere (a name it parsed differently) is caught."""
     if size is None or (expected is not None and size != expected):
         found = "no file" if size is None else f"{size} bytes instead of {expected}"
-        raise GenrostoreError(f"{where}: renamed into place, but the server shows {found} under this name "
+        raise GenrostoreError(f"renamed into place, but the server shows {found} under this name "
                               "afterwards (it may have stored it under another name)")
 
 
@@ -299,7 +299,7 @@ class Backend(ABC):
         raise self.unsupported("multipart uploads")
 
     def unsupported(self, operation: str) -> Unsupported:
-        return Unsupported(f"{self.name}: the {self.spec.type} backend does not support {operation}")
+        return Unsupported(f"the {self.spec.type} backend does not support {operation}", path="")
 
 
 class ChunkReader(io.RawIOBase):

@@ -84,10 +84,7 @@ def _lines(source: Node) -> Iterator[str]:
     pending = b""
     with source.mount.open_read(source.path) as stream:
         while True:
-            try:
-                block = stream.read(CHUNK_SIZE)
-            except Exception as exc:
-                raise source.mount.translate(exc, source.path) from exc
+            block = stream.read(CHUNK_SIZE)
             if not block:
                 break
             *complete, pending = (pending + block).split(b"\n")
