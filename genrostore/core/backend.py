@@ -287,6 +287,10 @@ class Backend(ABC):
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None
 
+    def own_path(self, path: str) -> str:
+        """The path of this mount that an error's `path` (one this backend's paths) names."""
+        return path
+
     def close(self) -> None:
         """Release connections; called once when the command ends."""
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from types import TracebackType
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NoReturn, TypeVar
+from types import TracebackType
+from typing import Any, BinaryIO, NoReturn, Self, TypeVar, cast
 
 from genrostore.core.backend import Backend, Entry, NullWriter, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, ReadOnly, UnsafeName, translate
@@ -71,8 +71,10 @@ class Mount:
         its message led by the user-facing location. `path` None: not about a path (building the
         backend), a project error is left as it is."""
         if isinstance(exc, GenrostoreError):
-            where = exc.path if exc.path is not None else path
-            return exc if where is None else exc.located(self.label(where))
+            if exc.path is None:
+                return exc if path is None else exc.located(self.label(path))
+            own = self._backend.own_path(exc.path) if self._backend is not None else exc.path
+            return exc.located(self.label(own))
         where = self.label(path or "")
         # Looked up at failure time: the first call is often the one that builds the backend.
         backend = self._backend
@@ -150,13 +152,14 @@ class Mount:
         return f"listed {what} {problem}, so it cannot be used as a path; skipped"
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
-        return _Stream(self, path, self._call(lambda: self.backend.open_read(path, offset), path))
+        return cast("BinaryIO", _Stream(self, path, self._call(lambda: self.backend.open_read(path, offset), path)))
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         return self._call(lambda: self.backend.read_range(path, offset, length), path)
 
     def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
-        return _Stream(self, path, self._call(lambda: self.backend.open_range(path, offset, length, version), path))
+        stream = self._call(lambda: self.backend.open_range(path, offset, length, version), path)
+        return cast("BinaryIO", _Stream(self, path, stream))
 
     def md5(self, path: str) -> str | None:
         return self._call(lambda: self.backend.md5(path), path)
@@ -302,7 +305,7 @@ class _Stream:
             raise StopIteration
         return line
 
-    def __enter__(self) -> _Stream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: TracebackType | None) -> None:
@@ -338,9 +341,13 @@ class _Writer(Writer):
     def abort(self) -> None:
         self._guard(self._writer.abort)
 
-    @property  # type: ignore[override]
-    def final_path(self) -> str | None:
+    @property
+    def final_path(self) -> str | None:  # type: ignore[override]  # the backend writer's, read and set
         return self._writer.final_path
+
+    @final_path.setter
+    def final_path(self, value: str | None) -> None:
+        self._writer.final_path = value
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._writer, name)
