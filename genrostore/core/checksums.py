@@ -71,7 +71,7 @@ def hashes(storage: Storage, text: str, *, recursive: bool) -> Iterator[tuple[st
             yield match.address, md5_of(node)
             continue
         if not recursive:
-            raise UsageError(f"{node.fullpath}: is a directory", hint="use -r to hash every file below it")
+            raise UsageError(f"{node.fullpath}: is a directory", fix="recursive-hash")
         prefix = len(node.path) + 1 if node.path else 0
         base = match.address if match.address.endswith(("/", ":")) else match.address + "/"
         for child in node.mount.walk(node.path):

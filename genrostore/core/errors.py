@@ -78,6 +78,8 @@ FIXES: dict[str, tuple[str, str | None]] = {
     "recursive-dirs": ("use -r to work on directories", None),
     "recursive-remove": ("use -r to remove it and everything in it",
                          "pass recursive=True to remove it and everything in it"),
+    "recursive-copy": ("use -r to copy directories", "pass recursive=True to copy directories"),
+    "recursive-hash": ("use -r to hash every file below it", None),
     "allow-root": ("add --allow-root to remove everything in it",
                    "pass allow_root=True to remove everything in it"),
 }
