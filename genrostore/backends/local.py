@@ -6,11 +6,11 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
-from genrostore.core.backend import Backend, Entry, Skipped, Writer
+from genrostore.core.backend import Backend, Entry, Prune, Skipped, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -139,7 +139,7 @@ def _entry(path: str, st: os.stat_result) -> Entry:
         path=path,
         type="dir" if is_dir else "file",
         size=None if is_dir else st.st_size,
-        mtime=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+        mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC),
     )
 
 
@@ -192,7 +192,7 @@ class LocalBackend(Backend):
         for entry, _ in self._scan(path):
             yield entry
 
-    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result]]:
+    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result | None]]:
         full = self.full(path)
         try:
             with os.scandir(full) as scan:
@@ -214,7 +214,7 @@ class LocalBackend(Backend):
                 continue
             yield _entry(child, st), st
 
-    def walk(self, path: str) -> Iterator[Entry]:
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
         """Pre-order like `Backend.walk`, but a directory that is one of its own ancestors (by
         device and inode: `loop -> .`, `a/up -> ..`) is reported once and not entered, as
         find and rsync do; links are followed otherwise (each stays jailed by `full`)."""
@@ -230,6 +230,8 @@ class LocalBackend(Backend):
                 continue
             if not entry.is_dir or st is None:
                 yield entry
+                continue
+            if prune is not None and prune(entry):
                 continue
             key = (st.st_dev, st.st_ino)
             ancestors = [frame[0] for frame in stack]

@@ -156,6 +156,8 @@ class UnsafeName(GenrostoreError):
     """A listing returned an entry that is skipped: a name with `..`, `.` or empty segments
     (it would leave the destination or merge with another), or a symlink loop."""
 
+    where: str
+
     def __init__(self, message: str, *, where: str = "", hint: str | None = None) -> None:
         super().__init__(message, hint=hint, where=where)
 

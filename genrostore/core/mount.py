@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, NoReturn, Self, TypeVar, cast
 
-from genrostore.core.backend import Backend, Entry, NullWriter, Skipped, Upload, Writer
+from genrostore.core.backend import Backend, Entry, NullWriter, Prune, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, ReadOnly, UnsafeName, translate
 from genrostore.core.paths import listed_name_problem
 from genrostore.core.registry import backend_class
@@ -24,6 +24,19 @@ from genrostore.core.settings import Settings
 
 T = TypeVar("T")
 OnSkip = Callable[[UnsafeName], None]
+
+
+def _pruned(entries: Iterator[Entry], prune: Prune) -> Iterator[Entry]:
+    """Drop pruned directories and what lies below them from a listing that did not skip them."""
+    pruned: set[str] = set()
+    for entry in entries:
+        parts = entry.path.split("/")
+        if pruned and any("/".join(parts[:depth]) in pruned for depth in range(1, len(parts))):
+            continue
+        if entry.is_dir and prune(entry):
+            pruned.add(entry.path)
+            continue
+        yield entry
 
 
 @dataclass
@@ -105,9 +118,15 @@ class Mount:
         """The children of `path`; an unusable one is passed to `on_skip`, never yielded."""
         return self._iterate(lambda: self.backend.iterdir(path), path, on_skip, walking=False)
 
-    def walk(self, path: str, on_skip: OnSkip | None = None) -> Iterator[Entry]:
-        """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded."""
-        return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
+    def walk(self, path: str, on_skip: OnSkip | None = None, prune: Prune | None = None) -> Iterator[Entry]:
+        """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded.
+
+        A directory `prune` rejects is not yielded, nor anything below it: a hierarchical backend
+        never lists it, a flat listing (object stores) has its keys below it dropped here, before
+        their names are checked (an excluded key is not reported either)."""
+        if prune is None:
+            return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
+        return self._iterate(lambda: _pruned(self.backend.walk(path, prune), prune), path, on_skip, walking=True)
 
     def _iterate(self, make: Callable[[], Iterator[Any]], path: str, on_skip: OnSkip | None = None,
                  *, walking: bool | None = None) -> Iterator[Any]:
@@ -121,7 +140,7 @@ class Mount:
                 return
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - mapping boundary
+            except BaseException as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
                 _reraise(self.locate(exc, path), exc)
             if walking is None:  # not a listing of names (incomplete uploads)
                 yield entry
@@ -251,7 +270,7 @@ class Mount:
                 backend.close()
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - mapping boundary
+            except BaseException as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
                 _reraise(self.locate(exc, ""), exc)
 
 
@@ -274,7 +293,7 @@ class _Stream:
     def _guard(self, func: Callable[..., T], *args: Any) -> T:
         try:
             return func(*args)
-        except Exception as exc:  # noqa: BLE001 - mapping boundary
+        except Exception as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
             _reraise(self._mount.locate(exc, self._path), exc)
 
     def read(self, size: int = -1) -> bytes:
@@ -285,7 +304,7 @@ class _Stream:
         return self._guard(read1, size)
 
     def readinto(self, buffer: Any) -> int:
-        return self._guard(self._stream.readinto, buffer)  # type: ignore[attr-defined]
+        return self._guard(self._stream.readinto, buffer)  # type: ignore[attr-defined]  # BinaryIO omits it; io streams have it
 
     def readline(self, size: int = -1) -> bytes:
         return self._guard(self._stream.readline, size)
@@ -329,7 +348,7 @@ class _Writer(Writer):
     def _guard(self, func: Callable[..., T], *args: Any) -> T:
         try:
             return func(*args)
-        except Exception as exc:  # noqa: BLE001 - mapping boundary
+        except Exception as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
             _reraise(self._mount.locate(exc, self._path), exc)
 
     def write(self, data: bytes) -> None:
@@ -342,7 +361,7 @@ class _Writer(Writer):
         self._guard(self._writer.abort)
 
     @property
-    def final_path(self) -> str | None:  # type: ignore[override]  # the backend writer's, read and set
+    def final_path(self) -> str | None:  # the backend writer's, read and set
         return self._writer.final_path
 
     @final_path.setter
