@@ -133,12 +133,12 @@ class FileObjectWriter(Writer):
                 self._on_abort()
 
 
-def check_published(where: str, size: int | None, expected: int | None) -> None:
+def check_published(size: int | None, expected: int | None) -> None:
     """After a rename into place: the final name must exist and hold what was written. A server
     that answers success yet stores the file elsewhere (a name it parsed differently) is caught."""
     if size is None or (expected is not None and size != expected):
         found = "no file" if size is None else f"{size} bytes instead of {expected}"
-        raise GenrostoreError(f"{where}: renamed into place, but the server shows {found} under this name "
+        raise GenrostoreError(f"renamed into place, but the server shows {found} under this name "
                               "afterwards (it may have stored it under another name)")
 
 
@@ -293,6 +293,10 @@ class Backend(ABC):
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None
 
+    def own_path(self, path: str) -> str:
+        """The path of this mount that an error's `path` (one this backend's paths) names."""
+        return path
+
     def close(self) -> None:  # noqa: B027 - an optional hook: most backends hold nothing to release
         """Release connections; called once when the command ends."""
 
@@ -305,7 +309,7 @@ class Backend(ABC):
         raise self.unsupported("multipart uploads")
 
     def unsupported(self, operation: str) -> Unsupported:
-        return Unsupported(f"{self.name}: the {self.spec.type} backend does not support {operation}")
+        return Unsupported(f"the {self.spec.type} backend does not support {operation}", path="")
 
 
 class ChunkReader(io.RawIOBase):
