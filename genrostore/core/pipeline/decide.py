@@ -32,8 +32,13 @@ def copy_or_skip(pair: Pair, options: CopyOptions) -> Action:
 
 
 def move_or_skip(pair: Pair, options: CopyOptions) -> Action:
-    """`mv`: Move every pair; under -n, Skip one whose destination exists (the source stays)."""
+    """`mv`: Move every file; under -n, Skip one whose destination exists (the source stays).
+
+    An empty source directory (cp -r's directory pair) is recreated like a copy's.
+    """
     assert pair.src is not None and pair.dst is not None
+    if pair.entry is not None and pair.entry.is_dir:
+        return Copy(pair.src, pair.dst, pair.entry)
     if options.no_clobber and not pair.dst.is_stdio and pair.dst.exists():
         return Skip(pair.src, pair.dst, pair.entry, reason="exists")
     return Move(pair.src, pair.dst, pair.entry)
