@@ -22,9 +22,9 @@ def cat(
     Examples: genrostore cat s3:logs/app.log | grep ERROR · genrostore cat --tail 1000 sftp:big.log
     """
     from genrostore.core.errors import GenrostoreError, UsageError
-    from genrostore.core.select import iter_expand
     from genrostore.core.pipeline.outcome import CopyResult, raise_for
     from genrostore.core.pipeline.read import stream_to
+    from genrostore.core.select import iter_expand
     app: App = ctx.obj
     if tail is not None and offset is not None:
         raise UsageError("--tail and --offset cannot be combined")

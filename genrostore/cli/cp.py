@@ -39,12 +39,12 @@ def cp(
     genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/
     """
     from genrostore.core.errors import UsageError
-    from genrostore.core.select import expand
     from genrostore.core.pipeline.api import default_jobs
     from genrostore.core.pipeline.execute import run
     from genrostore.core.pipeline.options import CopyOptions
     from genrostore.core.pipeline.outcome import raise_for
     from genrostore.core.pipeline.plan import plan
+    from genrostore.core.select import expand
 
     app: App = ctx.obj
     app.settings.dry_run = dry_run

@@ -14,12 +14,12 @@ from typing import Any, BinaryIO
 import pytest
 
 from genrostore import Storage
-from genrostore.core.pipeline import ranges, read
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.schema import BackendSpec
+from genrostore.core.pipeline import ranges, read
 from genrostore.core.pipeline.execute import run
 from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.pipeline.plan import plan_from_list
+from genrostore.core.schema import BackendSpec
 from tests.clirun import Run
 from tests.memory import PeakWatcher
 
@@ -120,8 +120,8 @@ def test_large_remote_cat_uses_parallel_ranges_in_order(monkeypatch: pytest.Monk
 
 def test_checksum_mismatch_removes_the_destination(monkeypatch: pytest.MonkeyPatch) -> None:
     from genrostore.core import hashing
-    from genrostore.core.pipeline import copying
     from genrostore.core.errors import GenrostoreError
+    from genrostore.core.pipeline import copying
 
     storage = Storage()
     storage.node("mem:a").write("a")

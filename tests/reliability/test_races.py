@@ -160,7 +160,7 @@ def test_md5_is_stamped_when_nobody_raced_the_upload(cloud_s3: s3.S3Server, raci
 # -- item 9: a parallel-range download never mixes two versions ------------------------------------
 def _scaled_down(monkeypatch: pytest.MonkeyPatch) -> None:
     """'Large' at test scale: the parallel-range threshold and part sizes scaled down."""
-    from genrostore.core.pipeline import ranges, read
+    from genrostore.core.pipeline import ranges
 
     monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
     monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
@@ -333,7 +333,7 @@ def test_an_unchanged_object_downloads_in_ranges_without_a_false_alarm(name: str
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The version seen in the listing and the one checked after the last range agree on every
     store (same size, mtime and ETag/generation), so nothing is read twice."""
-    from genrostore.core.pipeline import ranges, read
+    from genrostore.core.pipeline import ranges
 
     case = request.getfixturevalue(f"case_{name}")
     _scaled_down(monkeypatch)
@@ -361,9 +361,9 @@ def test_cat_of_an_s3_object_replaced_mid_read_fails_instead_of_mixing(cloud_s3:
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """`cat` has written the first ranges out already: a replaced object fails it (exit 5)
     rather than carrying on with the new version's bytes."""
-    from genrostore.core.pipeline import ranges, read
     from genrostore.core.errors import SourceChanged
     from genrostore.core.mount import Mount
+    from genrostore.core.pipeline import ranges, read
 
     _scaled_down(monkeypatch)
     monkeypatch.setattr(ranges, "RANGE_WORKERS", 1)  # ranges in order: the replacement lands after range 2

@@ -35,6 +35,7 @@ def run(pairs: Iterable[Pair], options: CopyOptions, decide: Decider = copy_or_s
             with lock:
                 result.failures.append((pair.name, failure))
             return
+        assert pair.dst is not None  # only a planned pair can succeed
         with lock:
             (result.copied if outcome else result.skipped).append(pair.dst)
         if options.progress is not None:
