@@ -4,7 +4,7 @@ through the Python API against a real local directory and the memory backend."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -99,17 +99,17 @@ def test_delete_honours_permissions_and_dry_run(tmp_path: Path) -> None:
 
 def test_set_metadata_sets_the_mtime_of_a_local_file(storage: Storage, tmp_path: Path) -> None:
     (tmp_path / "disk/t.txt").write_text("same bytes")
-    when = datetime(2001, 2, 3, 4, 5, 6, 789000, tzinfo=timezone.utc)
+    when = datetime(2001, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
     assert perform(SetMetadata(storage.node("w:t.txt"), when), CopyOptions()) is True
     assert os.stat(tmp_path / "disk/t.txt").st_mtime_ns == int(when.timestamp()) * 10**9 + 789_000_000
-    assert storage.node("w:t.txt").mtime == when.astimezone(storage.node("w:t.txt").mtime.tzinfo)  # type: ignore[union-attr]
+    assert storage.node("w:t.txt").mtime == when.astimezone(storage.node("w:t.txt").mtime.tzinfo)  # type: ignore[union-attr]  # a local file always has an mtime
     assert (tmp_path / "disk/t.txt").read_text() == "same bytes"
 
 
 def test_set_metadata_is_unsupported_where_the_store_cannot(storage: Storage) -> None:
     storage.node("mem:t.txt").write("x")
     with pytest.raises(Unsupported):
-        perform(SetMetadata(storage.node("mem:t.txt"), datetime(2001, 1, 1, tzinfo=timezone.utc)), CopyOptions())
+        perform(SetMetadata(storage.node("mem:t.txt"), datetime(2001, 1, 1, tzinfo=UTC)), CopyOptions())
 
 
 def test_skip_does_nothing_and_copy_copies(storage: Storage, tmp_path: Path) -> None:
@@ -124,5 +124,5 @@ def test_a_pair_decided_by_a_sync_planner_runs_any_action(storage: Storage, tmp_
     """`run` takes any decider: here one deletes what cp would copy (a sync's extraneous file)."""
     (tmp_path / "disk/x").write_text("x")
     node = storage.node("w:x")
-    outcome = run([Pair(node, node)], CopyOptions(jobs=2), decide=lambda pair, options: Delete(pair.dst))  # type: ignore[arg-type]
+    outcome = run([Pair(node, node)], CopyOptions(jobs=2), decide=lambda pair, options: Delete(pair.dst))  # type: ignore[arg-type]  # a lambda decider returning one action type
     assert not outcome.failures and not (tmp_path / "disk/x").exists()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -104,13 +105,13 @@ class Batcher:
         loop, kind = how
         make: Make
         if kind == "between":
-            make = lambda: self._between(action)  # noqa: E731
+            make = functools.partial(self._between, action)
         elif kind == "upload":
             path = _local_path(action.src)
             assert path is not None
-            make = lambda: self._upload(action, path)  # noqa: E731
+            make = functools.partial(self._upload, action, path)
         else:
-            make = lambda: self._download(action)  # noqa: E731
+            make = functools.partial(self._download, action)
         _, queued = self._queued.setdefault(id(loop), (loop, []))
         queued.append((make, pair))
         if len(queued) >= self.chunk:

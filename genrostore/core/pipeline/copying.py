@@ -65,7 +65,7 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
         source_path = None if src.is_stdio else src.mount.local_path(src.path)
         fileno = getattr(writer, "fileno", None)
         if source_path is not None and fileno is not None:
-            writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]
+            writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]  # a writer with a fileno is a local one
             _kernel_copy(source_path, fileno, options)
         elif fileno is not None and entry is not None and ranges.worth_ranges(src, entry.size or 0):
             _download(src, fileno, entry, options)

@@ -131,7 +131,7 @@ def _location(node: Node) -> tuple[str, str]:
     backend = node.mount.backend
     if backend.implicit_dirs:  # two mounts of one bucket (or one under a prefix of the other)
         try:
-            return repr(backend.store_identity()), "/" + backend.full(node.path)  # type: ignore[attr-defined]
+            return repr(backend.store_identity()), "/" + backend.full(node.path)  # type: ignore[attr-defined]  # object stores (implicit_dirs) have store_identity
         except (GenrostoreError, AttributeError):
             pass
     return f"{id(node.mount)}", "/" + node.path
