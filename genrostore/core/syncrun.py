@@ -1,8 +1,8 @@
 """Running a sync plan: transfers first (bounded, parallel), then the gated deletes.
 
-`perform(action) -> bool` is the pipeline's executor for one action (it dispatches on the
-action's type and goes through the Mount's read-only, permission and dry-run checks); this module
-only orders the work: no delete can start before every transfer has finished without error,
+`perform(action) -> bool` is the pipeline's executor for one action (`pipeline.executors.perform`:
+it dispatches on the action's type and goes through the Mount's read-only, permission and dry-run
+checks); this module only orders the work: no delete can start before every transfer has finished without error,
 because `SyncPlan.deletions` runs the gates on the whole set first.
 """
 
@@ -14,11 +14,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
-from genrostore.core.errors import GenrostoreError, PartialFailure, translate
+from genrostore.core import signals
+from genrostore.core.errors import GenrostoreError, Interrupted, PartialFailure, translate
+from genrostore.core.pipeline.executors import perform
+from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.syncplan import SyncPlan
-
-Perform = Callable[[Action], bool]
-
 
 @dataclass
 class SyncOutcome:
@@ -44,9 +44,14 @@ class SyncOutcome:
             raise PartialFailure(f"{len(self.failures)} error(s) during the sync", self.failures, all_failed=True)
 
 
-def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, jobs: int = 4,
+def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | None = None, *,
              warn: Callable[[str], None] = print) -> SyncOutcome:
     """Perform every action of `plan`, then its deletes if every gate passes.
+
+    Each action goes through the pipeline's executor (`pipeline.executors.perform`) with
+    `options` (jobs, progress); on Ctrl-C their `cancel` event is set at once, so transfers stop
+    at their next chunk, and writers still open are aborted: nothing partial is left, and
+    nothing is deleted.
 
     In a dry run (the destination mount's settings) the outcome counts what would have been
     done, so the summary and the exit code are the real run's.
@@ -54,6 +59,7 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, job
     Refused (exit 7) from a gate propagates after the transfers; listing, reading, transfer and
     delete failures are all collected in the outcome (`raise_for` gives their exit code).
     """
+    options = options or CopyOptions()
     outcome = SyncOutcome()
     lock = threading.Lock()
     dry_run = plan.dst.mount.settings.dry_run
@@ -61,7 +67,7 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, job
 
     def one(action: Action) -> None:
         try:
-            changed = perform(action)
+            changed = perform(action, options)
         except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
             error = exc if isinstance(exc, GenrostoreError) else translate(exc, _where(action))
             with lock:
@@ -74,35 +80,57 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], perform: Perform, *, job
             _count(outcome, action, changed or dry_run)
 
     try:
-        _each(actions, one, jobs)
-        for delete in plan.deletions(warn):
-            one(delete)
+        with signals.cancelling(options.cancel):
+            _each(actions, one, options.jobs)
+            for delete in plan.deletions(warn):
+                one(delete)
+    except KeyboardInterrupt:
+        _abort_writers(options)
+        raise Interrupted(f"{signals.describe()}; nothing was deleted, partial destinations were removed") from None
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
 
 
+def _abort_writers(options: CopyOptions) -> None:
+    """Ctrl-C: the writers of transfers still blocked (a source that never answers) are aborted
+    from here, so their temp files go too (as `pipeline.execute` does for cp)."""
+    options.cancel.set()
+    with options.active_lock:
+        stuck = list(options.active)
+    for writer in stuck:
+        try:
+            writer.abort()
+        except Exception:  # noqa: BLE001 - best effort while the command is being interrupted
+            pass
+
+
 def _each(actions: Iterator[Action], one: Callable[[Action], None], jobs: int) -> None:
-    """Run `one` over the actions on `jobs` threads, a bounded number queued (memory stays flat)."""
+    """Run `one` over the actions on `jobs` threads, a bounded number queued (memory stays flat).
+
+    On Ctrl-C the queued ones are dropped and a worker stuck on a source that never answers is
+    left behind (the pipeline's cancel event makes the others abort their writers), as cp does.
+    """
     if jobs <= 1:
         for action in actions:
             one(action)
         return
     pending: set[Future[None]] = set()
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-sync") as pool:
-        try:
-            for action in actions:
-                if isinstance(action, Skip):
-                    one(action)
-                    continue
-                pending.add(pool.submit(one, action))
-                if len(pending) >= jobs * 4:
-                    _, pending = wait(pending, return_when=FIRST_COMPLETED)
-            wait(pending)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-sync")
+    try:
+        for action in actions:
+            if isinstance(action, Skip):
+                one(action)
+                continue
+            pending.add(pool.submit(one, action))
+            if len(pending) >= jobs * 4:
+                _, pending = wait(pending, return_when=FIRST_COMPLETED)
+        wait(pending)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait(pending, timeout=2.0)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _count(outcome: SyncOutcome, action: Action, changed: bool) -> None:
@@ -133,23 +161,3 @@ def _where(action: Action) -> str:
         return action.dst.fullpath
     return action.src.fullpath if action.src is not None else str(action.dst)
 
-
-def perform_directly(action: Action) -> bool:
-    """One action through the library's own operations (`Node.copy_to`, `Mount.remove_file`):
-    what runs a plan until the sync command hands its actions to the pipeline's executor
-    (`core.pipeline.executors.perform`), which adds batching and progress."""
-    if isinstance(action, Skip):
-        return False
-    if isinstance(action, Copy):
-        action.src.copy_to(action.dst)
-        return not action.dst.mount.settings.dry_run
-    if isinstance(action, Delete):
-        action.node.mount.remove_file(action.node.path)
-        return not action.node.mount.settings.dry_run
-    if isinstance(action, SetMetadata):
-        set_mtime = getattr(action.dst.mount, "set_mtime", None)
-        if set_mtime is None:
-            raise action.dst.mount.backend.unsupported("setting a modification time")
-        set_mtime(action.dst.path, action.mtime)
-        return not action.dst.mount.settings.dry_run
-    raise TypeError(f"not a sync action: {action!r}")

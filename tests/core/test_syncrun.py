@@ -10,7 +10,8 @@ import pytest
 from genrostore import Storage
 from genrostore.core.errors import PartialFailure, Refused
 from genrostore.core.syncplan import DeleteLimit, SyncOptions, prepare_sync
-from genrostore.core.syncrun import SyncOutcome, perform_directly, run_sync
+from genrostore.core.pipeline.options import CopyOptions
+from genrostore.core.syncrun import SyncOutcome, run_sync
 
 
 def _tree(root: Path, files: dict[str, str]) -> None:
@@ -29,7 +30,7 @@ def _sync(tmp_path: Path, options: SyncOptions | None = None, jobs: int = 4) -> 
     plan, actions = prepare_sync(storage, storage.node("m:src"), storage.node(str(tmp_path / "dst")), options,
                                  mode="size,checksum")
     try:
-        return run_sync(plan, actions, perform_directly, jobs=jobs, warn=warnings.append), warnings
+        return run_sync(plan, actions, CopyOptions(jobs=jobs), warn=warnings.append), warnings
     finally:
         plan.close()
 
@@ -88,7 +89,7 @@ def test_local_to_s3_sync_converges_with_checksums(case_s3, tmp_path: Path) -> N
                      "copied 0, updated 0, deleted 0, unchanged 3, errors 0, 0 bytes"):
         plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(dst),
                                      mode="size,checksum")
-        outcome = run_sync(plan, actions, perform_directly, jobs=4)
+        outcome = run_sync(plan, actions, CopyOptions(jobs=4))
         assert outcome.summary() == expected
     assert storage.node(f"{dst}/same-size").read() == "abc"
     assert not storage.node(f"{dst}/old").exists()
@@ -105,7 +106,7 @@ def test_an_unreadable_sftp_directory_deletes_nothing(case_sftp, sftp_server, tm
     warnings: list[str] = []
     try:
         plan, actions = prepare_sync(storage, storage.node(src), storage.node(str(tmp_path / "dst")), mode="size")
-        outcome = run_sync(plan, actions, perform_directly, warn=warnings.append)
+        outcome = run_sync(plan, actions, warn=warnings.append)
     finally:
         locked.chmod(0o755)
     assert _files(tmp_path / "dst") == {"a": "1", "extra": "e", "locked/f": "1"}
@@ -124,7 +125,7 @@ def test_a_dry_run_changes_nothing_prints_each_action_and_applies_the_gates(tmp_
     storage = Storage(settings=Settings(dry_run=True))
     plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
                                  SyncOptions(max_delete=DeleteLimit.parse("5")), mode="size")
-    outcome = run_sync(plan, actions, perform_directly)
+    outcome = run_sync(plan, actions)
     assert outcome.summary() == "copied 1, updated 0, deleted 2, unchanged 0, errors 0, 1 bytes"
     out = capsys.readouterr().out.splitlines()
     assert out == [f"DRY-RUN: copy {tmp_path}/src/a -> {tmp_path}/dst/a", f"DRY-RUN: remove {tmp_path}/dst/x",
@@ -133,7 +134,7 @@ def test_a_dry_run_changes_nothing_prints_each_action_and_applies_the_gates(tmp_
     plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
                                  SyncOptions(max_delete=DeleteLimit.parse("1")), mode="size")
     with pytest.raises(Refused):
-        run_sync(plan, actions, perform_directly)
+        run_sync(plan, actions)
 
 
 class _NoLogs:
@@ -153,7 +154,7 @@ def test_excluded_dst_files_are_kept_unless_delete_excluded(tmp_path: Path, dele
     storage = Storage()
     plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
                                  mode="size", scope=_NoLogs(), delete_excluded=delete_excluded)
-    run_sync(plan, actions, perform_directly)
+    run_sync(plan, actions)
     expected = {"a": "1"} if delete_excluded else {"a": "1", "old.log": "o", "cache/keep": "k"}
     assert _files(tmp_path / "dst") == expected
 
@@ -165,7 +166,7 @@ def test_a_source_empty_in_scope_is_refused(tmp_path: Path) -> None:
     plan, actions = prepare_sync(storage, storage.node(str(tmp_path / "src")), storage.node(str(tmp_path / "dst")),
                                  mode="size", scope=_NoLogs())
     with pytest.raises(Refused, match="has no files"):
-        run_sync(plan, actions, perform_directly)
+        run_sync(plan, actions)
     assert _files(tmp_path / "dst") == {"a": "1"}
 
 

@@ -1,0 +1,126 @@
+"""`genrostore sync SRC DST`: one way, converging, and never deleting what was not proven extra."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cases._base import Case
+from tests.clirun import Run
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_sync_makes_dst_identical_then_check_agrees_and_a_rerun_is_a_no_op(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22", "same": "s"})
+    _tree(tmp_path / "dst", {"same": "s", "old": "o"})
+    done = run("sync", "--checksum", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "dst") == _files(tmp_path / "src")
+    assert b"copied 2, updated 0, deleted 1, unchanged 1, errors 0" in done.stderr
+    assert run("check", "--checksum", "src", "dst").returncode == 0
+    again = run("sync", "--checksum", "src", "dst")
+    assert b"copied 0, updated 0, deleted 0, unchanged 3" in again.stderr
+
+
+def test_dry_run_prints_every_action_changes_nothing_and_keeps_the_gates(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    _tree(tmp_path / "dst", {"x": "1", "y": "2"})
+    done = run("sync", "--dry-run", "src", "dst")
+    assert done.returncode == 0
+    assert done.stdout.decode().count("DRY-RUN:") == 3
+    assert _files(tmp_path / "dst") == {"x": "1", "y": "2"}
+    assert run("sync", "--dry-run", "--max-delete", "1", "src", "dst").returncode == 7
+
+
+def test_empty_src_is_refused_exit_7_and_missing_src_exit_3(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    _tree(tmp_path / "dst", {"x": "1"})
+    done = run("sync", "src", "dst")
+    assert done.returncode == 7 and b"has no files" in done.stderr
+    assert _files(tmp_path / "dst") == {"x": "1"}
+    assert run("sync", "nowhere", "dst").returncode == 3
+    assert run("sync", "--allow-empty-src", "src", "dst").returncode == 0
+    assert _files(tmp_path / "dst") == {}
+
+
+def test_max_delete_exceeded_deletes_nothing_exit_7_naming_the_numbers(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"k": "k"})
+    _tree(tmp_path / "dst", {"k": "k", "x": "1", "y": "2", "z": "3"})
+    done = run("sync", "--max-delete", "50%", "src", "dst")
+    assert done.returncode == 7
+    assert b"would delete 3 files, more than --max-delete 50% (2 of 4 files in DST)" in done.stderr
+    assert len(_files(tmp_path / "dst")) == 4
+    done = run("sync", "--max-delete-size", "2", "src", "dst")
+    assert done.returncode == 7 and b"3 bytes" in done.stderr
+
+
+def test_overlapping_trees_are_refused_exit_2(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    assert run("sync", "src", "src/inner").returncode == 2
+
+
+def test_no_delete_update_and_ignore_existing(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "11", "b": "2"})
+    _tree(tmp_path / "dst", {"a": "1", "old": "o"})
+    assert run("sync", "--no-delete", "--ignore-existing", "src", "dst").returncode == 0
+    assert _files(tmp_path / "dst") == {"a": "1", "b": "2", "old": "o"}
+
+
+def test_local_to_s3_and_back_converges(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    assert case_s3.cli("sync", "--checksum", str(tmp_path / "src"), bucket).returncode == 0
+    assert case_s3.cli("check", "--checksum", str(tmp_path / "src"), bucket).returncode == 0
+    back = tmp_path / "back"
+    assert case_s3.cli("sync", bucket, str(back)).returncode == 0
+    assert _files(back) == _files(tmp_path / "src")
+
+
+def test_excluded_dst_files_survive_unless_delete_excluded(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    _tree(tmp_path / "dst", {"keep.log": "k", "gone": "g"})
+    assert run("sync", "--exclude", "*.log", "src", "dst").returncode == 0
+    assert _files(tmp_path / "dst") == {"a": "1", "keep.log": "k"}
+    assert run("sync", "--exclude", "*.log", "--delete-excluded", "src", "dst").returncode == 0
+    assert _files(tmp_path / "dst") == {"a": "1"}
+
+
+def test_ctrl_c_mid_sync_deletes_nothing_leaves_no_partial_file_and_a_rerun_converges(run: Run, tmp_path: Path) -> None:
+    """A source that never answers (a FIFO nobody writes) holds the sync mid-transfer; Ctrl-C
+    then exits 130 with DST's extra file still there and no temp file; once the source is fixed
+    the rerun converges."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _tree(tmp_path / "src", {"a": "1", "b": "2"})
+    os.mkfifo(tmp_path / "src" / "stuck")
+    _tree(tmp_path / "dst", {"old": "o"})
+    proc = subprocess.Popen([sys.executable, "-m", "genrostore", "sync", "src", "dst"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "dst" / "b").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert b"nothing was deleted" in stderr
+    assert "old" in os.listdir(tmp_path / "dst")
+    assert not [name for name in os.listdir(tmp_path / "dst") if "genrostore-tmp" in name or name == "stuck"]
+    os.unlink(tmp_path / "src" / "stuck")
+    done = run("sync", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert b"copied 0, updated 0, deleted 1, unchanged 2" in done.stderr
+    assert _files(tmp_path / "dst") == {"a": "1", "b": "2"}
