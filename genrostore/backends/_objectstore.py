@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import warn_unverified
-from genrostore.core.backend import Backend, Entry
+from genrostore.core.backend import Backend, Entry, Features
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -151,9 +151,8 @@ class ObjectStoreBackend(FsspecBackend):
     `store_identity()` decides when two mounts can copy server-side.
     """
 
-    implicit_dirs = True
-    rename_writes = False
-    temp_files = False
+    features = Features(implicit_dirs=True, server_copy=True, ranged_reads=True, stored_md5=True,
+                        async_client=True, network=True)
     container_option: ClassVar[str] = "bucket"
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -183,6 +182,9 @@ class ObjectStoreBackend(FsspecBackend):
     def store_identity(self) -> tuple[Any, ...]:
         """Endpoint and credentials: equal identities reach the same store as the same user."""
         raise self.unsupported("server-side copy")
+
+    def store_location(self, path: str) -> tuple[str, str] | None:
+        return repr(self.store_identity()), "/" + self.full(path)
 
     def delete_keys(self, names: list[str]) -> None:
         """Delete full `bucket/key` names in the store's batch size."""

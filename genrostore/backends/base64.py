@@ -6,8 +6,8 @@ Reading decodes the path (standard or URL-safe alphabet, padding optional, white
 
 from __future__ import annotations
 
-import binascii
 import base64 as b64
+import binascii
 import hashlib
 import io
 import re
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from genrostore.core.b64stream import padding_error
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import UsageError
 from genrostore.core.schema import BackendSpec
 
@@ -76,8 +76,8 @@ class _EncodingWriter(Writer):
 class Base64Backend(Backend):
     """No storage at all: reads decode the path, writes return the new path."""
 
-    supports_dirs = False
-    raw_paths = True
+    features = Features(dirs=False, raw_paths=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from genrostore.backends._archive import skip
 from genrostore.backends._fsspec import FsspecBackend
+from genrostore.core.backend import Features
 from genrostore.core.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -47,7 +48,6 @@ SPEC = BackendSpec(
     module=__name__,
     cls="GithubBackend",
     extra="github",
-    readonly=True,
     notes="Without a token GitHub allows 60 API calls per hour; a rate limit exits 5 with the reset time.",
 )
 
@@ -196,6 +196,8 @@ class _ResponseStream(io.RawIOBase):
 
 class GithubBackend(FsspecBackend):
     """The repository's tree is read once per command: one consistent version, few API calls."""
+
+    features = Features(read_only=True, network=True)
 
     def make_filesystem(self) -> Any:
         cls = filesystem_class()

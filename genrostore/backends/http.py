@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from genrostore.backends._fsspec import to_datetime
 from genrostore.backends._net import status_error, timeout_of, warn_unverified
 from genrostore.core import secrets
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -43,7 +43,6 @@ SPEC = BackendSpec(
     cls="HTTPBackend",
     extra="http",
     schemes=("http", "https"),
-    readonly=True,
     aliases=("https", "web"),
     notes="Every write exits 6 (read-only). `ls` needs a server that answers a directory URL (ending in "
           "/) with an HTML index page of links. URL paths http(s)://[USER:PASSWORD@]HOST/path work without "
@@ -64,6 +63,8 @@ class HTTPStatus(Exception):
 
 class HTTPBackend(Backend):
     """One aiohttp session (fsspec's, on its event-loop thread) per mount."""
+
+    features = Features(read_only=True, ranged_reads=True, async_client=True, network=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

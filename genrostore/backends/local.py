@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
-from genrostore.core.backend import Backend, Entry, Skipped, Writer
+from genrostore.core.backend import Backend, Entry, Features, Skipped, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -152,7 +152,8 @@ def _relative_to(top: str, depth: int, path: str) -> str:
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
 
-    temp_files = True
+    features = Features(ranged_reads=True, atomic_rename=True, local_disk=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -180,7 +181,6 @@ class LocalBackend(Backend):
                                hint="links that leave a mount are not followed")
         return full
 
-    local_disk = True
 
     def local_path(self, path: str) -> str | None:
         return self.full(path)

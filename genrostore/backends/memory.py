@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError, UsageError
 from genrostore.core.paths import dirname
 from genrostore.core.schema import BackendSpec, Option
@@ -52,6 +52,8 @@ class _MemoryWriter(Writer):
 
 class MemoryBackend(Backend):
     """A dict of files plus a set of directories, guarded by a lock for parallel copies."""
+
+    features = Features(ranged_reads=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

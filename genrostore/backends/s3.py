@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -17,9 +18,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from genrostore.backends._objectstore import (
@@ -27,8 +28,8 @@ from genrostore.backends._objectstore import (
     ObjectStoreBackend,
     batches,
     bucket_url,
-    error_code,
     content_type,
+    error_code,
     part_size_for,
 )
 from genrostore.core import signals
@@ -81,6 +82,8 @@ READ_GATHER_SECONDS = 0.2
 
 class S3Backend(ObjectStoreBackend):
     """One bucket (below an optional prefix) of an S3-compatible store."""
+
+    features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True)
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -201,8 +204,6 @@ class S3Backend(ObjectStoreBackend):
             raise
         return S3Reader(self.fs.loop, response["Body"])
 
-    streams_ranges = True
-    pins_versions = True
 
     def version_of(self, info: dict[str, Any]) -> str | None:
         etag = info.get("ETag") or info.get("etag")

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import env_name, resolve_error, timeout_of, url_options
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
+from genrostore.core.backend import Backend, Entry, Features, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -331,6 +331,8 @@ def _ensure_file(path: str) -> None:
 class SFTPBackend(FsspecBackend):
     """The mount's SSH connections (see CHANNELS_PER_CONNECTION); `root` is the real
     (symlink-free) path of the mount's root."""
+
+    features = Features(ranged_reads=True, atomic_rename=True, network=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

@@ -17,7 +17,8 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from genrostore.backends._net import resolve_error, timeout_of, url_options
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
+from genrostore.core import signals, tempnames
+from genrostore.core.backend import Backend, Entry, Features, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -28,7 +29,6 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
-from genrostore.core import signals, tempnames
 from genrostore.core.paths import dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -112,7 +112,8 @@ def join(parent: str, name: str) -> str:
 class SMBBackend(Backend):
     """One SMB connection and session per mount, opened on first use."""
 
-    temp_files = True
+    features = Features(server_copy=True, ranged_reads=True, atomic_rename=True, network=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

@@ -22,7 +22,6 @@ SPEC = BackendSpec(
     ),
     module=__name__,
     cls="TarBackend",
-    readonly=True,
     notes="Names stored as `./a/b` are addressed as `a/b`; `..` and absolute names never leave the mount.",
 )
 

@@ -23,7 +23,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from genrostore.backends._fsspec import to_datetime
 from genrostore.backends._net import status_error, timeout_of, url_options, warn_unverified
-from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
+from genrostore.core import signals, tempnames
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Features, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -32,7 +33,6 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
-from genrostore.core import signals, tempnames
 from genrostore.core.paths import basename, dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -215,7 +215,8 @@ class ResponseReader(io.RawIOBase):
 class WebDAVBackend(Backend):
     """One httpx client (a pool of keep-alive connections) per mount."""
 
-    temp_files = True
+    features = Features(server_copy=True, ranged_reads=True, atomic_rename=True, network=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

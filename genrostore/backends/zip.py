@@ -15,6 +15,7 @@ Unix seconds) beside the zone-less DOS time, and reading prefers that field (or 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import struct
@@ -114,6 +115,8 @@ class ZipBackend(Backend):
         super().__init__(options, **kwargs)
         self.archive = ArchiveFile(self, options["file"])
         self.mode = options.get("mode", "r")
+        if self.mode == "r":  # the class can write; this mount, by its option, cannot
+            self.features = dataclasses.replace(self.features, read_only=True)
         self.compression = _COMPRESSION[options.get("compression", "deflated")]
         self._lock = threading.RLock()
         self._base: zipfile.ZipFile | None = None

@@ -71,8 +71,10 @@ def _mount_names(storage: Storage, prefix: str) -> list[Completion]:
 
 
 def _entries(storage: Storage, name: str, rest: str) -> list[Completion]:
+    from genrostore.core.registry import backend_class
+
     config = storage.mount_configs.get(name)
-    if config is None or config.spec.type == "base64":
+    if config is None or backend_class(config.spec).features.raw_paths:
         return []
     folder, _, stem = rest.rpartition("/")
     prefix = f"{name}:{folder}/" if folder else f"{name}:"

@@ -54,7 +54,7 @@ class Batcher:
         key = id(mount)
         if key not in self._loops:
             try:
-                self._loops[key] = mount.batch_loop()
+                self._loops[key] = mount.batch_loop() if mount.backend.features.async_client else None
             except GenrostoreError:  # e.g. a missing bucket: the thread path reports it per file
                 self._loops[key] = None
         return self._loops[key]
@@ -77,7 +77,7 @@ class Batcher:
             if path is None:
                 return False
             loop, make = dst_loop, lambda: self._upload(pair, path)
-        elif dst.mount.backend.local_disk:  # its writer resolves (and jails) the path itself
+        elif dst.mount.backend.features.local_disk:  # its writer resolves (and jails) the path itself
             loop, make = src_loop, lambda: self._download(pair)
         else:
             return False

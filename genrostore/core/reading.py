@@ -71,7 +71,7 @@ def _parallel_ranges(node: Node, entry: Entry, start: int, length: int, sink: Ca
     from concurrent.futures import ThreadPoolExecutor
 
     backend = node.mount.backend
-    version = entry.version if backend.pins_versions and backend.streams_ranges else None
+    version = entry.version if backend.features.pins_versions and backend.features.streaming_ranges else None
 
     def fetch(offset: int, size: int) -> bytes:
         if version is None:

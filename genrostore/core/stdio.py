@@ -7,8 +7,8 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core import signals
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import Interrupted, OutputClosed, UsageError
 from genrostore.core.schema import BackendSpec
 
@@ -80,8 +80,8 @@ class _Stdin(io.FileIO):
 class StdioBackend(Backend):
     """Reads stdin and writes stdout; nothing else is possible."""
 
-    supports_dirs = False
-    raw_paths = True
+    features = Features(dirs=False, raw_paths=True, stream=True)
+
 
     def info(self, path: str) -> Entry:
         return Entry("-", "file")

@@ -32,6 +32,7 @@ from genrostore.core.outcome import CopyResult, raise_for
 from genrostore.core.retry import backoff, gave_up
 
 if TYPE_CHECKING:
+    from genrostore.core.mount import Mount
     from genrostore.core.node import Node
 
 
@@ -80,7 +81,7 @@ class Pair:
 # -- planning -------------------------------------------------------------------------------
 def destination_for(src: Node, dst: Node, *, many: bool) -> Node:
     """Where one source file lands: inside `dst` when it is a directory (or must be one)."""
-    if dst.is_stdio or dst.mount.backend.raw_paths:
+    if dst.is_stdio or dst.mount.backend.features.raw_paths:
         return type(dst)(dst.storage, dst.mount, dst.path)
     if many or dst.trailing_slash or dst.is_dir():
         name = src.basename if not src.is_stdio else None
@@ -140,7 +141,7 @@ class _Planned:
 
 def refuse_self_copy(src: Node, dst: Node, *, many: bool, recursive: bool) -> None:
     """Refuse (exit 2) a file copied onto itself and a directory copied into itself, like GNU cp."""
-    if src.is_stdio or dst.is_stdio or src.mount.backend.raw_paths or dst.mount.backend.raw_paths:
+    if src.is_stdio or dst.is_stdio or src.mount.backend.features.raw_paths or dst.mount.backend.features.raw_paths:
         return
     src_at, dst_at = _location(src), _location(dst)
     if src_at[0] != dst_at[0] or not (_within(dst_at[1], src_at[1]) or _within(src_at[1], dst_at[1])):
@@ -171,12 +172,12 @@ def _location(node: Node) -> tuple[str, str]:
         local = None
     if local is not None:
         return "", os.path.realpath(local)
-    backend = node.mount.backend
-    if backend.implicit_dirs:  # two mounts of one bucket (or one under a prefix of the other)
-        try:
-            return repr(backend.store_identity()), "/" + backend.full(node.path)  # type: ignore[attr-defined]
-        except (GenrostoreError, AttributeError):
-            pass
+    try:  # two mounts of one bucket (or one under a prefix of the other)
+        shared = node.mount.backend.store_location(node.path)
+    except GenrostoreError:
+        shared = None
+    if shared is not None:
+        return shared
     return f"{id(node.mount)}", "/" + node.path
 
 
@@ -274,7 +275,7 @@ def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
 
     skipped: list[UnsafeName] = []
     backend = root.mount.backend
-    make_dirs = not root.is_stdio and backend.supports_dirs and not backend.implicit_dirs
+    make_dirs = not root.is_stdio and backend.features.dirs and not backend.features.implicit_dirs
     prefix = len(src.path) + 1 if src.path else 0
     empty: Entry | None = Entry(src.path, "dir")  # the last directory seen, until something is below it
     for entry in src.mount.walk(src.path, on_skip=skipped.append):
@@ -425,8 +426,8 @@ def _parallel_download(src: Node, out_fd: int, entry: Entry, options: CopyOption
     size = entry.size or 0
     os.ftruncate(out_fd, size)
     backend = src.mount.backend
-    streamed = backend.streams_ranges
-    version = entry.version if backend.pins_versions else None
+    streamed = backend.features.streaming_ranges
+    version = entry.version if backend.features.pins_versions else None
     part = reading.STREAM_PART if streamed else reading.RANGE_PART
 
     def fetch(offset: int) -> None:
@@ -672,8 +673,7 @@ def copy_node(src: Node, dst: Node, *, recursive: bool = False, no_clobber: bool
     return dst
 
 
-def default_jobs(*mounts: object) -> int:
+def default_jobs(*mounts: Mount) -> int:
     """Object stores and network backends gain from many parallel transfers; disks do not."""
-    remote = any(getattr(m, "spec", None) is not None and m.spec.type not in ("local", "memory", "base64", "stdio")  # type: ignore[attr-defined]
-                 for m in mounts)
+    remote = any(m.backend.features.network for m in mounts)
     return 16 if remote else 4

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cases._base import BIG, PERSIST, SERVER_COPY, WRITE, Case
+from tests.cases._base import BIG, PERSIST, Case
 from tests.servers import azure, gcs, s3
 
 CASES = ["s3", "s3_prefix", "gcs", "azure", "azure_prefix"]
-CLOUD_CAPS = frozenset({WRITE, BIG, SERVER_COPY, PERSIST})
+CLOUD_CAPS = frozenset({BIG, PERSIST})
 # A prefix case runs every byte through the same code as its base case: the GiB stream (minutes
 # on an emulator) runs once per store, on the base case.
 PREFIX_CAPS = CLOUD_CAPS - {BIG}
