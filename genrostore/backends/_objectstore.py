@@ -26,10 +26,6 @@ from genrostore.core.errors import (
     UsageError,
 )
 from genrostore.core.paths import normalize
-from genrostore.core.schema import Option
-
-VERIFY_SSL = Option("verify_ssl", "Verify the store's TLS certificate (false: accept any, with a warning).",
-                    bool, default=True)
 
 # Parts/blocks start at 8 MiB; a stream of unknown size doubles them every 1,000 parts, so
 # 10,000 parts reach past S3's 5 TiB object limit while no part exceeds its 5 GiB part limit.
@@ -171,7 +167,7 @@ class ObjectStoreBackend(FsspecBackend):
     @property
     def verify_ssl(self) -> bool:
         """False only by the mount's explicit `verify_ssl: false`, which is announced once on stderr."""
-        return self.options.get("verify_ssl", True) is not False
+        return self.options["verify_ssl"] is not False
 
     def warn_if_unverified(self, endpoint: str) -> None:
         """Called once, when the client is built (under the filesystem's lock)."""

@@ -66,10 +66,10 @@ class _EncodingWriter(Writer):
     def write(self, data: bytes) -> None:
         self._buffer.write(data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self.final_path = encode(self._buffer.getvalue())
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         self._buffer = io.BytesIO()
 
 

@@ -9,6 +9,7 @@ as a header, and streams files over 1 MB from their download URL.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import sys
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from genrostore.core.errors import (
     NotPermitted,
     TemporaryError,
 )
+from genrostore.core.options import USERNAME, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -37,13 +39,13 @@ SPEC = BackendSpec(
         Option("org", "Organisation or user that owns the repository.", required=True, aliases=("owner",)),
         Option("repo", "Repository name.", required=True),
         Option("sha", "Branch, tag or commit (default: the repository's default branch).", aliases=("ref",)),
-        Option("username", "GitHub user the token belongs to (optional: a token alone is enough)."),
+        dataclasses.replace(USERNAME, help="GitHub user the token belongs to (optional: a token alone is enough).",
+                            aliases=()),
         Option("token", "Personal access token (raises the rate limit; needed for private repositories).",
                secret=True),
         Option("api_url", "API base URL; GitHub Enterprise is https://HOST/api/v3.",
                default="https://api.github.com"),
-        Option("verify_ssl", "Verify the server's TLS certificate (false: an Enterprise server with a "
-               "self-signed certificate; a warning is printed).", bool, default=True),
+        VERIFY_SSL,
     ),
     module=__name__,
     cls="GithubBackend",
@@ -205,7 +207,7 @@ class GithubBackend(FsspecBackend):
 
         options = self.options
         api_url = options.get("api_url") or "https://api.github.com"
-        verify_ssl = options.get("verify_ssl", True)
+        verify_ssl = options["verify_ssl"]
         if not verify_ssl:
             _warn_unverified(self.name, api_url)
         try:

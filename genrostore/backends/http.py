@@ -25,6 +25,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
+from genrostore.core.options import TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -36,8 +37,8 @@ SPEC = BackendSpec(
                aliases=("url", "base_path")),
         Option("headers", "Extra request headers, e.g. {Authorization: 'Bearer TOKEN'}; their values are "
                           "secret (masked in every output).", dict, secret=True),
-        Option("verify_ssl", "Verify the server's TLS certificate.", bool, default=True),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout, 30 s).", float),
+        VERIFY_SSL,
+        TIMEOUT,
     ),
     module=__name__,
     cls="HTTPBackend",
@@ -109,7 +110,7 @@ class HTTPBackend(Backend):
 
         timeout = timeout_of(self)
         request_options: dict[str, Any] = {}
-        if not self.options.get("verify_ssl", True):
+        if not self.options["verify_ssl"]:
             warn_unverified(self.name, self.base)
             request_options["ssl"] = False
         return HTTPFileSystem(

@@ -61,7 +61,6 @@ class AtomicFileWriter(Writer):
         self.target = target
         fd, self.temp = create_temp(target)
         self._file = os.fdopen(fd, "wb")
-        self._done = False
         self._written = 0  # through write(); the engine's kernel copy writes the fd itself
         self._synced = 0
 
@@ -77,10 +76,7 @@ class AtomicFileWriter(Writer):
             writeback.start_writeback(self._file.fileno(), self._synced, self._written - self._synced)
             self._synced = self._written
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -116,10 +112,7 @@ class AtomicFileWriter(Writer):
             base = self.source_mode if self.source_mode is not None else 0o666
             return base & ~_UMASK
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._remove_temp()
 
     def _remove_temp(self) -> None:

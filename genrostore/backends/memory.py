@@ -41,12 +41,12 @@ class _MemoryWriter(Writer):
     def write(self, data: bytes) -> None:
         self._buffer.write(data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         if self._buffer is not None:
             self._backend._store(self._path, self._buffer.getvalue())
             self._buffer = None  # type: ignore[assignment]
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         self._buffer = None  # type: ignore[assignment]
 
 

@@ -7,6 +7,7 @@ must not share one. Each mount therefore keeps its own `connection_cache`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import stat
 import sys
@@ -29,6 +30,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
+from genrostore.core.options import PASSWORD, TIMEOUT, USERNAME, port
 from genrostore.core.paths import dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -39,15 +41,15 @@ SPEC = BackendSpec(
     options=(
         Option("host", "Server name or address.", required=True, aliases=("hostname",)),
         Option("share", "Share name.", required=True),
-        Option("port", "SMB port.", int, default=445),
-        Option("username", "Login name; without it the mount logs in as a guest (no signing, no "
-                           "encryption: only shares with `guest ok`).", aliases=("user",)),
-        Option("password", "Password of username.", secret=True),
+        port(445),
+        dataclasses.replace(USERNAME, help="Login name; without it the mount logs in as a guest (no signing, no "
+                           "encryption: only shares with `guest ok`)."),
+        PASSWORD,
         Option("domain", "Windows domain or workgroup of username."),
         Option("path", "Folder inside the share that is the mount's root (default: the share's root).",
                aliases=("base_path",)),
         Option("encrypt", "Require SMB3 encryption of the session.", bool),
-        Option("timeout", "Connect time-out in seconds (default: the global --timeout, 30 s).", float),
+        TIMEOUT,
     ),
     module=__name__,
     cls="SMBBackend",
@@ -119,7 +121,7 @@ class SMBBackend(Backend):
         super().__init__(options, **kwargs)
         self.host: str = options["host"]
         self.share: str = options["share"].strip("/\\")
-        self.port: int = options.get("port", 445)
+        self.port: int = options["port"]
         self.guest = not options.get("username")
         root = (options.get("path") or "").strip("/\\").replace("\\", "/")
         self._root = "\\".join(p for p in root.split("/") if p)

@@ -84,15 +84,11 @@ class _MemberWriter(Writer):
         self._path = path
         fd, self._temp = tempfile.mkstemp(dir=backend.staging(), suffix=".member")
         self._file = os.fdopen(fd, "wb")
-        self._done = False
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         try:
             self._file.close()
             self._backend.stage(self._path, self._temp)
@@ -100,10 +96,7 @@ class _MemberWriter(Writer):
             _unlink(self._temp)
             raise
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._file.close()
         _unlink(self._temp)
 

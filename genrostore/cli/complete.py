@@ -179,7 +179,9 @@ def install_script(shell: str, home: Path | None = None) -> Path:
     home = home or Path.home()
     script = home / INSTALL_PATHS[shell]
     script.parent.mkdir(parents=True, exist_ok=True)
-    temporary = script.with_name(f".{script.name}.tmp")
+    from genrostore.core import tempnames
+
+    temporary = script.with_name(tempnames.temp_name(script.name))
     temporary.write_text(completion_script(shell), encoding="utf-8")
     temporary.replace(script)
     if shell in RC_LINES:

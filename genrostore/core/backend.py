@@ -99,19 +99,36 @@ class Writer(ABC):
     """A destination being written: the bytes become visible only when `commit()` succeeds.
 
     Used as a context manager, it commits on success and aborts on any exception (Ctrl-C
-    included), so a failed copy never leaves a partial destination.
+    included), so a failed copy never leaves a partial destination. `commit` and `abort` run
+    their backend's `_commit` / `_abort` exactly once between them: whichever comes first wins,
+    and every later call (an abort after a failed commit, a second close) does nothing.
     """
 
     final_path: str | None = None  # set by backends whose write chooses the path (base64)
+    _done: bool = False
 
     @abstractmethod
     def write(self, data: bytes) -> None: ...
 
-    @abstractmethod
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._commit()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._abort()
 
     @abstractmethod
-    def abort(self) -> None: ...
+    def _commit(self) -> None:
+        """Publish what was written (rename into place, complete the upload)."""
+
+    @abstractmethod
+    def _abort(self) -> None:
+        """Drop what was written; the destination is left as it was."""
 
     def __enter__(self) -> Writer:
         return self
@@ -133,25 +150,18 @@ class FileObjectWriter(Writer):
         self._file = fileobj
         self._on_commit = on_commit
         self._on_abort = on_abort
-        self._done = False
         self.written = 0
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
         self.written += len(data)
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         self._file.close()
         if self._on_commit is not None:
             self._on_commit(self.written)
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         try:
             discard = getattr(self._file, "discard", None)
             if discard is not None:
@@ -178,10 +188,10 @@ class NullWriter(Writer):
     def write(self, data: bytes) -> None:
         pass
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         pass
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         pass
 
 

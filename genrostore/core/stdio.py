@@ -34,10 +34,10 @@ class _StdoutWriter(Writer):
     def write(self, data: bytes) -> None:
         write_stdout(data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         flush_stdout()
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         try:
             sys.stdout.flush()
         except (BrokenPipeError, ValueError):
