@@ -384,7 +384,7 @@ class SFTPBackend(FsspecBackend):
         return _filesystem_class()(
             options["host"],
             known_hosts=self.known_hosts,
-            policy=options.get("host_key_policy", "strict"),
+            policy=options["host_key_policy"],
             timeout=timeout_of(self),
             port=options["port"],
             username=options["username"],
@@ -582,7 +582,7 @@ class SFTPBackend(FsspecBackend):
         paramiko = sys.modules.get("paramiko")
         if paramiko is None:
             return None
-        endpoint = f"{self.options['host']}:{self.options.get('port', 22)}"
+        endpoint = f"{self.options['host']}:{self.options['port']}"
         if isinstance(exc, paramiko.BadHostKeyException):
             return self._changed_key_error(exc, where)
         if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):

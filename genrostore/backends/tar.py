@@ -56,7 +56,7 @@ class TarBackend(ReadOnlyArchiveBackend):
 
     def mode(self, path: str) -> str:
         if self._mode is None:
-            compression = self.options.get("compression", "auto")
+            compression = self.options["compression"]
             if compression == "auto":
                 with open(path, "rb") as handle:
                     compression = detect_compression(self.archive.name, handle.read(8))

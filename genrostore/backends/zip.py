@@ -107,10 +107,10 @@ class ZipBackend(Backend):
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.archive = ArchiveFile(self, options["file"])
-        self.mode = options.get("mode", "r")
+        self.mode = options["mode"]
         if self.mode == "r":  # the class can write; this mount, by its option, cannot
             self.features = dataclasses.replace(self.features, read_only=True)
-        self.compression = _COMPRESSION[options.get("compression", "deflated")]
+        self.compression = _COMPRESSION[options["compression"]]
         self._lock = threading.RLock()
         self._base: zipfile.ZipFile | None = None
         self._base_files: dict[str, zipfile.ZipInfo] = {}
