@@ -404,10 +404,13 @@ class WebDAVBackend(Backend):
     def _probe(self, directory: str, characters: frozenset[str]) -> bool:
         """MOVE an empty file to a name holding `characters`; True when it arrives under it."""
         # Both names follow tempnames' scheme, so `genrostore cleanup` finds a probe a kill left.
-        tag = f"genrostore-probe-{uuid.uuid4().hex[:12]}"
-        source = tempnames.temp_path(posixpath.join(directory, tag))
+        # One token for both names (tempnames' scheme, built here): the target differs from the
+        # source only by the characters under test.
+        tag = f".genrostore-probe-{uuid.uuid4().hex[:12]}"
+        token = uuid.uuid4().hex[:8]
+        source = posixpath.join(directory, f"{tag}.{token}{tempnames.SUFFIX}")
         samples = "".join(_SAMPLES.get(c, c) for c in sorted(characters))
-        target = tempnames.temp_path(posixpath.join(directory, f"{tag}-{samples}"))
+        target = posixpath.join(directory, f"{tag}-{samples}.{token}{tempnames.SUFFIX}")
         self.request("PUT", source, (200, 201, 204), content=b"").close()
         arrived = False
         try:
