@@ -99,7 +99,6 @@ class BackendSpec:
     cls: str
     extra: str | None = None
     schemes: tuple[str, ...] = ()
-    readonly: bool = False
     aliases: tuple[str, ...] = ()
     notes: str = ""
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
