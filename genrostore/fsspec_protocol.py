@@ -259,9 +259,6 @@ class GenrostoreFile(AbstractBufferedFile):
         except GenrostoreError:
             self.discard()
             raise
-        except Exception as exc:
-            self.discard()
-            raise self._mount.translate(exc, self._rel) from exc
         if final and self.autocommit:
             self.commit()
         return True
@@ -270,12 +267,7 @@ class GenrostoreFile(AbstractBufferedFile):
         if self._writer is None:
             return
         writer, self._writer = self._writer, None
-        try:
-            writer.commit()
-        except GenrostoreError:
-            raise
-        except Exception as exc:
-            raise self._mount.translate(exc, self._rel) from exc
+        writer.commit()
 
     def discard(self) -> None:
         if self._writer is not None:

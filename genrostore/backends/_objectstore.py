@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import warn_unverified
-from genrostore.core.backend import Backend, Entry, Features
+from genrostore.core.backend import Backend, Entry, Features, Prune
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -206,7 +206,7 @@ class ObjectStoreBackend(FsspecBackend):
             try:
                 self.fs.info(self.bucket)
             except FileNotFoundError:
-                raise DirectoryNotFound(f"{self.name}: no such {self.container_option} '{self.bucket}'") from None
+                raise DirectoryNotFound(f"no such {self.container_option} '{self.bucket}'", path="") from None
             self._bucket_checked = True
 
     # -- contract -----------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ class ObjectStoreBackend(FsspecBackend):
             self.check_bucket()
             if not path:
                 return
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         entries = []
         for found in listing:
             relative = self.relative(found["name"])
@@ -243,11 +243,12 @@ class ObjectStoreBackend(FsspecBackend):
                 continue  # the directory's own marker object, or the path itself when it is a file
             entries.append(Entry(relative, "dir") if found.get("type") == "directory" else self.entry(found, relative))
         if not entries and path and self.fs.isfile(self.full(path)):
-            raise NotADirectory(f"{self.name}:{path}: not a directory")
+            raise NotADirectory("not a directory", path=path)
         yield from sorted(entries, key=lambda e: e.name)
 
-    def walk(self, path: str) -> Iterator[Entry]:
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
         """One recursive listing (no per-directory round trips); directories are derived from keys.
+        `prune` is not needed here: the listing is flat, `Mount.walk` drops what lies below.
 
         A zero-byte `dir/` marker is a directory here as in `iterdir` (and rclone): `ls` and
         `ls -R` show the same tree.
@@ -255,7 +256,7 @@ class ObjectStoreBackend(FsspecBackend):
         files, markers = self._find_with_markers(path)
         if not files and not markers:
             if not self.info(path).is_dir:
-                raise NotADirectory(f"{self.name}:{path}: not a directory")
+                raise NotADirectory("not a directory", path=path)
             return
         seen: set[str] = set()
         start = len(path) + 1 if path else 0
@@ -323,7 +324,7 @@ class ObjectStoreBackend(FsspecBackend):
         if not self.info(path).is_dir:
             raise NotADirectoryError(self.full(path))
         if self._find(path):
-            raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+            raise GenrostoreError("directory not empty", path=path, fix="recursive")
         self._delete_markers(path)
 
     def remove_tree(self, path: str) -> None:

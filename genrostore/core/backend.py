@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from genrostore.core.settings import Settings
 
 CHUNK_SIZE = 1024 * 1024
+Prune = Callable[["Entry"], bool]  # True: a directory a walk must not yield nor enter
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,12 @@ class FileObjectWriter(Writer):
                 self._on_abort()
 
 
-def check_published(where: str, size: int | None, expected: int | None) -> None:
+def check_published(size: int | None, expected: int | None) -> None:
     """After a rename into place: the final name must exist and hold what was written. A server
     that answers success yet stores the file elsewhere (a name it parsed differently) is caught."""
     if size is None or (expected is not None and size != expected):
         found = "no file" if size is None else f"{size} bytes instead of {expected}"
-        raise GenrostoreError(f"{where}: renamed into place, but the server shows {found} under this name "
+        raise GenrostoreError(f"renamed into place, but the server shows {found} under this name "
                               "afterwards (it may have stored it under another name)")
 
 
@@ -240,14 +241,19 @@ class Backend(ABC):
         """Remove an empty directory."""
 
     # -- optional, with working defaults -----------------------------------------------------
-    def walk(self, path: str) -> Iterator[Entry]:
-        """Every entry below `path` in sorted pre-order (a directory, then its content), streamed."""
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
+        """Every entry below `path` in sorted pre-order (a directory, then its content), streamed.
+
+        A directory for which `prune(entry)` is true is neither yielded nor listed (filters:
+        an excluded directory is never read, so an unreadable one is no error)."""
         stack = [(path, self.iterdir(path))]
         while stack:
             parent, entries = stack[-1]
             entry = next(entries, None)
             if entry is None:
                 stack.pop()
+                continue
+            if prune is not None and entry.is_dir and prune(entry):
                 continue
             yield entry
             # A name that is not one clean segment below its parent (`..`, `.`, `a/b`) is never
@@ -326,6 +332,10 @@ class Backend(ABC):
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None
 
+    def own_path(self, path: str) -> str:
+        """The path of this mount that an error's `path` (one this backend's paths) names."""
+        return path
+
     def close(self) -> None:  # noqa: B027 - an optional hook: most backends hold nothing to release
         """Release connections; called once when the command ends."""
 
@@ -338,7 +348,7 @@ class Backend(ABC):
         raise self.unsupported("multipart uploads")
 
     def unsupported(self, operation: str) -> Unsupported:
-        return Unsupported(f"{self.name}: the {self.spec.type} backend does not support {operation}")
+        return Unsupported(f"the {self.spec.type} backend does not support {operation}", path="")
 
 
 class ChunkReader(io.RawIOBase):

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Upload, Writer
+from genrostore.core.backend import Backend, Entry, Prune, Upload, Writer
 from genrostore.core.errors import ConfigError, GenrostoreError
 from genrostore.core.paths import join
 from genrostore.core.schema import BackendSpec, Option
@@ -72,8 +72,9 @@ class RelativeBackend(Backend):
     def iterdir(self, path: str) -> Iterator[Entry]:
         return (self._own(entry) for entry in self.inner.iterdir(self.full(path)))
 
-    def walk(self, path: str) -> Iterator[Entry]:
-        return (self._own(entry) for entry in self.inner.walk(self.full(path)))
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
+        inner = None if prune is None else (lambda entry: prune(self._own(entry)))
+        return (self._own(entry) for entry in self.inner.walk(self.full(path), inner))
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return self.inner.open_read(self.full(path), offset)
@@ -133,6 +134,13 @@ class RelativeBackend(Backend):
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         return self.inner.translate_error(exc, where)
+
+    def own_path(self, path: str) -> str:
+        """The parent backend names its own paths (`root/x`): this mount shows them as `x`."""
+        path = self.inner.own_path(path)
+        if not self.root or not path:
+            return path
+        return "" if path == self.root else path.removeprefix(self.root + "/")
 
     def close(self) -> None:
         """The parent mount owns the connection and closes it."""

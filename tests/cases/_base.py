@@ -39,7 +39,8 @@ FROM_FEATURES: dict[str, Callable[[Features], bool]] = {
 # What describes the test set-up rather than the backend: a case declares these in `caps`.
 BIG = "big"  # a GiB-class stream is reasonable here (not held in memory, not minutes on an emulator)
 PERSIST = "persist"  # what one process writes, the next one reads (not memory, not an unclosed archive)
-SETUP_CAPS = frozenset({BIG, PERSIST})
+BUCKET = "bucket"  # an object store: the mount names a bucket/container at an `endpoint_url`
+SETUP_CAPS = frozenset({BIG, PERSIST, BUCKET})
 
 # Which conformance tests exercise each capability of `Features` (filled by `@exercises`); the
 # coverage test fails the suite when a capability some backend declares has none.
