@@ -173,7 +173,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
 
     def cp_file(self, path1: Any, path2: Any, **kwargs: Any) -> None:
         """Copy one file, server-side when both paths are in one store that can."""
-        from genrostore.core.transfer import copy_file
+        from genrostore.core.pipeline.copying import copy_file
 
         src, dst = self._node(path1), self._node(path2)
         entry = src.info()

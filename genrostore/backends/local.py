@@ -271,6 +271,11 @@ class LocalBackend(Backend):
             raise DirectoryNotFound("parent directory does not exist", path=path,
                                     fix="parents") from None
 
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        full = self.full(path)
+        stamp = int(mtime.timestamp()) * 1_000_000_000 + mtime.microsecond * 1000  # no float rounding
+        os.utime(full, ns=(os.stat(full).st_atime_ns, stamp))
+
     def remove_file(self, path: str) -> None:
         full = self.full(path)
         if os.path.isdir(full) and not os.path.islink(full):

@@ -288,6 +288,10 @@ class Backend(ABC):
         """The stored md5 when the store knows it to be the real md5 of the content."""
         return self.info(path).md5
 
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """Store `mtime` as the file's modification time, without touching its bytes."""
+        raise self.unsupported("setting a modification time")
+
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """Copy without moving bytes through this process (`features.server_copy`); False when
         not possible for these two (another store, another account)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO, NoReturn, Self, TypeVar, cast
 
@@ -230,6 +231,11 @@ class Mount:
     def remove_tree(self, path: str) -> None:
         if self.permit(f"remove {self.label(path)}/ (recursive)", path, delete=True):
             self._call(lambda: self.backend.remove_tree(path), path)
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """Set a file's modification time (the SetMetadata action); Unsupported where the store cannot."""
+        if self.permit(f"set mtime of {self.label(path)} to {mtime.isoformat()}", path):
+            self._call(lambda: self.backend.set_mtime(path, mtime), path)
 
     def incomplete_uploads(self, path: str) -> Iterator[Upload]:
         return self._iterate(lambda: self.backend.incomplete_uploads(path), path)

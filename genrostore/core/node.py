@@ -43,6 +43,10 @@ class Node:
     def parent(self) -> Node:
         return Node(self.storage, self.mount, dirname(self.path))
 
+    def at(self, path: str) -> Node:
+        """Another path on the same mount (a listed entry, as the pipeline plans it)."""
+        return type(self)(self.storage, self.mount, path)
+
     def child(self, *parts: str) -> Node:
         """A path below this one; `..` is resolved but can never leave the mount root."""
         return Node(self.storage, self.mount, join(self.path, *parts))
@@ -154,7 +158,7 @@ class Node:
 
     def copy_to(self, destination: Node | str, **options: Any) -> Node:
         """Copy this file (or, with recursive=True, this directory) to `destination`."""
-        from genrostore.core.transfer import copy_node
+        from genrostore.core.pipeline.api import copy_node
 
         target = self.storage.node(destination) if isinstance(destination, str) else destination
         result = copy_node(self, target, **options)

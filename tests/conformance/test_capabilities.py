@@ -19,7 +19,7 @@ from genrostore import Storage
 from genrostore.core import tempnames
 from genrostore.core.errors import SourceChanged
 from genrostore.core.mount import Mount
-from genrostore.core.transfer import default_jobs
+from genrostore.core.pipeline.api import default_jobs
 from tests.cases._base import SAMPLE, WRITE, Case, exercises, join, require
 
 DEEP = "dir/nested/deep.bin"
