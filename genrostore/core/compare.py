@@ -43,12 +43,8 @@ class Capabilities:
 
 
 def feature(backend: Backend, name: str) -> bool:
-    """A declared capability (`Backend.features`, issue 14); before that lands, the class flag of
-    the same name where one exists (`implicit_dirs`, `local_disk`), else "not available"."""
-    features = getattr(backend, "features", None)
-    if features is not None and hasattr(features, name):
-        return bool(getattr(features, name))
-    return bool(getattr(backend, name, False))
+    """A capability the backend's class declares (`Backend.features`)."""
+    return bool(getattr(backend.features, name, False))
 
 
 def capabilities(mount: Mount) -> Capabilities:
@@ -56,32 +52,12 @@ def capabilities(mount: Mount) -> Capabilities:
 
     Keeping mtimes must be declared (`features.mtime`: a copy stores the source's mtime): a
     backend that can merely set one would otherwise never converge (every copy would look
-    changed again). Until features land, a stored md5 is inferred from the backend overriding
-    `md5` or the fsspec `stored_md5` hook.
+    changed again). A relative mount's backend shows its parent's features.
     """
-    backend = mount.backend
-    inner = getattr(backend, "inner", None)
-    if isinstance(inner, Backend):  # a relative mount has its parent's abilities
-        backend = inner
-    features = getattr(backend, "features", None)
-    keeps = feature(backend, "mtime")
-    if features is not None and hasattr(features, "stored_md5"):
-        stored = bool(features.stored_md5)
-    else:
-        stored = _overrides(backend, "md5", Backend) or _overrides(backend, "stored_md5", None)
-    precision = getattr(features, "mtime_precision", None) or getattr(backend, "mtime_precision", None)
-    return Capabilities(keeps, precision if isinstance(precision, timedelta) else _DEFAULT_PRECISION, stored)
-
-
-def _overrides(backend: Backend, name: str, base: type | None) -> bool:
-    method = getattr(type(backend), name, None)
-    if method is None:
-        return False
-    if base is None:  # the fsspec adapters' `stored_md5` hook: a default that returns None
-        from genrostore.backends._fsspec import FsspecBackend
-
-        base = FsspecBackend
-    return method is not getattr(base, name, None)
+    features = mount.backend.features
+    precision = getattr(features, "mtime_precision", None)
+    return Capabilities(bool(features.mtime), precision if isinstance(precision, timedelta) else _DEFAULT_PRECISION,
+                        bool(features.stored_md5))
 
 
 def parse_mode(compare: str | None, *, checksum: bool = False, size_only: bool = False) -> str:
@@ -137,8 +113,6 @@ class Comparator:
         if self.method in ("size", "size,mtime"):
             return 1
         network = feature(self.src.backend, "network") or feature(self.dst.backend, "network")
-        if not hasattr(getattr(self.src.backend, "features", None), "network"):  # until features land
-            network = not {self.src.spec.type, self.dst.spec.type} <= {"local", "memory"}
         return 16 if network else 4
 
     def needs_io(self, pair: Pair) -> bool:
