@@ -100,6 +100,7 @@ class DeleteSet:
         self.bound = bound
         self.count = 0
         self.bytes = 0
+        self.drained = 0  # already released by drain() (--delete-during)
         self._pending: list[tuple[str, int]] = []
         self._file: IO[bytes] | None = None
 
@@ -135,6 +136,20 @@ class DeleteSet:
                 yield self._file.read(length).decode("utf-8", "surrogateescape"), size
             self._file.seek(0, os.SEEK_END)
         yield from list(self._pending)
+
+    @property
+    def remaining(self) -> int:
+        return self.count - self.drained
+
+    def drain(self) -> Iterator[tuple[str, int]]:
+        """Release every delete held so far (--delete-during); `count` and `bytes` keep the totals."""
+        held = list(self._pending) if self._file is None else list(self)
+        self.drained += len(held)
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._pending.clear()
+        yield from held
 
     def close(self) -> None:
         if self._file is not None:
@@ -272,14 +287,28 @@ class SyncPlan:
 
         Raises Refused (exit 7) for gates (b) and (c); for (a) says so with `warn` and yields none.
         """
-        if not self.deletes.count:
+        if not self.deletes.remaining:
             return
         if self.errors:
-            warn(f"genrostore: {self.deletes.count} deletion{'s' if self.deletes.count != 1 else ''} "
-                 "skipped because of errors")
+            left = self.deletes.remaining
+            warn(f"genrostore: {left} deletion{'s' if left != 1 else ''} skipped because of errors")
             return
         check_gates(self.deletes, self.tally, self.options, self.src.fullpath, self.dst.fullpath)
-        for path, size in self.deletes:
+        yield from self._deletes(self.deletes.drain() if self.deletes.drained else iter(self.deletes))
+
+    def deletions_during(self, warn: Callable[[str], None]) -> Iterator[Delete]:
+        """--delete-during: the deletes planned so far, released while the merge goes on, only
+        while no error has happened yet and SRC has shown a file (the empty-source gate); the
+        count and size limits need the whole set, so the CLI refuses them with this mode.
+        A delete released here cannot be undone by an error found later (as rclone warns)."""
+        if not self.deletes.remaining or self.errors or self.tally.src_files == 0:
+            return
+        if self.options.max_delete is not None or self.options.max_delete_size is not None:
+            return
+        yield from self._deletes(self.deletes.drain())
+
+    def _deletes(self, planned: Iterator[tuple[str, int]]) -> Iterator[Delete]:
+        for path, size in planned:
             node = _below(self.dst, path)
             yield Delete(node, Entry(node.path, "file", size))
 

@@ -44,8 +44,12 @@ class SyncOutcome:
             raise PartialFailure(f"{len(self.failures)} error(s) during the sync", self.failures, all_failed=True)
 
 
+Report = Callable[[Action, bool, "GenrostoreError | None"], None]  # one finished action, for --json
+
+
 def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | None = None, *,
-             warn: Callable[[str], None] = print) -> SyncOutcome:
+             warn: Callable[[str], None] = print, report: Report | None = None,
+             outcome: SyncOutcome | None = None, delete_during: bool = False) -> SyncOutcome:
     """Perform every action of `plan`, then its deletes if every gate passes.
 
     Each action goes through the pipeline's executor (`pipeline.executors.perform`) with
@@ -57,10 +61,16 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
     done, so the summary and the exit code are the real run's.
 
     Refused (exit 7) from a gate propagates after the transfers; listing, reading, transfer and
-    delete failures are all collected in the outcome (`raise_for` gives their exit code).
+    delete failures are all collected in the outcome (`raise_for` gives their exit code); pass
+    `outcome` to read the counts even then. `report(action, changed, error)` hears of every
+    action once it is done (`--json`), on one thread at a time. Transfers are announced to the
+    progress sink (`add_total`) as the plan yields them, so the progress shows totals.
+
+    `delete_during`: each planned delete runs as soon as the merge passed it (`plan.deletions_during`
+    says which gates hold it back); the rest of the gates run at the end as usual.
     """
     options = options or CopyOptions()
-    outcome = SyncOutcome()
+    outcome = outcome if outcome is not None else SyncOutcome()
     lock = threading.Lock()
     dry_run = plan.dst.mount.settings.dry_run
     delete_failures: list[tuple[str, GenrostoreError]] = []
@@ -75,13 +85,27 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
                     delete_failures.append((_where(action), error))
                 else:
                     plan.transfer_failed(_where(action), error)
+                if report is not None:
+                    report(action, False, error)
             return
         with lock:
             _count(outcome, action, changed or dry_run)
+            if report is not None:
+                report(action, changed or dry_run, None)
+        if isinstance(action, Copy) and options.progress is not None:
+            options.progress.file_done(action.dst.fullpath)
+
+    def announced(stream: Iterator[Action]) -> Iterator[Action]:
+        for action in stream:
+            if isinstance(action, Copy) and options.progress is not None:
+                options.progress.add_total(1, action.entry.size if action.entry is not None else None)
+            yield action
+            if delete_during:
+                yield from plan.deletions_during(warn)
 
     try:
         with signals.cancelling(options.cancel):
-            _each(actions, one, options.jobs)
+            _each(announced(actions), one, options.jobs)
             for delete in plan.deletions(warn):
                 one(delete)
     except KeyboardInterrupt:

@@ -124,3 +124,52 @@ def test_ctrl_c_mid_sync_deletes_nothing_leaves_no_partial_file_and_a_rerun_conv
     assert done.returncode == 0, done.stderr
     assert b"copied 0, updated 0, deleted 1, unchanged 2" in done.stderr
     assert _files(tmp_path / "dst") == {"a": "1", "b": "2"}
+
+
+def _records(stdout: bytes) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+def test_json_one_record_per_action_and_a_summary_also_in_a_dry_run(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "11", "d/b": "222", "same": "s"})
+    _tree(tmp_path / "dst", {"a": "1", "same": "s", "old": "oo"})
+    dry = run("sync", "--json", "--dry-run", "--checksum", "src", "dst")
+    assert dry.returncode == 0, dry.stderr
+    records = _records(dry.stdout)  # every line is JSON: no DRY-RUN: text mixed in
+    assert {(r["action"], r["path"], r["size"]) for r in records[:-1]} == {
+        ("update", "a", 2), ("copy", "d/b", 3), ("delete", "old", 2)}
+    assert all(r["dry_run"] is True for r in records[:-1])
+    assert records[-1] == {"summary": {"copied": 1, "updated": 1, "deleted": 1, "unchanged": 1, "errors": 0, "bytes": 5}}
+    assert _files(tmp_path / "dst") == {"a": "1", "same": "s", "old": "oo"}
+    done = run("sync", "--json", "--checksum", "src", "dst")
+    assert done.returncode == 0
+    assert _records(done.stdout)[-1] == records[-1]
+    assert b"copied 1, updated 1, deleted 1, unchanged 1, errors 0, 5 bytes" in done.stderr
+    assert b"copied" not in run("-q", "sync", "--json", "src", "dst").stderr
+
+
+def test_json_stays_valid_lines_when_a_transfer_fails_and_deletes_are_skipped(run: Run, tmp_path: Path) -> None:
+    """DST holds a directory where SRC has the file `clash`: that copy fails (even as root)."""
+    _tree(tmp_path / "src", {"ok": "1", "clash": "2"})
+    _tree(tmp_path / "dst", {"clash/inner": "i", "old": "o"})
+    done = run("sync", "--json", "src", "dst")
+    assert done.returncode != 0
+    records = _records(done.stdout)
+    failed = [r for r in records if "error" in r]
+    assert [r["path"] for r in failed] == ["clash"]
+    summary = records[-1]["summary"]
+    assert isinstance(summary, dict) and summary["errors"] == 1 and summary["deleted"] == 0
+    assert b"skipped because of errors" in done.stderr
+    assert (tmp_path / "dst" / "old").exists()
+
+
+def test_json_against_s3(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    done = case_s3.cli("sync", "--json", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    records = _records(done.stdout)
+    assert sorted(r["path"] for r in records[:-1]) == ["a", "d/b"]  # type: ignore[type-var]
+    assert records[-1]["summary"]["bytes"] == 3  # type: ignore[index]
