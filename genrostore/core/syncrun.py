@@ -99,9 +99,9 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
         for action in stream:
             if isinstance(action, Copy) and options.progress is not None:
                 options.progress.add_total(1, action.entry.size if action.entry is not None else None)
-            yield action
-            if delete_during:
+            if delete_during:  # the merge passed these: released before the next transfer
                 yield from plan.deletions_during(warn)
+            yield action
 
     try:
         with signals.cancelling(options.cancel):

@@ -173,3 +173,40 @@ def test_json_against_s3(case_s3: Case, tmp_path: Path) -> None:
     records = _records(done.stdout)
     assert sorted(r["path"] for r in records[:-1]) == ["a", "d/b"]  # type: ignore[type-var]
     assert records[-1]["summary"]["bytes"] == 3  # type: ignore[index]
+
+
+def test_delete_during_deletes_as_the_merge_goes_and_keeps_the_up_front_gates(run: Run, tmp_path: Path) -> None:
+    """`b_old` sorts before `c`, whose copy fails (a directory is in the way): --delete-during has
+    already deleted it (documented: a later error cannot undo a delete); --delete-after keeps it."""
+    _tree(tmp_path / "src", {"a": "1", "c": "2"})
+    _tree(tmp_path / "dst", {"b_old": "o", "c/inner": "i"})
+    after = run("sync", "--delete-after", "src", "dst")
+    assert after.returncode != 0 and (tmp_path / "dst" / "b_old").exists()
+    during = run("sync", "--delete-during", "src", "dst")
+    assert during.returncode != 0
+    assert not (tmp_path / "dst" / "b_old").exists()
+    assert b"deleted 1" in during.stderr
+    (tmp_path / "empty").mkdir()
+    refused = run("sync", "--delete-during", "empty", "dst")
+    assert refused.returncode == 7 and (tmp_path / "dst" / "c" / "inner").exists()
+    assert run("sync", "--delete-during", "--max-delete", "5", "src", "dst").returncode == 2
+    assert run("sync", "--delete-during", "--delete-after", "src", "dst").returncode == 2
+
+
+def test_progress_announces_the_totals(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    done = run("sync", "--progress", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert b"done: 2/2 files" in done.stderr
+
+
+def test_delete_during_and_progress_against_s3(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    assert case_s3.cli("sync", str(tmp_path / "src"), bucket).returncode == 0
+    (tmp_path / "src" / "a").unlink()
+    _tree(tmp_path / "src", {"z": "333"})
+    done = case_s3.cli("sync", "--delete-during", "--progress", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    assert b"deleted 1" in done.stderr and b"done: 1/1 files" in done.stderr
+    assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0
