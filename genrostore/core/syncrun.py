@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core import signals
+from genrostore.core.compare import feature
 from genrostore.core.errors import GenrostoreError, Interrupted, PartialFailure, translate
 from genrostore.core.pipeline.executors import perform
 from genrostore.core.pipeline.options import CopyOptions
@@ -74,6 +75,7 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
     lock = threading.Lock()
     dry_run = plan.dst.mount.settings.dry_run
     delete_failures: list[tuple[str, GenrostoreError]] = []
+    deleted_dirs: set[str] = set()  # parents of deleted files: removed once empty (as rclone sync)
 
     def one(action: Action) -> None:
         try:
@@ -90,6 +92,8 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
             return
         with lock:
             _count(outcome, action, changed or dry_run)
+            if isinstance(action, Delete) and changed:
+                deleted_dirs.add(action.node.path.rpartition("/")[0])
             if report is not None:
                 report(action, changed or dry_run, None)
         if isinstance(action, Copy) and options.progress is not None:
@@ -108,12 +112,34 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
             _each(announced(actions), one, options.jobs)
             for delete in plan.deletions(warn):
                 one(delete)
+            if not dry_run and not delete_failures:
+                _remove_emptied_dirs(plan, deleted_dirs)
     except KeyboardInterrupt:
         _abort_writers(options)
         raise Interrupted(f"{signals.describe()}; nothing was deleted, partial destinations were removed") from None
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
+
+
+def _remove_emptied_dirs(plan: SyncPlan, parents: set[str]) -> None:
+    """Directories under DST (never DST itself) left empty by the deletes are removed, deepest
+    first, as rclone sync does; a directory that still holds anything, or on a store whose
+    directories are only key prefixes, is left alone. A failure here is no data loss: ignored."""
+    mount, root = plan.dst.mount, plan.dst.path
+    if feature(mount.backend, "implicit_dirs"):
+        return
+    candidates: set[str] = set()
+    for parent in parents:
+        while parent != root and (not root or parent.startswith(root + "/")) and parent:
+            candidates.add(parent)
+            parent = parent.rpartition("/")[0]
+    for path in sorted(candidates, key=lambda p: (-p.count("/"), p)):
+        try:
+            if next(iter(mount.iterdir(path)), None) is None:
+                mount.remove_dir(path)
+        except GenrostoreError:
+            continue
 
 
 def _abort_writers(options: CopyOptions) -> None:

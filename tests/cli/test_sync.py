@@ -210,3 +210,17 @@ def test_delete_during_and_progress_against_s3(case_s3: Case, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert b"deleted 1" in done.stderr and b"done: 1/1 files" in done.stderr
     assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0
+
+
+def test_directories_emptied_by_the_deletes_are_removed_never_dst_itself(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"keep/a": "1"})
+    _tree(tmp_path / "dst", {"keep/a": "1", "keep/gone": "g", "old/deep/x": "x", "old/y": "y"})
+    (tmp_path / "dst" / "busy").mkdir()
+    (tmp_path / "dst" / "busy" / ".hidden-by-filter").write_text("h")
+    done = run("sync", "--exclude", ".hidden-by-filter", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["busy", "keep"]
+    assert (tmp_path / "dst" / "busy" / ".hidden-by-filter").exists()
+    (tmp_path / "empty").mkdir()
+    assert run("sync", "--allow-empty-src", "empty", "dst/keep").returncode == 0
+    assert (tmp_path / "dst" / "keep").is_dir() and not list((tmp_path / "dst" / "keep").iterdir())
