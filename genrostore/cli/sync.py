@@ -44,6 +44,9 @@ def sync(
                              help="Delete while the trees are compared (an error found later cannot undo a delete).")] = False,
     delete_after: Annotated[bool, typer.Option("--delete-after",
                             help="Delete only after every transfer succeeded (the default).")] = False,
+    backup_dir: Annotated[str | None, typer.Option("--backup-dir", metavar="MOUNT:PATH",
+                          help="Move overwritten and deleted files there (same relative paths).")] = None,
+    suffix: Annotated[str, typer.Option("--suffix", help="Appended to each file moved to --backup-dir.")] = "",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON record per action, then a summary record, on stdout.")] = False,
     filters: Filter = NO_FILTER,
 ) -> None:
@@ -56,7 +59,8 @@ def sync(
     from genrostore.core.pipeline.options import CopyOptions
     from genrostore.core.syncplan import DeleteLimit, SyncOptions, parse_size, prepare_sync
     from genrostore.core.errors import UsageError
-    from genrostore.core.syncrun import SyncOutcome, run_sync
+    from genrostore.core.syncplan import refuse_backup_overlap
+    from genrostore.core.syncrun import Backup, SyncOutcome, run_sync
 
     app: App = ctx.obj
     app.settings.dry_run = dry_run
@@ -72,6 +76,11 @@ def sync(
                           max_delete_size=parse_size(max_delete_size) if max_delete_size is not None else None)
     storage = app.storage
     src_node, dst_node = storage.node(src), storage.node(dst)
+    if suffix and backup_dir is None:
+        raise UsageError("--suffix needs --backup-dir", hint="--backup-dir MOUNT:PATH --suffix .bak")
+    backup_node = storage.node(backup_dir) if backup_dir is not None else None
+    if backup_node is not None:
+        refuse_backup_overlap(backup_node, src_node, dst_node, filters if filters.active else None)
     plan, actions = prepare_sync(storage, src_node, dst_node, options, mode=mode, notice=app.info,
                                  scope=filters if filters.active else None, delete_excluded=delete_excluded)
     sink = make_progress(progress, app.settings.quiet)
@@ -82,7 +91,8 @@ def sync(
         app.settings.report = _silent  # the records replace the DRY-RUN: lines
     try:
         run_sync(plan, actions, copy_options, warn=app.warn, outcome=outcome, delete_during=delete_during,
-                 report=records.action if records is not None else None)
+                 report=records.action if records is not None else None,
+                 backup=Backup(backup_node, plan.dst.path, suffix) if backup_node is not None else None)
     finally:
         plan.close()
         if sink is not None:

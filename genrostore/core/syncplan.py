@@ -373,6 +373,25 @@ def refuse_overlap(src: Node, dst: Node) -> None:
                          hint="sync into a directory outside SRC")
 
 
+def refuse_backup_overlap(backup: Node, src: Node, dst: Node, scope: Scope | None) -> None:
+    """--backup-dir inside DST (or DST inside it), or overlapping SRC: exit 2, as rclone does,
+    unless the filters exclude it from DST's tree (then the sync never sees nor deletes it)."""
+    where, path = _location(backup)
+    for side, label in ((src, "SRC"), (dst, "DST")):
+        store, root = _location(side)
+        if store != where:
+            continue
+        inside = not root or path.startswith(root + "/")
+        if path == root or (root.startswith(path + "/") if path else True):
+            pass
+        elif not inside:
+            continue
+        elif label == "DST" and scope is not None and not scope.include_dir(path[len(root) + 1:] if root else path):
+            continue
+        raise UsageError(f"--backup-dir {backup.fullpath} overlaps {label} {side.fullpath}",
+                         hint="put the backup dir outside both trees, or exclude it with a filter")
+
+
 def _location(node: Node) -> tuple[object, str]:
     """(which store, path inside it): the OS path for local disks, the store's own answer where
     it gives one (`Backend.store_location`: one bucket mounted twice), else the mount and path."""

@@ -12,14 +12,18 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
+from genrostore.core.actions import Action, Copy, Delete, Move, SetMetadata, Skip
 from genrostore.core import signals
 from genrostore.core.compare import feature
 from genrostore.core.errors import GenrostoreError, Interrupted, PartialFailure, translate
 from genrostore.core.pipeline.executors import perform
 from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.syncplan import SyncPlan
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
 
 @dataclass
 class SyncOutcome:
@@ -50,7 +54,8 @@ Report = Callable[[Action, bool, "GenrostoreError | None"], None]  # one finishe
 
 def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | None = None, *,
              warn: Callable[[str], None] = print, report: Report | None = None,
-             outcome: SyncOutcome | None = None, delete_during: bool = False) -> SyncOutcome:
+             outcome: SyncOutcome | None = None, delete_during: bool = False,
+             backup: Backup | None = None) -> SyncOutcome:
     """Perform every action of `plan`, then its deletes if every gate passes.
 
     Each action goes through the pipeline's executor (`pipeline.executors.perform`) with
@@ -69,6 +74,11 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
 
     `delete_during`: each planned delete runs as soon as the merge passed it (`plan.deletions_during`
     says which gates hold it back); the rest of the gates run at the end as usual.
+
+    `backup` (--backup-dir): a file to be deleted is moved there instead, and a file to be
+    overwritten is moved there just before its replacement is copied (a failed backup copies
+    nothing over it). The move is `pipeline.executors.move`: a rename or the store's server-side
+    copy where the backend declares it, else copy, verify, remove.
     """
     options = options or CopyOptions()
     outcome = outcome if outcome is not None else SyncOutcome()
@@ -79,7 +89,12 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
 
     def one(action: Action) -> None:
         try:
-            changed = perform(action, options)
+            if backup is not None and isinstance(action, Delete):
+                changed = perform(Move(action.node, backup.target(action.node), action.entry), options)
+            else:
+                if backup is not None and isinstance(action, Copy) and action.reason == "changed":
+                    perform(Move(action.dst, backup.target(action.dst)), options)
+                changed = perform(action, options)
         except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
             error = exc if isinstance(exc, GenrostoreError) else translate(exc, _where(action))
             with lock:
@@ -120,6 +135,20 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
+
+
+@dataclass(frozen=True)
+class Backup:
+    """--backup-dir: where replaced and deleted files of `dst_root` go, same relative path + suffix."""
+
+    root: Node
+    dst_root: str
+    suffix: str = ""
+
+    def target(self, node: Node) -> Node:
+        relative = node.path[len(self.dst_root) + 1:] if self.dst_root else node.path
+        path = f"{self.root.path}/{relative}" if self.root.path else relative
+        return type(self.root)(self.root.storage, self.root.mount, path + self.suffix)
 
 
 def _remove_emptied_dirs(plan: SyncPlan, parents: set[str]) -> None:

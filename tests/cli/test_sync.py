@@ -224,3 +224,42 @@ def test_directories_emptied_by_the_deletes_are_removed_never_dst_itself(run: Ru
     (tmp_path / "empty").mkdir()
     assert run("sync", "--allow-empty-src", "empty", "dst/keep").returncode == 0
     assert (tmp_path / "dst" / "keep").is_dir() and not list((tmp_path / "dst" / "keep").iterdir())
+
+
+def test_backup_dir_keeps_overwritten_and_deleted_files_with_their_paths(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "new", "same": "s"})
+    _tree(tmp_path / "dst", {"a": "old", "same": "s", "d/gone": "g"})
+    dry = run("sync", "--checksum", "--dry-run", "--backup-dir", "bk", "src", "dst")
+    assert dry.returncode == 0 and not (tmp_path / "bk").exists()
+    done = run("sync", "--checksum", "--backup-dir", "bk", "--suffix", ".1", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "dst") == {"a": "new", "same": "s"}
+    assert _files(tmp_path / "bk") == {"a.1": "old", "d/gone.1": "g"}
+    assert b"updated 1, deleted 1" in done.stderr
+
+
+def test_backup_dir_overlapping_dst_or_src_is_refused_exit_2_unless_excluded(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    _tree(tmp_path / "dst", {"a": "0", "x": "x"})
+    assert run("sync", "--backup-dir", "dst/bk", "src", "dst").returncode == 2
+    assert run("sync", "--backup-dir", "src/bk", "src", "dst").returncode == 2
+    assert run("sync", "--backup-dir", ".", "src", "dst").returncode == 2
+    assert _files(tmp_path / "dst") == {"a": "0", "x": "x"}
+    assert run("sync", "--suffix", ".1", "src", "dst").returncode == 2
+    done = run("sync", "--checksum", "--exclude", "/bk/", "--backup-dir", "dst/bk", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "dst") == {"a": "1", "bk/a": "0", "bk/x": "x"}
+
+
+def test_backup_dir_within_an_s3_bucket(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    assert case_s3.cli("sync", str(tmp_path / "src"), f"{bucket}/live").returncode == 0
+    _tree(tmp_path / "src", {"a": "111"})
+    (tmp_path / "src" / "d" / "b").unlink()
+    done = case_s3.cli("sync", "--checksum", "--backup-dir", f"{bucket}/old", str(tmp_path / "src"), f"{bucket}/live")
+    assert done.returncode == 0, done.stderr
+    assert case_s3.cli("cat", f"{bucket}/old/a").stdout == b"1"
+    assert case_s3.cli("cat", f"{bucket}/old/d/b").stdout == b"22"
+    assert case_s3.cli("cat", f"{bucket}/live/a").stdout == b"111"
+    assert b"no such file" in case_s3.cli("cat", f"{bucket}/live/d/b").stderr
