@@ -190,6 +190,17 @@ def decide(pair: Pair, verdict: Callable[[Pair], Verdict], options: SyncOptions,
     return "copy", "changed"
 
 
+@dataclass(frozen=True)
+class MakeDir:
+    """An empty SRC directory: created on DST (exist_ok), as cp -r does. Sync's own, not a
+    pipeline action: `syncrun` runs it through `Mount.mkdir` (read-only and dry-run checks)."""
+
+    dst: Node
+
+
+SyncAction = Action | MakeDir
+
+
 @dataclass
 class SyncPlan:
     """Streams actions for a sync of `src` (a directory node) into `dst`; see the module docstring."""
@@ -206,7 +217,7 @@ class SyncPlan:
     def __post_init__(self) -> None:
         self.deletes = DeleteSet(self.spill_after)
 
-    def actions(self, pairs: Iterator[Pair]) -> Iterator[Action]:
+    def actions(self, pairs: Iterator[Pair]) -> Iterator[SyncAction]:
         """Copy, SetMetadata and Skip actions, in order; deletes are only planned here.
 
         Comparisons that need I/O run on `jobs` threads while the merge streams on (see
@@ -218,7 +229,7 @@ class SyncPlan:
             if action is not None:
                 yield action
 
-    def action_for(self, pair: Pair) -> Action | None:
+    def action_for(self, pair: Pair) -> SyncAction | None:
         return self._record(pair, self._judge(pair))
 
     def _needs_io(self, pair: Pair) -> bool:
@@ -226,17 +237,19 @@ class SyncPlan:
 
     def _judge(self, pair: Pair) -> tuple[str, str] | GenrostoreError | None:
         """The decision for a pair with a source (may read or ask the store: runs on any thread)."""
-        if pair.error is not None or pair.src is None:
+        if pair.error is not None or pair.src is None or pair.src.is_dir:
             return None
         try:
             return decide(pair, self._verdict, self.options, self._newer_on_dst)
         except GenrostoreError as exc:
             return exc
 
-    def _record(self, pair: Pair, judged: tuple[str, str] | GenrostoreError | None) -> Action | None:
+    def _record(self, pair: Pair, judged: tuple[str, str] | GenrostoreError | None) -> SyncAction | None:
         if pair.error is not None:
             self.errors.append((pair.relative or "/", pair.error))
             return None
+        if pair.src is not None and pair.src.is_dir:  # an empty SRC directory: made on DST
+            return MakeDir(_below(self.dst, pair.dst_name))
         if pair.src is None:
             assert pair.dst is not None
             self.tally.dst_files += 1
@@ -345,7 +358,7 @@ def check_gates(deletes: DeleteSet, tally: Tally, options: SyncOptions, src: str
 def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | None = None, *,
                  mode: str = "auto", notice: Callable[[str], None] | None = None,
                  jobs: int | None = None, scope: Scope | None = None,
-                 delete_excluded: bool = False) -> tuple[SyncPlan, Iterator[Action]]:
+                 delete_excluded: bool = False) -> tuple[SyncPlan, Iterator[SyncAction]]:
     """Everything a sync does before executing: refuse overlapping trees (exit 2) and a missing
     SRC (exit 3), choose the comparison, and stream the actions (deletes held in the plan).
 
@@ -354,7 +367,7 @@ def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | 
     (`core.filters.Filter`): DST's files out of it are never deleted unless `delete_excluded`.
     """
     refuse_overlap(src, dst)
-    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded)
+    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded, empty_dirs=True)
     comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
     plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs)

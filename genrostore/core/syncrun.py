@@ -20,7 +20,7 @@ from genrostore.core.compare import feature
 from genrostore.core.errors import GenrostoreError, Interrupted, PartialFailure, translate
 from genrostore.core.pipeline.executors import perform
 from genrostore.core.pipeline.options import CopyOptions
-from genrostore.core.syncplan import SyncPlan
+from genrostore.core.syncplan import MakeDir, SyncAction, SyncPlan
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -52,7 +52,7 @@ class SyncOutcome:
 Report = Callable[[Action, bool, "GenrostoreError | None"], None]  # one finished action, for --json
 
 
-def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | None = None, *,
+def run_sync(plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions | None = None, *,
              warn: Callable[[str], None] = print, report: Report | None = None,
              outcome: SyncOutcome | None = None, delete_during: bool = False,
              backup: Backup | None = None) -> SyncOutcome:
@@ -87,7 +87,14 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
     delete_failures: list[tuple[str, GenrostoreError]] = []
     deleted_dirs: set[str] = set()  # parents of deleted files: removed once empty (as rclone sync)
 
-    def one(action: Action) -> None:
+    def one(action: SyncAction) -> None:
+        if isinstance(action, MakeDir):
+            try:
+                action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
+            except GenrostoreError as exc:
+                with lock:
+                    plan.transfer_failed(action.dst.fullpath, exc)
+            return
         try:
             if backup is not None and isinstance(action, Delete):
                 changed = perform(Move(action.node, backup.target(action.node), action.entry), options)
@@ -114,7 +121,7 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
         if isinstance(action, Copy) and options.progress is not None:
             options.progress.file_done(action.dst.fullpath)
 
-    def announced(stream: Iterator[Action]) -> Iterator[Action]:
+    def announced(stream: Iterator[SyncAction]) -> Iterator[SyncAction]:
         for action in stream:
             if isinstance(action, Copy) and options.progress is not None:
                 options.progress.add_total(1, action.entry.size if action.entry is not None else None)
@@ -184,7 +191,7 @@ def _abort_writers(options: CopyOptions) -> None:
             pass
 
 
-def _each(actions: Iterator[Action], one: Callable[[Action], None], jobs: int) -> None:
+def _each(actions: Iterator[SyncAction], one: Callable[[SyncAction], None], jobs: int) -> None:
     """Run `one` over the actions on `jobs` threads, a bounded number queued (memory stays flat).
 
     On Ctrl-C the queued ones are dropped and a worker stuck on a source that never answers is

@@ -263,3 +263,27 @@ def test_backup_dir_within_an_s3_bucket(case_s3: Case, tmp_path: Path) -> None:
     assert case_s3.cli("cat", f"{bucket}/old/d/b").stdout == b"22"
     assert case_s3.cli("cat", f"{bucket}/live/a").stdout == b"111"
     assert b"no such file" in case_s3.cli("cat", f"{bucket}/live/d/b").stderr
+
+
+def test_empty_src_directories_are_created_on_dst(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    (tmp_path / "src" / "e").mkdir()
+    (tmp_path / "src" / "f" / "g").mkdir(parents=True)
+    dry = run("sync", "--dry-run", "src", "dst")
+    assert dry.returncode == 0 and not (tmp_path / "dst").exists()
+    assert b"mkdir" in dry.stdout
+    done = run("sync", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dst" / "e").is_dir() and (tmp_path / "dst" / "f" / "g").is_dir()
+    assert run("check", "src", "dst").returncode == 0
+    again = run("sync", "src", "dst")
+    assert again.returncode == 0 and b"copied 0, updated 0, deleted 0, unchanged 1" in again.stderr
+
+
+def test_empty_src_directories_against_s3_do_not_fail(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    (tmp_path / "src" / "e").mkdir()
+    bucket = case_s3.fresh()
+    done = case_s3.cli("sync", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0
