@@ -292,6 +292,22 @@ class LocalBackend(Backend):
     def remove_dir(self, path: str) -> None:
         os.rmdir(self.full(path))
 
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """os.replace inside one file system (any two local mounts on it); False across devices."""
+        if not isinstance(dst, LocalBackend):
+            return False
+        source, target = self.full(src_path), dst.full(dst_path)
+        if os.path.isdir(source) and not os.path.islink(source):
+            raise IsADirectoryError(source)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                return False
+            raise
+        return True
+
     def remove_tree(self, path: str) -> None:
         import shutil
 

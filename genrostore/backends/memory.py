@@ -148,6 +148,21 @@ class MemoryBackend(Backend):
             if path:
                 self._dirs.discard(path)
 
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Re-key the blob inside this store (its bytes are not copied); False for another store."""
+        if dst is not self:
+            return False
+        with self._lock:
+            if src_path in self._dirs:
+                raise IsADirectoryError(src_path)
+            if src_path not in self._files:
+                raise FileNotFoundError(src_path)
+            if dst_path in self._dirs:
+                raise IsADirectoryError(dst_path)
+            self._add_parents(dst_path)
+            self._files[dst_path] = self._files.pop(src_path)
+        return True
+
     def remove_tree(self, path: str) -> None:
         with self._lock:
             if path not in self._dirs and path not in self._files:

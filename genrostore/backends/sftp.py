@@ -568,6 +568,20 @@ class SFTPBackend(FsspecBackend):
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         return False  # SFTP has no copy request that paramiko speaks: bytes stream through us
 
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """posix-rename@openssh.com on this server: replaces the target atomically, no bytes move."""
+        if not self.same_store(dst):
+            return False
+        source, target = self.full(src_path), self.full(dst_path)
+        ftp = self.fs.ftp
+        if stat.S_ISDIR(ftp.stat(source).st_mode or 0):
+            raise IsADirectoryError(source)
+        parent = posixpath.dirname(target)
+        if parent != self.root:
+            self._make_parent(parent)
+        ftp.posix_rename(source, target)
+        return True
+
     # -- errors ------------------------------------------------------------------------------
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         if isinstance(exc, _UnknownHostKey):

@@ -353,6 +353,19 @@ class SMBBackend(Backend):
         if path or self._root:
             client.rmdir(self.unc(path), **self.kwargs)
 
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """An SMB rename with replace inside one share (the same connection): no bytes move."""
+        if dst is not self:
+            return False
+        client = self.client
+        if stat.S_ISDIR(client.stat(self.unc(src_path), **self.kwargs).st_mode):
+            raise IsADirectoryError(src_path)
+        parent = dirname(dst_path)
+        if parent or self._root:
+            client.makedirs(self.unc(parent), exist_ok=True, **self.kwargs)
+        client.replace(self.unc(src_path), self.unc(dst_path), **self.kwargs)
+        return True
+
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """SMB's server-side copy (FSCTL_SRV_COPYCHUNK) within one share, published atomically."""
         if not isinstance(dst, SMBBackend) or (dst.host, dst.port, dst.share, dst.guest) != (

@@ -261,6 +261,21 @@ class Backend(ABC):
         """Copy without moving bytes through this process; False when not possible."""
         return False
 
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Move a file inside the store without its bytes passing through this process (`mv`).
+
+        False when not possible (another store, another file system): the engine then copies,
+        verifies and removes. A rename replaces an existing `dst_path`, like mv(1). The default
+        is a server-side copy, checked by size, then removing the source (the object stores).
+        """
+        if not self.server_copy(src_path, dst, dst_path):
+            return False
+        size, copied = self.info(src_path).size, dst.info(dst_path).size
+        if size is not None and copied is not None and size != copied:
+            raise OSError(f"the server-side copy has {copied} bytes, the source {size}; the source was kept")
+        self.remove_file(src_path)
+        return True
+
     local_disk: ClassVar[bool] = False  # True: local_path() answers for every path (this machine's disk)
 
     def local_path(self, path: str) -> str | None:
