@@ -32,13 +32,9 @@ def mv(
     genrostore mv -r home:photos/ s3:archive/photos/ · genrostore mv 's3:logs/*.gz' home:logs/
     """
     from genrostore.core.errors import UsageError
-    from genrostore.core.pipeline.api import default_jobs
-    from genrostore.core.pipeline.decide import move_or_skip
-    from genrostore.core.pipeline.emptied import remove_emptied
-    from genrostore.core.pipeline.execute import run
+    from genrostore.core.pipeline.api import default_jobs, move_nodes
     from genrostore.core.pipeline.options import CopyOptions
     from genrostore.core.pipeline.outcome import raise_for
-    from genrostore.core.pipeline.plan import plan
     from genrostore.core.select import expand
 
     app: App = ctx.obj
@@ -46,27 +42,20 @@ def mv(
     storage = app.storage
     if len(paths) < 2:
         raise UsageError("mv needs a source and a destination", hint="genrostore mv SRC... DST")
-    *source_texts, target = paths
     if "-" in paths:
         raise UsageError("mv moves files: '-' cannot be a source or destination", hint="use cp for stdin/stdout")
+    *source_texts, target = paths
     sources = [node for text in source_texts for node in expand(storage, text)]
     destination = storage.node(target)
-    for source in sources:  # a source that cannot be removed fails before anything is copied
-        source.mount.refuse_if_readonly("move", source.path)
-        if not source.mount.may_delete:
-            source.mount.permit(f"move {source.fullpath}", source.path, delete=True)  # raises
-    directories = [s for s in sources if recursive and s.is_dir()] if not dry_run else []
     sink = make_progress(progress, app.settings.quiet)
     options = CopyOptions(no_clobber=no_clobber, checksum=checksum,
                           jobs=jobs or default_jobs(destination.mount, *([sources[0].mount] if sources else [])),
                           progress=sink)
     try:
-        outcome = run(plan(sources, destination, recursive=recursive), options, decide=move_or_skip)
+        outcome = move_nodes(sources, destination, options, recursive=recursive)
     finally:
         if sink is not None:
             sink.close()
-    for directory in directories:
-        outcome.failures.extend(remove_emptied(directory))
     if destination.mount.backend.raw_paths:
         for node in outcome.copied:
             app.out(node.path)
