@@ -56,7 +56,7 @@ def mv(
     finally:
         if sink is not None:
             sink.close()
-    if destination.mount.backend.raw_paths:
+    if destination.mount.backend.features.raw_paths:
         for node in outcome.copied:
             app.out(node.path)
     raise_for(outcome)

@@ -21,7 +21,7 @@ from genrostore.core.errors import GenrostoreError
 from genrostore.core.node import Node
 from genrostore.core.pipeline.api import move_nodes
 from genrostore.core.pipeline.options import CopyOptions
-from tests.cases._base import DIRS, PERSIST, SAMPLE, SERVER_MOVE, WRITE, Case, join, require
+from tests.cases._base import DIRS, PERSIST, SAMPLE, SERVER_MOVE, WRITE, Case, exercises, join, require
 from tests.payloads import pattern
 
 PAYLOAD = pattern(300 * 1024)  # above the batch limit: the thread path, several chunks
@@ -80,6 +80,7 @@ def test_mv_recursive_keeps_a_directory_that_still_holds_a_kept_file(case: Case)
     assert not _exists(storage.node(f"{base}/d/sub"))
 
 
+@exercises("server_move")
 def test_mv_inside_the_mount_never_opens_the_source(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the backend declares a server-side move, no byte of the source passes through us."""
     require(case, SERVER_MOVE)
