@@ -285,6 +285,21 @@ class LocalBackend(Backend):
     def remove_dir(self, path: str) -> None:
         os.rmdir(self.full(path))
 
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        if not isinstance(dst, LocalBackend):
+            return False
+        source, target = self.full(src_path), dst.full(dst_path)
+        if os.path.islink(source) or not os.path.isdir(source) or os.path.lexists(target):
+            return False  # os.rename would replace an empty directory: never onto anything
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.rename(source, target)
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                return False
+            raise
+        return True
+
     def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """os.replace inside one file system (any two local mounts on it); False across devices."""
         if not isinstance(dst, LocalBackend):

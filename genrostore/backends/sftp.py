@@ -572,6 +572,20 @@ class SFTPBackend(FsspecBackend):
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         return False  # SFTP has no copy request that paramiko speaks: bytes stream through us
 
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """SFTP's plain rename, which refuses an existing target (posix-rename would replace)."""
+        if not self.same_store(dst):
+            return False
+        source, target = self.full(src_path), self.full(dst_path)
+        ftp = self.fs.ftp
+        if not stat.S_ISDIR(ftp.stat(source).st_mode or 0):
+            return False
+        parent = posixpath.dirname(target)
+        if parent != self.root:
+            self._make_parent(parent)
+        ftp.rename(source, target)
+        return True
+
     def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """posix-rename@openssh.com on this server: replaces the target atomically, no bytes move."""
         if not self.same_store(dst):

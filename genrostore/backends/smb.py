@@ -356,6 +356,19 @@ class SMBBackend(Backend):
         if path or self._root:
             client.rmdir(self.unc(path), **self.kwargs)
 
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """SMB's rename, which refuses an existing target."""
+        if dst is not self or not src_path:
+            return False
+        client = self.client
+        if not stat.S_ISDIR(client.stat(self.unc(src_path), **self.kwargs).st_mode):
+            return False
+        parent = dirname(dst_path)
+        if parent or self._root:
+            client.makedirs(self.unc(parent), exist_ok=True, **self.kwargs)
+        client.rename(self.unc(src_path), self.unc(dst_path), **self.kwargs)
+        return True
+
     def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """An SMB rename with replace inside one share (the same connection): no bytes move."""
         if dst is not self:

@@ -548,6 +548,19 @@ class WebDAVBackend(Backend):
             raise NotADirectoryError(path)
         self.request("DELETE", path, (200, 204)).close()
 
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """MOVE of a collection with Overwrite: F (an existing target is refused, 412)."""
+        if dst is not self or not src_path or not self.info(src_path).is_dir:
+            return False
+        self._makedirs(dirname(dst_path))
+        if not self.moves_intact(dst_path):
+            return False
+        self._move(src_path, dst_path, overwrite=False)
+        if not self.info(dst_path).is_dir:
+            raise GenrostoreError("the server accepted the move but shows no directory under this name",
+                                  path=dst_path)
+        return True
+
     def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """MOVE with Overwrite: T on this server, then a look that it landed under its name."""
         if dst is not self:

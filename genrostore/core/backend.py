@@ -313,6 +313,11 @@ class Backend(ABC):
         self.remove_file(src_path)
         return True
 
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Rename a whole directory inside the store (`mv -r`); `dst_path` must not exist (a
+        backend whose rename may replace refuses then). False: not possible, files move one by one."""
+        return False
+
     def store_location(self, path: str) -> tuple[str, str] | None:
         """(the store, the path in it) when two mounts may share one store (one bucket mounted
         twice, or under a prefix of the other), so the engine sees they overlap; None: unknown."""

@@ -50,3 +50,27 @@ def test_mv_from_a_readwrite_mount_exits_6_before_copying(run: Run, tmp_path: Pa
     assert len(result.stderr.decode().strip().splitlines()) == 1
     assert (tmp_path / "src/a.txt").read_bytes() == b"a"
     assert not (tmp_path / "dst/out").exists()
+
+
+def test_mv_r_of_a_directory_to_a_new_name_is_one_rename(run: Run, tmp_path: Path) -> None:
+    """The destination does not exist: the directory itself is renamed (it keeps its inode)."""
+    (tmp_path / "src/sub").mkdir(parents=True)
+    (tmp_path / "src/sub/a.txt").write_bytes(b"a")
+    inode = (tmp_path / "src").stat().st_ino
+    result = run("mv", "-r", str(tmp_path / "src"), str(tmp_path / "new/place"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new/place").stat().st_ino == inode
+    assert (tmp_path / "new/place/sub/a.txt").read_bytes() == b"a"
+    assert not (tmp_path / "src").exists()
+
+
+def test_mv_r_into_an_existing_tree_merges_file_by_file(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/new.txt").write_bytes(b"new")
+    (tmp_path / "dst/src").mkdir(parents=True)
+    (tmp_path / "dst/src/old.txt").write_bytes(b"old")
+    result = run("mv", "-r", str(tmp_path / "src"), str(tmp_path / "dst"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "dst/src/old.txt").read_bytes() == b"old"
+    assert (tmp_path / "dst/src/new.txt").read_bytes() == b"new"
+    assert not (tmp_path / "src").exists()
