@@ -147,7 +147,7 @@ class ObjectStoreBackend(FsspecBackend):
     `store_identity()` decides when two mounts can copy server-side.
     """
 
-    features = Features(implicit_dirs=True, server_copy=True, ranged_reads=True, stored_md5=True,
+    features = Features(implicit_dirs=True, server_copy=True, server_move=True, ranged_reads=True, stored_md5=True,
                         async_client=True, network=True)
     container_option: ClassVar[str] = "bucket"
 

@@ -250,6 +250,29 @@ class Mount:
             raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
         return self._call(lambda: self.backend.server_copy(src_path, dst.backend, dst_path), src_path)
 
+    def server_move(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        """Try a move inside the store (Backend.server_move): permits the write on `dst` and the
+        removal on this mount first; False when the store cannot (or in a dry run, reported)."""
+        self.refuse_if_readonly("move", src_path)
+        if not self.may_delete:
+            self.permit(f"move {self.label(src_path)}", src_path, delete=True)  # raises
+        if dst.readonly:
+            dst.refuse_if_readonly("write", dst_path)
+        if self.settings.dry_run or not self.backend.features.server_move:
+            return False
+        return self._call(lambda: self.backend.server_move(src_path, dst.backend, dst_path), src_path, retry=False)
+
+    def rename_dir(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        """Try a rename of a whole directory inside the store (Backend.rename_dir), with the
+        checks of `server_move`; False when the store cannot."""
+        self.refuse_if_readonly("move", src_path)
+        if not self.may_delete:
+            self.permit(f"move {self.label(src_path)}/", src_path, delete=True)  # raises
+        dst.refuse_if_readonly("write", dst_path)
+        if self.settings.dry_run or not self.backend.features.server_move:
+            return False
+        return self._call(lambda: self.backend.rename_dir(src_path, dst.backend, dst_path), src_path, retry=False)
+
     # -- small files as coroutines (see Backend.batch_loop) -------------------------------------
     def batch_loop(self) -> Any | None:
         """The backend's event loop for batched small transfers, or None (then threads are used)."""
