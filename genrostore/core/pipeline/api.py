@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from genrostore.core.filters import NO_FILTER, Filter, FilterOptions
 from genrostore.core.pipeline.copying import copy_file
 from genrostore.core.pipeline.decide import move_or_skip
 from genrostore.core.pipeline.emptied import remove_emptied
@@ -18,10 +19,14 @@ if TYPE_CHECKING:
 
 
 def copy_node(src: Node, dst: Node, *, recursive: bool = False, no_clobber: bool = False,
-              checksum: bool = False, jobs: int = 4, progress: ProgressSink | None = None) -> Node:
-    """The library's `Node.copy_to`: one file or, with recursive, one directory tree."""
+              checksum: bool = False, jobs: int = 4, progress: ProgressSink | None = None,
+              filters: Filter | FilterOptions | None = None) -> Node:
+    """The library's `Node.copy_to`: one file or, with recursive, one directory tree; `filters`
+    (`core.filters.FilterOptions(include=["*.jpg"])`, or a Filter built from them) keeps part
+    of it, as `cp -r --include/--exclude` does."""
     options = CopyOptions(no_clobber=no_clobber, checksum=checksum, jobs=jobs, progress=progress)
-    pairs = list(plan([src], dst, recursive=recursive))
+    scope = Filter.from_options(filters) if isinstance(filters, FilterOptions) else filters or NO_FILTER
+    pairs = list(plan([src], dst, recursive=recursive, filters=scope))
     if len(pairs) == 1 and pairs[0].src is src and pairs[0].dst is not None:
         copy_file(src, pairs[0].dst, entry=pairs[0].entry, options=options)
         return pairs[0].dst

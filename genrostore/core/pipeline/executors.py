@@ -82,7 +82,9 @@ def _rename(src: Node, dst: Node, options: CopyOptions) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EXDEV, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EPERM, errno.EACCES):
             return False  # another file system, a missing parent...: the copy path says what is wrong
-        raise dst.mount.translate(exc, dst.path) from exc
+        with dst.mount.bypassing(dst.path):  # os.rename of the local paths: past the Mount's wrapper
+            raise
+    options.advance(os.stat(target).st_size)
     return True
 
 
