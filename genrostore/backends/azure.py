@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genrostore.backends._objectstore import (
+    CLIENT,
     VERIFY_SSL,
     ObjectStoreBackend,
     batches,
@@ -42,6 +43,7 @@ SPEC = BackendSpec(
                                "https://ACCOUNT.blob.core.windows.net).", aliases=("account_host", "account_url")),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
         VERIFY_SSL,
+        CLIENT,
     ),
     module=__name__,
     cls="AzureBackend",

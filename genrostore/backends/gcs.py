@@ -11,7 +11,7 @@ import base64
 import os
 from typing import Any
 
-from genrostore.backends._objectstore import PART_SIZE, VERIFY_SSL, ObjectStoreBackend, bucket_url, content_type
+from genrostore.backends._objectstore import CLIENT, PART_SIZE, VERIFY_SSL, ObjectStoreBackend, bucket_url, content_type
 from genrostore.core.backend import Writer
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -30,6 +30,7 @@ SPEC = BackendSpec(
                aliases=("endpoint",)),
         Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
         VERIFY_SSL,
+        CLIENT,
     ),
     module=__name__,
     cls="GCSBackend",
