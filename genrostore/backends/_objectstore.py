@@ -159,6 +159,9 @@ class ObjectStoreBackend(FsspecBackend):
     rename_writes = False
     temp_files = False
     container_option: ClassVar[str] = "bucket"
+    # True: listings go through obstore too; False: its ObjectMeta lacks what the fsspec listing
+    # gives (Azure's Content-MD5), so listings stay on fsspec.
+    obstore_lists: ClassVar[bool] = True
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -285,9 +288,9 @@ class ObjectStoreBackend(FsspecBackend):
             try:
                 return fast.entry(fast.head(key), path)
             except FileNotFoundError:
+                self.check_bucket()  # a missing bucket is exit 3, not a missing file
                 if fast.has_prefix(key):
                     return Entry(path, "dir")
-                self.check_bucket()
                 raise
         try:
             found = self.fs.info(self.full(path))
@@ -299,7 +302,7 @@ class ObjectStoreBackend(FsspecBackend):
         return self.entry(found, path)
 
     def iterdir(self, path: str) -> Iterator[Entry]:
-        fast = self.obstore
+        fast = self.obstore if self.obstore_lists else None
         if fast is not None:
             from genrostore.backends._obstore import Unrepresentable
 
@@ -307,6 +310,9 @@ class ObjectStoreBackend(FsspecBackend):
                 objects, prefixes = fast.children(self.key(path))
             except Unrepresentable:
                 pass  # the fsspec listing below shows what object_store cannot
+            except Exception:
+                self.check_bucket()  # a missing bucket is exit 3
+                raise
             else:
                 if objects or prefixes:
                     entries = [Entry(self.relative_key(p), "dir") for p in prefixes]
@@ -378,7 +384,7 @@ class ObjectStoreBackend(FsspecBackend):
 
     def _find_with_markers(self, path: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
         """The files below `path`, and the directories that only `dir/` marker objects make."""
-        fast = self.obstore
+        fast = self.obstore if self.obstore_lists else None
         if fast is not None:
             from genrostore.backends._obstore import Unrepresentable
 
@@ -386,6 +392,9 @@ class ObjectStoreBackend(FsspecBackend):
                 listed = {self.relative_key(m["path"]): m for m in fast.listing(self.key(path))}
             except Unrepresentable:
                 pass  # a key object_store cannot spell: the fsspec listing below
+            except Exception:
+                self.check_bucket()  # a missing bucket is exit 3
+                raise
             else:
                 if not listed:
                     self.check_bucket()
@@ -493,7 +502,7 @@ class ObjectStoreBackend(FsspecBackend):
         """Zero-byte `dir/` objects other tools leave behind."""
         if not path:
             return
-        if self.obstore is not None:
+        if self.obstore is not None and self.obstore_lists:
             from genrostore.backends._obstore import Unrepresentable
 
             try:

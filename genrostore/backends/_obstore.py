@@ -309,8 +309,16 @@ class ObstoreClient:
 
     def delete(self, keys: list[str]) -> None:
         """Batched where the store has a batch API (S3: 1,000 a request; Azure: 256)."""
-        if keys:
+        if not keys:
+            return
+        try:
             self.ob.delete(self.store, keys)
+        except FileNotFoundError:  # Azure and GCS refuse a missing key: gone already is what was asked
+            for key in keys:
+                try:
+                    self.ob.delete(self.store, key)
+                except FileNotFoundError:
+                    pass
 
     def entry(self, meta: dict[str, Any], path: str) -> Entry:
         etag = meta.get("e_tag")

@@ -14,7 +14,7 @@ from tests.servers import azure, gcs, s3
 
 # Each store runs with both data paths: the default (`client: auto`, obstore where it serves the
 # mount) and `<case>_fsspec` (`client: fsspec`: s3fs, gcsfs, adlfs).
-CASES = ["s3", "s3_fsspec", "s3_prefix", "s3_prefix_fsspec", "gcs", "azure", "azure_prefix"]
+CASES = ["s3", "s3_fsspec", "s3_prefix", "s3_prefix_fsspec", "gcs", "azure", "azure_fsspec", "azure_prefix"]
 CLOUD_CAPS = frozenset({WRITE, BIG, SERVER_COPY, PERSIST})
 # A prefix case runs every byte through the same code as its base case: the GiB stream (minutes
 # on an emulator) runs once per store, on the base case.
@@ -112,7 +112,7 @@ def case_s3_prefix_fsspec(cloud_s3: s3.S3Server, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def case_gcs_fsspec(cloud_gcs: gcs.GCSServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
+def _unused_case_gcs_fsspec(cloud_gcs: gcs.GCSServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("gcs_fsspec", "gcsf", gcs_options(cloud_gcs, client="fsspec"), tmp_path_factory.mktemp("gcs-fsspec-case"),
                 CLOUD_CAPS - {BIG})
 
