@@ -235,3 +235,75 @@ def test_a_listing_with_keys_object_store_cannot_spell_falls_back_to_fsspec(case
     backend.call("put_object", Bucket=S3_BUCKET, Key=f"{key}/marker/", Body=b"")
     names = {e.path: e.type for e in backend.walk(base)}
     assert names == {f"{base}/ok.txt": "file", f"{base}/marker": "dir"}
+
+
+def test_a_directory_download_is_one_get_per_object_and_no_head(case_s3: Case, tmp_path: Path,
+                                                                 server_log: ServerLog) -> None:
+    storage = case_s3.storage()
+    base = case_s3.fresh()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        storage.node(f"{base}/d/{name}").write(name.encode())
+    server_log.mark()
+    done = case_s3.cli("cp", "-r", f"{base}/d", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.read_bytes() for p in (tmp_path / "d").iterdir()) == [b"a.txt", b"b.txt", b"c.txt"]
+    prefix = base.split(":", 1)[1]
+    objects = [(m, t) for m, t in server_log.requests(f"{prefix}/d/") if "list-type" not in t]
+    assert sorted(m for m, _ in objects) == ["GET"] * 3
+
+
+def test_rm_r_deletes_in_batches_of_1000(case_s3: Case, server_log: ServerLog) -> None:
+    backend = _backend(case_s3)
+    base = case_s3.fresh()
+    prefix = backend.key(base.split(":", 1)[1])
+    backend.fs.pipe({f"{S3_BUCKET}/{prefix}/d{i % 3}/f{i}.txt": b"x" for i in range(1003)})
+    server_log.mark()
+    done = case_s3.cli("rm", "-r", base)
+    assert done.returncode == 0, done.stderr
+    assert len([t for m, t in server_log.requests("?delete") if m == "POST"]) == 2  # DeleteObjects: 1,000 + 3
+    assert backend.call("list_objects_v2", Bucket=S3_BUCKET, Prefix=prefix + "/").get("KeyCount") == 0
+
+
+def test_a_large_download_is_parallel_ranged_gets(case_s3: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  server_log: ServerLog) -> None:
+    from genrostore.core import reading
+
+    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    data = pattern(3 * MIB + 123)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    address = f"a:{case_s3.fresh().split(':', 1)[1]}/large.bin"
+    storage.node(address).write(data)
+    server_log.mark()
+    storage.node(address).copy_to("l:large.bin")
+    assert (tmp_path / "large.bin").read_bytes() == data
+    key = storage.mount("a").backend.key(address.split(":", 1)[1])  # type: ignore[attr-defined]
+    gets = [t for m, t in server_log.requests(key) if m == "GET"]
+    assert len(gets) == -(-len(data) // (256 * 1024))
+
+
+def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3: Case, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends import _obstore
+    from genrostore.core import reading
+    from genrostore.core.errors import GenrostoreError
+
+    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    address = f"a:{case_s3.fresh().split(':', 1)[1]}/large.bin"
+    storage.node(address).write(pattern(3 * MIB + 123))
+    storage.settings.retries = 0
+    real_read = _obstore.StreamReader.read
+    reads = {"n": 0}
+
+    def breaking(self: _obstore.StreamReader, size: int = -1) -> bytes:
+        reads["n"] += 1
+        if reads["n"] == 5:
+            raise ConnectionResetError("connection reset by peer")
+        return real_read(self, size)
+
+    monkeypatch.setattr(_obstore.StreamReader, "read", breaking)
+    with pytest.raises(GenrostoreError, match="connection"):
+        storage.node(address).copy_to("l:large.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
