@@ -19,7 +19,7 @@ def main(results_path: str, out_path: str) -> None:
     columns = 2
     rows = math.ceil(len(cases) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(12, 2.6 * rows), squeeze=False)
-    for axis, case in zip(axes.flat, cases):
+    for axis, case in zip(axes.flat, cases, strict=False):
         names = [tool["name"] for tool in case["tools"]]
         medians = [tool["median"] for tool in case["tools"]]
         colours = ["#d95f02" if name == "genrostore" else "#7570b3" for name in names]

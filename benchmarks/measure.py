@@ -83,7 +83,7 @@ def measure(tools: list[Tool], runs: int, *, cwd: str, settle: Callable[[], None
     """Round-robin: every round runs each tool once, so drift (cache, thermal) hits all tools alike."""
     results = [ToolResult(tool.name) for tool in tools]
     for run in range(runs):
-        for tool, result in zip(tools, results):
+        for tool, result in zip(tools, results, strict=True):
             if tool.prepare is not None:
                 tool.prepare(run)
             if settle is not None:

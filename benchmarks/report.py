@@ -24,7 +24,7 @@ class CaseOutcome:
 
     def anchor(self, name: str) -> ToolResult | None:
         """A named anchor (prefix match: "rclone" finds "rclone cat"), or the fastest for "best anchor"."""
-        anchors = [r for r, t in zip(self.results, self.case.tools) if r.name != GENROSTORE and not t.reference]
+        anchors = [r for r, t in zip(self.results, self.case.tools, strict=True) if r.name != GENROSTORE and not t.reference]
         if name == "best anchor":
             return min(anchors, key=lambda r: r.median, default=None)
         return next((r for r in anchors if r.name == name or r.name.startswith(name + " ")), None)
@@ -72,7 +72,7 @@ def _case_table(outcome: CaseOutcome) -> list[str]:
     runs = len(mine.samples)
     lines = [f"### {outcome.case.title}", "", f"Median of {runs} run(s).", "",
              "| tool | median s | min–max s | peak RSS MiB | genrostore/tool |", "|---|---:|---:|---:|---:|"]
-    for result, tool in zip(outcome.results, outcome.case.tools):
+    for result, tool in zip(outcome.results, outcome.case.tools, strict=True):
         times = [s.seconds for s in result.samples]
         ratio = "—" if result is mine else f"{mine.median / result.median:.2f}×"
         name = f"{result.name} (reference)" if tool.reference else result.name

@@ -65,7 +65,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
     def _strip_protocol(cls, path: Any) -> str:
         text = stringify_path(path)
         if isinstance(text, list):
-            return [cls._strip_protocol(p) for p in text]  # type: ignore[return-value]
+            return [cls._strip_protocol(p) for p in text]  # type: ignore[return-value]  # fsspec's contract: a list in, a list out
         return text.removeprefix(f"{PROTOCOL}://").strip("/")
 
     def unstrip_protocol(self, name: str) -> str:
@@ -233,6 +233,8 @@ class GenrostoreFile(AbstractBufferedFile):
     A write is published only on close (or `commit()` in a transaction); an exception inside
     `with fs.open(p, "wb")` discards it, so no partial file is ever visible.
     """
+
+    closed: bool  # AbstractBufferedFile's property; fsspec has no type information
 
     def __init__(self, fs: GenrostoreFileSystem, path: str, mount: Mount, rel: str, **kwargs: Any) -> None:
         self._mount = mount

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from genrostore.core.registry import BACKEND_MODULES  # noqa: E402
-from genrostore.core.schema import COMMON_OPTIONS, BackendSpec, Option  # noqa: E402
+from genrostore.core.registry import BACKEND_MODULES  # noqa: E402 - after the sys.path line above
+from genrostore.core.schema import COMMON_OPTIONS, BackendSpec, Option  # noqa: E402 - after the sys.path line above
 
 # Pages other issues write; they join the nav once they exist.
 OPTIONAL_PAGES = ("benchmarks.md", "reliability.md")

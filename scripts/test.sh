@@ -3,8 +3,9 @@
 # (Debian packages as root, npm azurite into .cache/npm, uv, and this checkout editable with its
 # [all,test] extras into $PYTHON at the versions in requirements/test.lock), then run the whole
 # suite. PYTHON (default python3) is the interpreter whose environment receives the packages; give
-# a venv's python to keep them out of the system one. Each install step says what it does on
-# stderr. TEST_SH_INSTALL_ONLY=1 stops after the installs. Arguments go to pytest.
+# a venv's python to keep them out of the system one. Then ruff and mypy (a warning fails the run),
+# then pytest. Each step says what it does on stderr. TEST_SH_INSTALL_ONLY=1 stops after the
+# installs. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PYTHON="${PYTHON:-python3}"
@@ -22,5 +23,10 @@ if [[ "${TEST_SH_INSTALL_ONLY:-}" == 1 ]]; then
     say "installed (TEST_SH_INSTALL_ONLY=1: not running the tests)"
     exit 0
 fi
+# Lint and type checks first (configured in pyproject.toml): a new warning fails the run.
+say "ruff check genrostore tests benchmarks scripts"
+"$PYTHON" -m ruff check --quiet genrostore tests benchmarks scripts || { say "ruff found problems (above)"; exit 1; }
+say "mypy genrostore"
+"$PYTHON" -m mypy genrostore || { say "mypy found problems (above)"; exit 1; }
 say "pytest $*"
 exec "$PYTHON" -m pytest -q -p no:cacheprovider "$@"

@@ -15,8 +15,8 @@ import pytest
 
 pytest.register_assert_rewrite("tests.cases")
 
-import tests.cases  # noqa: E402
-from tests.servers._proc import describe, kill_pids, live_descendants, running_servers  # noqa: E402
+import tests.cases  # noqa: E402 - after register_assert_rewrite, which must come first
+from tests.servers._proc import describe, kill_pids, live_descendants, running_servers  # noqa: E402 - as above
 
 _CASE_MODULES = [m.name for m in pkgutil.iter_modules(tests.cases.__path__) if not m.name.startswith("_")]
 pytest_plugins = ["tests.clirun", *(f"tests.cases.{name}" for name in _CASE_MODULES)]
@@ -29,7 +29,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def case(request: pytest.FixtureRequest):  # noqa: ANN201 - a tests.cases._base.Case
+def case(request: pytest.FixtureRequest):  # a tests.cases._base.Case
     return request.getfixturevalue(f"case_{request.param}")
 
 
@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if report.skipped and getattr(item.config, "_genrostore_ci", False) and "case" in getattr(item, "fixturenames", ()):
@@ -59,7 +59,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # noqa: ANN201
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     """A server started by the test itself (not by a fixture) must not outlive the test."""
     result = yield
     left = running_servers(test_body=f"{item.nodeid} (call)")

@@ -148,7 +148,7 @@ class AzureBackend(ObjectStoreBackend):
         """
         aio = require("azure.storage.blob.aio", "azure")
         timeout = int(max(1, self.timeout))
-        return aio.BlobServiceClient(account_url=built.url, credential=built.credential,  # type: ignore[attr-defined]
+        return aio.BlobServiceClient(account_url=built.url, credential=built.credential,
                                      retry_total=0, connection_timeout=timeout, read_timeout=timeout,
                                      connection_verify=self.verify_ssl)
 
@@ -267,7 +267,7 @@ class AzureBackend(ObjectStoreBackend):
             await super().write_small(path, data)
             return
         blob = require("azure.storage.blob", "azure")
-        settings = blob.ContentSettings(content_type=content_type(path),  # type: ignore[attr-defined]
+        settings = blob.ContentSettings(content_type=content_type(path),
                                         content_md5=bytearray(hashlib.md5(data).digest()))
         await self.blob_client(self.key(path)).upload_blob(data, overwrite=True, content_settings=settings,
                                                            **self.call_timeouts)
@@ -313,7 +313,7 @@ class AzureWriter(Writer):
 
     def _content_settings(self) -> Any:
         blob = require("azure.storage.blob", "azure")
-        return blob.ContentSettings(content_type=content_type(self.key),  # type: ignore[attr-defined]
+        return blob.ContentSettings(content_type=content_type(self.key),
                                     content_md5=bytearray(self.digest.digest()))
 
     def commit(self) -> None:
@@ -329,7 +329,7 @@ class AzureWriter(Writer):
             if self.buffer:
                 self._stage(bytes(self.buffer))
             self.buffer = bytearray()
-            block_list = require("azure.storage.blob", "azure").BlobBlock  # type: ignore[attr-defined]
+            block_list = require("azure.storage.blob", "azure").BlobBlock
             self.backend.run(self.client.commit_block_list, [block_list(block_id=b) for b in self.blocks],
                              content_settings=self._content_settings(), **timeouts)
         except BaseException:

@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core.b64stream import padding_error
@@ -81,7 +81,7 @@ class Base64Backend(Backend):
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
-        self._created = datetime.now(timezone.utc)
+        self._created = datetime.now(UTC)
 
     def info(self, path: str) -> Entry:
         if not path:

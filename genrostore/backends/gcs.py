@@ -53,10 +53,10 @@ def _filesystem_class(custom_endpoint: bool) -> Any:
     gcsfs = require("gcsfs", "gcs")
     retry = require("gcsfs.retry", "gcs")
     # The plain class never probes bucket types, whatever the import order was.
-    base = require("gcsfs.core", "gcs").GCSFileSystem if custom_endpoint else gcsfs.GCSFileSystem  # type: ignore[attr-defined]
+    base = require("gcsfs.core", "gcs").GCSFileSystem if custom_endpoint else gcsfs.GCSFileSystem
 
-    class OneAttemptGCSFileSystem(base):  # type: ignore[misc, valid-type]
-        _request = retry.retry_request(retries=1)(base._request.__wrapped__)  # type: ignore[attr-defined]
+    class OneAttemptGCSFileSystem(base):  # type: ignore[misc, valid-type]  # a base class chosen at run time
+        _request = retry.retry_request(retries=1)(base._request.__wrapped__)
 
     return OneAttemptGCSFileSystem
 
@@ -83,7 +83,7 @@ class GCSBackend(ObjectStoreBackend):
         fs = cls(
             token=self.options.get("token"),
             endpoint_url=self.options.get("endpoint_url"),
-            requests_timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout,  # type: ignore[attr-defined]
+            requests_timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout,
                                                    sock_read=timeout),
             use_listings_cache=False,
             skip_instance_cache=True,
@@ -102,7 +102,7 @@ class GCSBackend(ObjectStoreBackend):
         aiohttp = require("aiohttp", "gcs")
 
         async def make() -> Any:
-            return aiohttp.TCPConnector(ssl=False)  # type: ignore[attr-defined]
+            return aiohttp.TCPConnector(ssl=False)
 
         return sync(fs.loop, make)
 

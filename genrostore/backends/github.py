@@ -61,7 +61,7 @@ def filesystem_class() -> type:
     import requests
     from fsspec.implementations.github import GithubFileSystem
 
-    class GithubApiFileSystem(GithubFileSystem):  # type: ignore[misc]
+    class GithubApiFileSystem(GithubFileSystem):
         """GithubFileSystem against any API base, with the tree read in one call."""
 
         cachable = False
@@ -84,7 +84,7 @@ def filesystem_class() -> type:
             self.verify = verify_ssl
             if token and not username:
                 self.session.headers["Authorization"] = f"token {token}"
-            elif token:
+            elif token and username:
                 self.session.auth = (username, token)
             self.http_fs = None
             self.root = sha or self.get(base.format(org=org, repo=repo)).json()["default_branch"]

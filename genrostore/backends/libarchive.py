@@ -96,7 +96,7 @@ class LibArchiveBackend(ReadOnlyArchiveBackend):
 
     def open_member(self, path: str, member: Member, offset: int) -> BinaryIO:
         blocks = self._blocks(path, member.ref, offset)
-        return OwnedStream(ChunkReader(blocks), blocks)  # type: ignore[return-value]
+        return OwnedStream(ChunkReader(blocks), blocks)  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
     def _blocks(self, path: str, position: int, offset: int) -> Iterator[bytes]:
         with self.lib.file_reader(path) as archive:

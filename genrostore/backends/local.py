@@ -6,7 +6,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
@@ -139,7 +139,7 @@ def _entry(path: str, st: os.stat_result) -> Entry:
         path=path,
         type="dir" if is_dir else "file",
         size=None if is_dir else st.st_size,
-        mtime=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+        mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC),
     )
 
 
@@ -192,7 +192,7 @@ class LocalBackend(Backend):
         for entry, _ in self._scan(path):
             yield entry
 
-    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result]]:
+    def _scan(self, path: str) -> Iterator[tuple[Entry, os.stat_result | None]]:
         full = self.full(path)
         try:
             with os.scandir(full) as scan:

@@ -6,7 +6,7 @@ import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Writer
@@ -44,10 +44,10 @@ class _MemoryWriter(Writer):
     def commit(self) -> None:
         if self._buffer is not None:
             self._backend._store(self._path, self._buffer.getvalue())
-            self._buffer = None  # type: ignore[assignment]
+            self._buffer = None  # type: ignore[assignment]  # released: the writer is done
 
     def abort(self) -> None:
-        self._buffer = None  # type: ignore[assignment]
+        self._buffer = None  # type: ignore[assignment]  # released: the writer is done
 
 
 class MemoryBackend(Backend):
@@ -68,7 +68,7 @@ class MemoryBackend(Backend):
             if path in self._dirs:
                 raise UsageError(f"{self.name}:{path}: is a directory")
             self._add_parents(path)
-            self._files[path] = _Blob(data, datetime.now(timezone.utc))
+            self._files[path] = _Blob(data, datetime.now(UTC))
 
     def _add_parents(self, path: str) -> None:
         """Raises the project's error itself: commit() runs outside the mount's error mapping."""

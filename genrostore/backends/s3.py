@@ -280,7 +280,7 @@ class S3Backend(ObjectStoreBackend):
             if offset and error_code(exc) == "InvalidRange":  # at or past the end: nothing left to read
                 return io.BytesIO(b"")
             raise
-        return S3Reader(self.fs.loop, response["Body"])
+        return S3Reader(self.fs.loop, response["Body"])  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
     streams_ranges = True
     pins_versions = True
@@ -304,7 +304,7 @@ class S3Backend(ObjectStoreBackend):
                 raise SourceChanged(f"{self.name}:{path}: the object was replaced while being read "
                                     "(its ETag changed)") from exc
             raise
-        return S3Reader(self.fs.loop, response["Body"])
+        return S3Reader(self.fs.loop, response["Body"])  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """CopyObject straight away: the store answers 404 for a missing source, no HEAD needed."""
@@ -427,7 +427,7 @@ class S3Reader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             return self.readall()
         return self._on_loop(self._gather, size)

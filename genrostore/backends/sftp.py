@@ -185,7 +185,7 @@ def fingerprint(key: Any) -> str:
 @cache
 def _filesystem_class() -> type:
     """fsspec's paramiko filesystem with our host-key handling (fsspec's default auto-adds keys)."""
-    paramiko = require("paramiko", "sftp")
+    paramiko: Any = require("paramiko", "sftp")  # Any: its classes are bases below
     from fsspec.implementations.sftp import SFTPFileSystem
 
     class RefuseUnknownKey(paramiko.MissingHostKeyPolicy):
@@ -501,7 +501,7 @@ class SFTPBackend(FsspecBackend):
                     break  # end of file
         del view
         del result[filled:]
-        return result  # type: ignore[return-value] - bytes-like, without a copy
+        return result  # type: ignore[return-value]  # a bytearray: bytes-like, without a copy
 
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         full = self.full(path)

@@ -12,7 +12,7 @@ import stat
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
@@ -212,7 +212,7 @@ class SMBBackend(Backend):
     def _entry(path: str, st: Any) -> Entry:
         is_dir = stat.S_ISDIR(st.st_mode)
         return Entry(path, "dir" if is_dir else "file", None if is_dir else st.st_size,
-                     datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
+                     datetime.fromtimestamp(st.st_mtime, tz=UTC))
 
     @staticmethod
     def _listed(path: str, info: Any) -> Entry:
@@ -221,7 +221,7 @@ class SMBBackend(Backend):
         is_dir = bool(info.file_attributes & FILE_ATTRIBUTE_DIRECTORY)
         mtime = info.last_write_time
         if mtime.tzinfo is None:
-            mtime = mtime.replace(tzinfo=timezone.utc)
+            mtime = mtime.replace(tzinfo=UTC)
         return Entry(path, "dir" if is_dir else "file", None if is_dir else info.end_of_file, mtime)
 
     def iterdir(self, path: str) -> Iterator[Entry]:
@@ -260,7 +260,7 @@ class SMBBackend(Backend):
                 filled += got
         del view
         del result[filled:]
-        return result  # type: ignore[return-value] - bytes-like, without a copy
+        return result  # type: ignore[return-value]  # a bytearray: bytes-like, without a copy
 
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         client = self.client

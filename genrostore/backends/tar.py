@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import tarfile
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from genrostore.backends._archive import ArchiveIndex, Member, OwnedStream, ReadOnlyArchiveBackend, member_path, unsafe_member
 from genrostore.core.errors import GenrostoreError
@@ -33,7 +33,8 @@ _EXTENSIONS = (
     ((".tar",), "none"),
 )
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
-_MODES = {"none": "r:", "gzip": "r:gz", "bz2": "r:bz2", "xz": "r:xz"}
+_ReadMode = Literal["r:", "r:gz", "r:bz2", "r:xz"]
+_MODES: dict[str, _ReadMode] = {"none": "r:", "gzip": "r:gz", "bz2": "r:bz2", "xz": "r:xz"}
 
 
 def detect_compression(name: str, head: bytes) -> str:
@@ -53,9 +54,9 @@ class TarBackend(ReadOnlyArchiveBackend):
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
-        self._mode: str | None = None
+        self._mode: _ReadMode | None = None
 
-    def mode(self, path: str) -> str:
+    def mode(self, path: str) -> _ReadMode:
         if self._mode is None:
             compression = self.options.get("compression", "auto")
             if compression == "auto":
@@ -101,7 +102,7 @@ class TarBackend(ReadOnlyArchiveBackend):
         except BaseException:
             archive.close()
             raise
-        return OwnedStream(stream, archive)  # type: ignore[return-value]
+        return OwnedStream(stream, archive)  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         if isinstance(exc, (tarfile.TarError, EOFError)):

@@ -290,7 +290,7 @@ class WebDAVBackend(Backend):
 
     def _propfind(self, path: str, depth: int) -> list[tuple[str, Any]]:
         """(mount-relative path, webdav4 DAVProperties) for `path` and, at depth 1, its children."""
-        MultiStatusResponse = require("webdav4.multistatus", "webdav").MultiStatusResponse  # noqa: N806
+        MultiStatusResponse = require("webdav4.multistatus", "webdav").MultiStatusResponse
 
         response = self.request("PROPFIND", path, (207,), headers={"Depth": str(depth)}, content=PROPFIND)
         found = []
@@ -477,7 +477,7 @@ class WebDAVBackend(Backend):
     def _restore(self, backup: str, path: str, size: int | None, cause: BaseException) -> None:
         try:
             self._put_from(backup, path, size)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - any failure to restore is reported with where the backup is kept
             raise GenrostoreError(f"{self.name}:{path}: the upload failed ({cause}) and the previous version "
                                   f"could not be put back: it is kept as {self.name}:{backup}") from cause
         self.discard(backup)

@@ -163,7 +163,7 @@ class ZipBackend(Backend):
         if not self.archive.is_local:
             return None
         try:
-            st = os.stat(self.archive.local)  # type: ignore[arg-type]
+            st = os.stat(self.archive.local)  # type: ignore[arg-type]  # is_local: .local is set
         except FileNotFoundError:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)

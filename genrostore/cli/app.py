@@ -7,7 +7,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated, Any, Optional, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
@@ -29,7 +29,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _install_completion(value: Optional[str]) -> None:
+def _install_completion(value: str | None) -> None:
     if value is not None:
         from genrostore.cli import complete
 
@@ -40,7 +40,7 @@ def _install_completion(value: Optional[str]) -> None:
         raise typer.Exit()
 
 
-def _show_completion(value: Optional[str]) -> None:
+def _show_completion(value: str | None) -> None:
     if value is not None:
         from genrostore.cli import complete
 
@@ -50,7 +50,7 @@ def _show_completion(value: Optional[str]) -> None:
 
 def root(
     ctx: typer.Context,
-    profile: Annotated[Optional[str], typer.Option("--profile", envvar="GENROSTORE_PROFILE",
+    profile: Annotated[str | None, typer.Option("--profile", envvar="GENROSTORE_PROFILE",
                        help="Profile YAML file (env: GENROSTORE_PROFILE; default "
                             "$XDG_CONFIG_HOME/genrostore/mounts.yaml).")] = None,
     debug: Annotated[bool, typer.Option("--debug", envvar="GENROSTORE_DEBUG",
@@ -66,10 +66,10 @@ def root(
                               help="Seconds below --low-speed-limit before a stalled transfer is retried.")] = 30.0,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                        help="Print the version and exit.")] = False,
-    install_completion: Annotated[Optional[str], typer.Option(
+    install_completion: Annotated[str | None, typer.Option(
         "--install-completion", metavar="[bash|zsh|fish]", is_eager=True,
         callback=_install_completion, help="Install the completion script for the shell (default: $SHELL's).")] = None,
-    show_completion: Annotated[Optional[str], typer.Option(
+    show_completion: Annotated[str | None, typer.Option(
         "--show-completion", metavar="[bash|zsh|fish]", is_eager=True,
         callback=_show_completion, help="Print the completion script for the shell (default: $SHELL's).")] = None,
 ) -> None:
@@ -106,7 +106,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         completion_init()
     for name in (only,) if only else COMMANDS:
         importlib.import_module(f"genrostore.cli.{name}").register(application)
-    _resolve_annotations([root, *(info.callback for info in application.registered_commands)])
+    _resolve_annotations([root, *(info.callback for info in application.registered_commands if info.callback)])
     return application
 
 

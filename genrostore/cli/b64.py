@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ def b64(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(autocompletion=complete_path, help="The file to encode (or decode with -d); '-' is stdin.")],
     uri: Annotated[bool, typer.Option("--uri", help="Print a data:<mime>;base64,... URI.")] = False,
-    mime: Annotated[Optional[str], typer.Option("--mime", help="MIME type for --uri (default: guessed from the name).")] = None,
+    mime: Annotated[str | None, typer.Option("--mime", help="MIME type for --uri (default: guessed from the name).")] = None,
     wrap: Annotated[int, typer.Option("-w", "--wrap", min=0, help="Wrap lines after N characters (0: one line).")] = 0,
     decode: Annotated[bool, typer.Option("-d", "--decode", help="Decode base64 (or a data: URI) to bytes.")] = False,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,9 +13,9 @@ from genrostore.cli.context import App
 def cat(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="Files to print; '-' is standard input; quoted globs.")],
-    offset: Annotated[Optional[int], typer.Option("--offset", min=0, help="Start at this byte.")] = None,
-    count: Annotated[Optional[int], typer.Option("--count", min=0, help="Print at most this many bytes.")] = None,
-    tail: Annotated[Optional[int], typer.Option("--tail", min=0, help="Print only the last N bytes.")] = None,
+    offset: Annotated[int | None, typer.Option("--offset", min=0, help="Start at this byte.")] = None,
+    count: Annotated[int | None, typer.Option("--count", min=0, help="Print at most this many bytes.")] = None,
+    tail: Annotated[int | None, typer.Option("--tail", min=0, help="Print only the last N bytes.")] = None,
 ) -> None:
     """Print files to standard output, byte for byte.
 

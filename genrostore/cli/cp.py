@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, BinaryIO, Optional
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -23,13 +23,13 @@ def cp(
     recursive: Annotated[bool, typer.Option("-r", "-R", "--recursive", help="Copy directories.")] = False,
     no_clobber: Annotated[bool, typer.Option("-n", "--no-clobber", help="Never overwrite an existing file.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be copied (DRY-RUN:), change nothing.")] = False,
-    jobs: Annotated[Optional[int], typer.Option("-j", "--transfers", min=1,
+    jobs: Annotated[int | None, typer.Option("-j", "--transfers", min=1,
                     help="Parallel transfers (default 16 for remote stores, 4 for local disks).")] = None,
     checksum: Annotated[bool, typer.Option("--checksum", help="Verify each copy by md5; a mismatch fails.")] = False,
-    progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress",
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress",
                         help="Force or hide the progress display (default: only on a terminal; forced on a log, "
                              "a plain line every 5 s).")] = None,
-    from_list: Annotated[Optional[str], typer.Option("--from-list", metavar="FILE",
+    from_list: Annotated[str | None, typer.Option("--from-list", metavar="FILE",
                          help="Copy the sources named in FILE ('-': stdin), one per line, as they arrive. "
                               "With SRC DST, names are relative to SRC and keep their paths.")] = None,
 ) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def ls(
     ctx: typer.Context,
-    path: Annotated[Optional[str], typer.Argument(autocompletion=complete_path, help="mount:path, local path or URL; none lists the mounts.")] = None,
+    path: Annotated[str | None, typer.Argument(autocompletion=complete_path, help="mount:path, local path or URL; none lists the mounts.")] = None,
     long: Annotated[bool, typer.Option("-l", "--long", help="Add size and modification time.")] = False,
     recursive: Annotated[bool, typer.Option("-R", "--recursive", help="List every level below PATH.")] = False,
     human: Annotated[bool, typer.Option("-h", "--human-readable", help="With -l, sizes as 1.5K, 2.0M.")] = False,
@@ -34,7 +34,7 @@ def ls(
     if as_json:
         _print_json(app, rows)
         return
-    for entry, address, shown in rows:
+    for entry, _address, shown in rows:
         if entry is None:
             app.out(shown)
         elif long:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,9 +12,9 @@ from genrostore.cli.context import App
 
 def md5(
     ctx: typer.Context,
-    paths: Annotated[Optional[list[str]], typer.Argument(autocompletion=complete_path, help="Files (or directories with -r); '-' is stdin.")] = None,
+    paths: Annotated[list[str] | None, typer.Argument(autocompletion=complete_path, help="Files (or directories with -r); '-' is stdin.")] = None,
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Hash every file below directories.")] = False,
-    check: Annotated[Optional[str], typer.Option("-c", "--check", help="Verify the sums listed in FILE ('-': stdin).")] = None,
+    check: Annotated[str | None, typer.Option("-c", "--check", help="Verify the sums listed in FILE ('-': stdin).")] = None,
 ) -> None:
     """Print `<md5>  <path>` lines, like md5sum; with -c, verify them (exit 1 on a mismatch).
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ def mounts(
     Examples: genrostore mounts · genrostore --profile ci.yaml mounts --json
     """
     app: App = ctx.obj
-    records = [
+    records: list[dict[str, Any]] = [
         {"name": c.name, "type": c.spec.type, "options": c.spec.redacted(c.options), "origin": c.origin,
          **({"error": str(c.error)} if c.error is not None else {})}
         for c in app.storage.mount_configs.values()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from genrostore.core.backend import Entry
@@ -65,5 +65,5 @@ class SetMetadata:
     entry: Entry | None = None
 
 
-Action = Union[Copy, Skip, Move, Delete, SetMetadata]
+Action = Copy | Skip | Move | Delete | SetMetadata
 ACTIONS: tuple[type, ...] = (Copy, Skip, Move, Delete, SetMetadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from genrostore.core.backend import CHUNK_SIZE
@@ -18,7 +18,7 @@ _URI_HEAD = re.compile(rb"^\s*data:[^,]*;base64,", re.IGNORECASE)
 WRONG_PADDING = "wrong padding (too many or too few '=')"
 
 
-def _chunks(node: Node, size: int):  # noqa: ANN202 - a generator of bytes
+def _chunks(node: Node, size: int) -> Iterator[bytes]:
     with node.mount.open_read(node.path) as stream:
         buffer = b""
         while True:

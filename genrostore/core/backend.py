@@ -170,7 +170,7 @@ class Backend(ABC):
     @property
     def spec(self) -> BackendSpec:
         """The SPEC declared beside the backend's class (one record, never repeated)."""
-        return sys.modules[type(self).__module__].SPEC  # type: ignore[attr-defined]
+        return sys.modules[type(self).__module__].SPEC
 
     # -- required -------------------------------------------------------------------------
     @abstractmethod
@@ -287,7 +287,7 @@ class Backend(ABC):
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most backends hold nothing to release
         """Release connections; called once when the command ends."""
 
     def incomplete_uploads(self, path: str) -> Iterator[Upload]:

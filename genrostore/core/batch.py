@@ -190,8 +190,9 @@ class Batcher:
         thread path's streamed copy, on the disk pool."""
         from genrostore.core.transfer import copy_file
 
-        assert pair.src is not None and pair.dst is not None
-        await self._on_disk(lambda: copy_file(pair.src, pair.dst, entry=None, options=self.options))
+        src, dst = pair.src, pair.dst
+        assert src is not None and dst is not None
+        await self._on_disk(lambda: copy_file(src, dst, entry=None, options=self.options))
 
     async def _on_disk(self, work: Callable[[], object]) -> None:
         """Run local disk work on the disk pool, counted so Ctrl-C can wait for it to abort cleanly."""

@@ -7,9 +7,10 @@ age, so the temp file of a copy still running (its mtime moves as it is written)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING
 
 from genrostore.core.errors import GenrostoreError, UsageError
@@ -40,7 +41,7 @@ def clean(node: Node, age: timedelta, report: Callable[[str], None]) -> CopyResu
     """
     mount = node.mount
     mount.refuse_if_readonly("clean up", node.path)
-    cutoff = datetime.now(timezone.utc) - age
+    cutoff = datetime.now(UTC) - age
     outcome = CopyResult()
 
     def attempt(where: str, action: Callable[[], None], done: str) -> None:
@@ -57,11 +58,11 @@ def clean(node: Node, age: timedelta, report: Callable[[str], None]) -> CopyResu
         for entry in mount.walk(node.path):
             if not entry.is_dir and is_temp(entry.name) and _stale(entry.mtime, cutoff, age):
                 label = mount.label(entry.path)
-                attempt(label, lambda path=entry.path: mount.remove_file(path), f"removed {label}")
+                attempt(label, functools.partial(mount.remove_file, entry.path), f"removed {label}")
     for upload in mount.incomplete_uploads(node.path):
         if _stale(upload.started, cutoff, age):
             label = mount.label(upload.path)
-            attempt(label, lambda upload=upload: mount.abort_upload(upload),
+            attempt(label, functools.partial(mount.abort_upload, upload),
                     f"aborted multipart upload {label} ({upload.upload_id})")
     return outcome
 
@@ -71,5 +72,5 @@ def _stale(moment: datetime | None, cutoff: datetime, age: timedelta) -> bool:
     if moment is None:
         return not age
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment <= cutoff

@@ -102,7 +102,7 @@ class Mount:
                 return
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - mapping boundary
+            except BaseException as exc:  # mapping boundary
                 raise self.translate(exc, path) from exc
             if walking is None:  # not a listing of names (incomplete uploads)
                 yield entry
@@ -231,6 +231,6 @@ class Mount:
                 backend.close()
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - mapping boundary
+            except BaseException as exc:  # mapping boundary
                 mapped = backend.translate_error(exc, self.label("")) or translate(exc, self.label(""))
                 raise mapped from exc

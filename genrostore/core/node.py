@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, overload
 
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import DirectoryNotFound, FileNotFound, Unsupported, UsageError
@@ -112,6 +112,13 @@ class Node:
             yield Node(self.storage, self.mount, entry.path)
 
     # -- content --------------------------------------------------------------------------
+    @overload
+    def open(self, mode: Literal["rb"] = "rb", encoding: str = "utf-8") -> BinaryIO: ...
+    @overload
+    def open(self, mode: Literal["r", "rt"], encoding: str = "utf-8") -> TextIO: ...
+    @overload
+    def open(self, mode: str, encoding: str = "utf-8") -> Any: ...
+
     def open(self, mode: str = "rb", encoding: str = "utf-8") -> BinaryIO | TextIO | Any:
         """A file object; in write modes the content is published atomically on close()."""
         if mode in ("r", "rt"):
@@ -119,7 +126,7 @@ class Node:
         if mode == "rb":
             return self.mount.open_read(self.path)
         if mode in ("w", "wt"):
-            return _TextWriter(_WriterFile(self, self.mount.open_write(self.path)), encoding=encoding)
+            return _TextWriter(_WriterFile(self, self.mount.open_write(self.path)), encoding=encoding)  # type: ignore[arg-type]  # TextIOWrapper needs no .name
         if mode == "wb":
             return _WriterFile(self, self.mount.open_write(self.path))
         raise UsageError(f"unsupported open mode {mode!r}: use r, rb, w or wb")
@@ -232,5 +239,5 @@ class _TextWriter(io.TextIOWrapper):
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is not None:
-            self.buffer._failed = True  # type: ignore[attr-defined]
+            self.buffer._failed = True  # type: ignore[attr-defined]  # the buffer is our _WriterFile
         self.close()

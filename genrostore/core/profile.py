@@ -128,7 +128,7 @@ def _loader() -> type:
     import yaml
 
     class LineLoader(yaml.SafeLoader):
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        def construct_mapping(self, node: Any, deep: bool = False) -> _LineDict:
             mapping = super().construct_mapping(node, deep=deep)
             lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
             return _LineDict(mapping, node.start_mark.line + 1, lines)
@@ -144,7 +144,7 @@ def _loader() -> type:
     return LineLoader
 
 
-class _LineDict(dict):  # type: ignore[type-arg]
+class _LineDict(dict):
     def __init__(self, data: dict[Any, Any], line: int, lines: dict[Any, int]) -> None:
         super().__init__(data)
         self.line = line

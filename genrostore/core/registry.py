@@ -7,6 +7,7 @@ import importlib
 import sys
 import threading
 from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from genrostore.core.errors import ConfigError, MissingExtra, UsageError
@@ -29,7 +30,7 @@ def known_types() -> list[str]:
 
 
 @cache
-def _module(type_name: str):  # noqa: ANN202 - a module object
+def _module(type_name: str) -> ModuleType:
     try:
         return importlib.import_module(BACKEND_MODULES[type_name])
     except ModuleNotFoundError as exc:
@@ -78,7 +79,7 @@ def spec_for_scheme(scheme: str) -> BackendSpec:
 _IMPORTS = threading.RLock()
 
 
-def require(module: str, extra: str, *, without: tuple[str, ...] = ()) -> object:
+def require(module: str, extra: str, *, without: tuple[str, ...] = ()) -> ModuleType:
     """Import a backend's client library, or fail with exit 7 naming the install command.
 
     `without`: optional modules the library would import only because they are installed,
@@ -88,7 +89,7 @@ def require(module: str, extra: str, *, without: tuple[str, ...] = ()) -> object
     with _IMPORTS:
         hidden = [name for name in without if name not in sys.modules]
         for name in hidden:
-            sys.modules[name] = None  # type: ignore[assignment] - `import name` raises ImportError
+            sys.modules[name] = None  # type: ignore[assignment]  # None makes `import name` raise ImportError
         try:
             return importlib.import_module(module)
         except ImportError as exc:

@@ -74,7 +74,7 @@ def _check_url(key: str, value: str) -> None:
     """A URL-valued option must parse; the error shows it with its password masked, never the
     parser's own message (which quotes the text after the user name: `... as 'PASS'`)."""
     try:
-        urlsplit(value).port
+        urlsplit(value).port  # noqa: B018 - reading .port parses it and raises on a bad one
     except ValueError:
         raise ConfigError(f"option '{key}': malformed URL {redact_url(value)}",
                           hint="percent-encode '/', '?', '#', '@' and ':' in a user name or password "

@@ -35,7 +35,7 @@ STDIN_EOF_GRACE = 0.05
 # Seconds after the first signal during which further ones never interrupt the clean-up.
 PATIENCE = 10.0
 
-_NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
+_NAMES: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
 
 
 class _State:
@@ -112,7 +112,7 @@ def cancelling(event: threading.Event) -> Iterator[None]:
     Installs the SIGINT handler for the block when nobody did (a library caller on the main
     thread), as a copy always has.
     """
-    restore = lambda: None  # noqa: E731
+    restore = lambda: None  # noqa: E731 - a no-op unless the handler is installed below
     if not handling():
         restore = install((signal.SIGINT,))
     _state.listeners.append(event)

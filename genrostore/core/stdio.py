@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core import signals
 from genrostore.core.errors import Interrupted, OutputClosed, UsageError
 from genrostore.core.schema import BackendSpec
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SPEC = BackendSpec(type="stdio", summary="standard input and output", options=(), module=__name__, cls="StdioBackend")
 
@@ -54,7 +57,7 @@ class _Stdin(io.FileIO):
     def __init__(self) -> None:
         super().__init__(sys.stdin.fileno(), "rb", closefd=False)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int | None:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
         count = super().readinto(buffer)
         if count == 0:
             self._check_end()
@@ -65,7 +68,7 @@ class _Stdin(io.FileIO):
         self._check_end()
         return data
 
-    def read(self, size: int = -1) -> bytes | None:  # type: ignore[override]
+    def read(self, size: int | None = -1) -> bytes:
         data = super().read(size)
         if data == b"" and size != 0:
             self._check_end()

@@ -70,7 +70,7 @@ def test_a_tree_without_sizes_batches_small_files_and_streams_larger_ones(
     streamed: list[str] = []
     real_open = HTTPBackend.open_read
 
-    def counting(self: HTTPBackend, path: str, offset: int = 0):  # noqa: ANN202
+    def counting(self: HTTPBackend, path: str, offset: int = 0):
         streamed.append(path)
         return real_open(self, path, offset)
 

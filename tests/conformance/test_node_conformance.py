@@ -86,7 +86,7 @@ def test_recursive_copy_out_keeps_the_tree(case: Case) -> None:
     assert storage.node("mem:tree/dir/a.txt").read_bytes() == b"a\n"
 
 
-def test_recursive_copy_with_a_local_disk_both_ways(case: Case, tmp_path) -> None:  # noqa: ANN001
+def test_recursive_copy_with_a_local_disk_both_ways(case: Case, tmp_path) -> None:
     """Small files batch as coroutines on asyncio stores, a larger one streams on a thread: same bytes."""
     from genrostore.core.batch import BATCH_MAX_SIZE
 

@@ -12,7 +12,7 @@ from genrostore.core.profile import load_profile
 EXAMPLE = Path(__file__).resolve().parents[2] / "mounts.example.yaml"
 
 
-def test_example_profile_validates(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_example_profile_validates(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     profile = load_profile(EXAMPLE)
     assert {"projects", "scratch", "inline"} <= set(profile.mounts)

@@ -51,13 +51,13 @@ def test_base_path_roots_the_mount_inside_the_store(name: str, request: pytest.F
     storage.close()
 
 
-def test_http_base_path_is_the_url_prefix(case_http, tmp_path: Path) -> None:  # noqa: ANN001
+def test_http_base_path_is_the_url_prefix(case_http, tmp_path: Path) -> None:
     mount = {"name": "cdn", "protocol": "http", "base_path": case_http.mount_options["base_url"]}
     storage = Storage.from_profile(_profile(tmp_path, [mount]))
     assert storage.node(f"cdn:{case_http.sample_prefix}/hello.txt").read_bytes() == b"Hello World\n"
 
 
-def test_git_base_path_is_the_repository(case_git, tmp_path: Path) -> None:  # noqa: ANN001
+def test_git_base_path_is_the_repository(case_git, tmp_path: Path) -> None:
     mount = {"name": "myrepo", "protocol": "git", "base_path": case_git.mount_options["path"], "ref": "main"}
     storage = Storage.from_profile(_profile(tmp_path, [mount]))
     assert storage.node("myrepo:sample/hello.txt").read_bytes() == b"Hello World\n"
@@ -87,7 +87,7 @@ def levels(tmp_path: Path) -> tuple[Path, Path]:
     return _permission_profile(tmp_path, root), root
 
 
-def test_readonly_refuses_writes_and_deletes_with_exit_6(levels, run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_readonly_refuses_writes_and_deletes_with_exit_6(levels, run, tmp_path: Path) -> None:
     profile, root = levels
     (tmp_path / "src.txt").write_bytes(b"new")
     for args in (["cp", "./src.txt", "p_readonly:new.txt"], ["rm", "p_readonly:keep.txt"],
@@ -98,7 +98,7 @@ def test_readonly_refuses_writes_and_deletes_with_exit_6(levels, run, tmp_path: 
     assert sorted(p.name for p in root.iterdir()) == ["dir", "keep.txt"]
 
 
-def test_readwrite_writes_and_overwrites_but_refuses_deletes(levels, run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_readwrite_writes_and_overwrites_but_refuses_deletes(levels, run, tmp_path: Path) -> None:
     profile, root = levels
     (tmp_path / "src.txt").write_bytes(b"new")
     assert run("--profile", str(profile), "cp", "./src.txt", "p_readwrite:keep.txt").returncode == 0
@@ -110,14 +110,14 @@ def test_readwrite_writes_and_overwrites_but_refuses_deletes(levels, run, tmp_pa
     assert (root / "keep.txt").read_bytes() == b"new" and (root / "dir" / "inner.txt").exists()
 
 
-def test_delete_allows_everything(levels, run) -> None:  # noqa: ANN001
+def test_delete_allows_everything(levels, run) -> None:
     profile, root = levels
     assert run("--profile", str(profile), "rm", "-r", "p_delete:dir").returncode == 0
     assert run("--profile", str(profile), "rm", "p_delete:keep.txt").returncode == 0
     assert list(root.iterdir()) == []
 
 
-def test_permissions_hold_in_the_python_api(levels) -> None:  # noqa: ANN001
+def test_permissions_hold_in_the_python_api(levels) -> None:
     profile, root = levels
     storage = Storage.from_profile(profile)
     with pytest.raises(PermissionError):
@@ -145,7 +145,7 @@ def nested(tmp_path: Path) -> tuple[Path, Path]:
     return profile, root
 
 
-def test_a_relative_mount_reads_its_parents_directory(nested, run) -> None:  # noqa: ANN001
+def test_a_relative_mount_reads_its_parents_directory(nested, run) -> None:
     profile, _ = nested
     result = run("--profile", str(profile), "cat", "public:index.html")
     assert (result.returncode, result.stdout) == (0, b"<h1>hi</h1>"), result.stderr
@@ -153,7 +153,7 @@ def test_a_relative_mount_reads_its_parents_directory(nested, run) -> None:  # n
     assert result.returncode == 0 and result.stdout.split() == [b"index.html"]
 
 
-def test_a_relative_mount_is_jailed_in_its_directory(nested, run) -> None:  # noqa: ANN001
+def test_a_relative_mount_is_jailed_in_its_directory(nested, run) -> None:
     profile, _ = nested
     result = run("--profile", str(profile), "cat", "public:../private.txt")
     assert result.returncode == 2 and b"secret" not in result.stdout
@@ -164,14 +164,14 @@ def test_a_relative_mount_is_jailed_in_its_directory(nested, run) -> None:  # no
         storage.node("public:").child("..", "private.txt")
 
 
-def test_a_readonly_relative_mount_refuses_writes_with_exit_6(nested, run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_readonly_relative_mount_refuses_writes_with_exit_6(nested, run, tmp_path: Path) -> None:
     profile, root = nested
     (tmp_path / "up.txt").write_bytes(b"x")
     result = run("--profile", str(profile), "cp", "./up.txt", "public:up.txt")
     assert result.returncode == 6 and not (root / "public" / "up.txt").exists()
 
 
-def test_a_relative_mount_writes_into_its_parent_and_nests(nested) -> None:  # noqa: ANN001
+def test_a_relative_mount_writes_into_its_parent_and_nests(nested) -> None:
     profile, root = nested
     storage = Storage.from_profile(profile)
     storage.node("sub:note.txt").write("nested twice")
@@ -205,7 +205,7 @@ def test_relative_mount_errors_fail_only_that_mount(tmp_path: Path) -> None:
     storage.node("fine:f").write("ok")
 
 
-def test_a_relative_mount_over_s3_copies_server_side_inside_the_bucket(cloud_s3, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_relative_mount_over_s3_copies_server_side_inside_the_bucket(cloud_s3, tmp_path: Path) -> None:
     from tests.cases.cloud import s3_options
 
     sub = f"rel-{uuid.uuid4().hex[:8]}"

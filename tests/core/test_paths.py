@@ -49,7 +49,7 @@ def test_nul_bytes_are_rejected() -> None:
         parse_address("mem:a\x00b")
 
 
-def test_child_dotdot_escape_of_the_reference_library_is_impossible(tmp_path) -> None:  # noqa: ANN001
+def test_child_dotdot_escape_of_the_reference_library_is_impossible(tmp_path) -> None:
     (tmp_path / "pub").mkdir()
     (tmp_path / "secret.txt").write_text("secret")
     storage = Storage(mounts=[{"name": "pub", "type": "local", "path": str(tmp_path / "pub")}])
@@ -59,7 +59,7 @@ def test_child_dotdot_escape_of_the_reference_library_is_impossible(tmp_path) ->
         storage.node("pub:../secret.txt")
 
 
-def test_symlink_out_of_a_local_mount_is_refused(tmp_path) -> None:  # noqa: ANN001
+def test_symlink_out_of_a_local_mount_is_refused(tmp_path) -> None:
     (tmp_path / "root").mkdir()
     (tmp_path / "outside.txt").write_text("outside")
     (tmp_path / "root/link").symlink_to(tmp_path / "outside.txt")
@@ -71,7 +71,7 @@ def test_symlink_out_of_a_local_mount_is_refused(tmp_path) -> None:  # noqa: ANN
     assert (tmp_path / "outside.txt").read_text() == "outside"
 
 
-def test_percent_encoded_dots_are_a_literal_name_on_local(tmp_path) -> None:  # noqa: ANN001
+def test_percent_encoded_dots_are_a_literal_name_on_local(tmp_path) -> None:
     (tmp_path / "root").mkdir()
     storage = Storage(mounts=[{"name": "r", "type": "local", "path": str(tmp_path / "root")}])
     storage.node("r:%2e%2e/x").write("x")

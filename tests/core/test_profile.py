@@ -130,7 +130,7 @@ def test_yaml_alias_bomb_is_rejected_quickly(tmp_path: Path) -> None:
 BROKEN = "mounts:\n  bad:\n    type: local\n    path: ${UNSET_ROOT_FOR_TEST}\n  half:\n    type: s3\n"
 
 
-def test_a_broken_mount_leaves_other_commands_working(tmp_path: Path, run, profile) -> None:  # noqa: ANN001
+def test_a_broken_mount_leaves_other_commands_working(tmp_path: Path, run, profile) -> None:
     path = profile(BROKEN)
     (tmp_path / "file.txt").write_bytes(b"still readable\n")
     (tmp_path / "home").mkdir(exist_ok=True)
@@ -141,7 +141,7 @@ def test_a_broken_mount_leaves_other_commands_working(tmp_path: Path, run, profi
     assert ls.returncode == 0 and b"h.txt" in ls.stdout, ls.stderr
 
 
-def test_a_command_using_a_broken_mount_exits_7_naming_the_problem(run, profile) -> None:  # noqa: ANN001
+def test_a_command_using_a_broken_mount_exits_7_naming_the_problem(run, profile) -> None:
     path = profile(BROKEN)
     result = run("--profile", str(path), "ls", "bad:")
     assert result.returncode == 7
@@ -150,7 +150,7 @@ def test_a_command_using_a_broken_mount_exits_7_naming_the_problem(run, profile)
     assert result.returncode == 7 and b"missing required option 'bucket'" in result.stderr
 
 
-def test_mounts_shows_the_error_of_a_broken_mount(run, profile) -> None:  # noqa: ANN001
+def test_mounts_shows_the_error_of_a_broken_mount(run, profile) -> None:
     path = profile(BROKEN)
     result = run("--profile", str(path), "mounts")
     assert result.returncode == 0, result.stderr
@@ -160,18 +160,18 @@ def test_mounts_shows_the_error_of_a_broken_mount(run, profile) -> None:  # noqa
 
 
 # -- profiles from pipes are bounded (issue 12, item 22) -----------------------------------------
-def test_a_profile_from_a_pipe_larger_than_the_limit_exits_7_at_once(run) -> None:  # noqa: ANN001
+def test_a_profile_from_a_pipe_larger_than_the_limit_exits_7_at_once(run) -> None:
     big = b"# padding\n" * 200_000  # 2 MB through a pipe: no st_size to look at
     result = run("--profile", "/dev/stdin", "mounts", input=big, timeout=30)
     assert result.returncode == 7 and b"larger than 1024 KiB" in result.stderr
 
 
-def test_dev_zero_as_profile_exits_7_without_running_out_of_memory(run) -> None:  # noqa: ANN001
+def test_dev_zero_as_profile_exits_7_without_running_out_of_memory(run) -> None:
     result = run("--profile", "/dev/zero", "mounts", timeout=30)
     assert result.returncode == 7 and b"larger than" in result.stderr
 
 
-def test_a_small_profile_from_a_pipe_loads(run) -> None:  # noqa: ANN001
+def test_a_small_profile_from_a_pipe_loads(run) -> None:
     result = run("--profile", "/dev/stdin", "mounts", input=b"mounts:\n  piped:\n    type: memory\n")
     assert result.returncode == 0 and b"piped:" in result.stdout, result.stderr
 

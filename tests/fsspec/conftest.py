@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import fsspec
-import pytest
 import yaml
 
 from genrostore.fsspec_protocol import GenrostoreFileSystem

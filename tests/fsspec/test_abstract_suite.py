@@ -24,11 +24,11 @@ class _Fixtures(AbstractFixtures):
     mount = ""
 
     @pytest.fixture
-    def fs_join(self):  # noqa: ANN201 - fsspec's fixture protocol
+    def fs_join(self):  # fsspec's fixture protocol
         return posixpath.join
 
     @pytest.fixture
-    def fs_path(self, fs):  # noqa: ANN001, ANN201
+    def fs_path(self, fs):
         return fresh(self.mount)
 
 
@@ -49,7 +49,7 @@ def memory_fs_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def s3_fs_profile(cloud_s3, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
+def s3_fs_profile(cloud_s3, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_profile(tmp_path_factory.mktemp("fsspec-s3") / "mounts.yaml",
                          {"bucket": s3_options(cloud_s3, prefix="fsspec-suite")})
 
@@ -58,7 +58,7 @@ class TestLocalMount(_Fixtures, _Suite):
     mount = "loc"
 
     @pytest.fixture
-    def fs(self, local_fs_profile: Path):  # noqa: ANN201
+    def fs(self, local_fs_profile: Path):
         return filesystem(local_fs_profile)
 
 
@@ -66,7 +66,7 @@ class TestMemoryMount(_Fixtures, _Suite):
     mount = "ram"
 
     @pytest.fixture(scope="class")
-    def fs(self, memory_fs_profile: Path):  # noqa: ANN201 - one store for the class: memory lives with it
+    def fs(self, memory_fs_profile: Path):  # one store for the class: memory lives with it
         return filesystem(memory_fs_profile)
 
 
@@ -74,7 +74,7 @@ class TestS3Mount(_Fixtures, _Suite):
     mount = "bucket"
 
     @pytest.fixture(scope="class")
-    def fs(self, s3_fs_profile: Path):  # noqa: ANN201 - one client for the class: building one costs a round trip
+    def fs(self, s3_fs_profile: Path):  # one client for the class: building one costs a round trip
         return filesystem(s3_fs_profile)
 
     @pytest.fixture

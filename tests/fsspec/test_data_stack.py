@@ -17,7 +17,7 @@ FRAME = pd.DataFrame({"city": ["Torino", "Milano", "Zürich"], "people": [848_00
 
 
 @pytest.fixture(scope="module")
-def profile(cloud_s3, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
+def profile(cloud_s3, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("stack-root")
     return write_profile(tmp_path_factory.mktemp("stack") / "mounts.yaml", {
         "loc": {"type": "local", "path": str(root)},

@@ -29,7 +29,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def profile(root: Path, cloud_s3, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
+def profile(root: Path, cloud_s3, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_profile(tmp_path_factory.mktemp("proto") / "mounts.yaml", {
         "loc": {"type": "local", "path": str(root)},
         "ro": {"type": "local", "path": str(root), "readonly": True},
@@ -161,7 +161,7 @@ def test_errors_are_the_builtin_exceptions_fsspec_callers_catch(fs: GenrostoreFi
     assert (root / "plain.txt").read_bytes() == b"p" and not (root / "new.txt").exists()
 
 
-def test_pickles_as_the_profile_path_without_secrets(fs: GenrostoreFileSystem, profile: Path, cloud_s3) -> None:  # noqa: ANN001
+def test_pickles_as_the_profile_path_without_secrets(fs: GenrostoreFileSystem, profile: Path, cloud_s3) -> None:
     fs.pipe_file("loc/pickled.txt", b"via pickle")
     blob = pickle.dumps(fs)
     assert cloud_s3.secret.encode() not in blob and cloud_s3.key.encode() not in blob

@@ -133,14 +133,14 @@ def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> 
 
 
 # -- S3: incomplete multipart uploads ----------------------------------------------------------
-def _client(options: dict):  # noqa: ANN202 - a boto3 client
+def _client(options: dict):  # a boto3 client
     import boto3
 
     return boto3.client("s3", endpoint_url=options["endpoint_url"], region_name=options["region"],
                         aws_access_key_id=options["access_key"], aws_secret_access_key=options["secret_key"])
 
 
-def _uploads(client, bucket: str, prefix: str) -> list[str]:  # noqa: ANN001
+def _uploads(client, bucket: str, prefix: str) -> list[str]:
     return sorted(u["Key"] for u in client.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", []))
 
 

@@ -113,18 +113,18 @@ def test_a_recursive_copy_with_one_failing_file_copies_the_rest_and_exits_1(cli:
 
 
 # -- Ctrl-C during an upload to a remote store --------------------------------------------------------
-def _s3_client(options: dict):  # noqa: ANN202 - a boto3 client
+def _s3_client(options: dict):  # a boto3 client
     import boto3
 
     return boto3.client("s3", endpoint_url=options["endpoint_url"], region_name=options["region"],
                         aws_access_key_id=options["access_key"], aws_secret_access_key=options["secret_key"])
 
 
-def _uploads(client, bucket: str, key: str) -> list:  # noqa: ANN001
+def _uploads(client, bucket: str, key: str) -> list:
     return [u for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) if u["Key"] == key]
 
 
-def _objects(client, bucket: str, prefix: str) -> list[str]:  # noqa: ANN001
+def _objects(client, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
@@ -224,7 +224,7 @@ def test_sigint_exits_even_when_the_source_stays_open(cli: Cli, tmp_path: Path,
 SIZE = 48 * MiB
 
 
-def _start(kind: str, workdir: Path):  # noqa: ANN202 - the server module's dataclass
+def _start(kind: str, workdir: Path):  # the server module's dataclass
     from tests.servers import s3, sftp, webdav
 
     module = {"s3": s3, "sftp": sftp, "webdav": webdav}[kind]

@@ -161,7 +161,6 @@ def _jailed_options(case: object, sub: str) -> dict:
 @pytest.fixture(params=REMOTE_JAILS)
 def remote_jail(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[object, str, Path]:
     """(case, address of the directory holding secret.txt, profile with `jail:` one level below)."""
-    kind = "s3" if request.param == "s3_prefix" else request.param
     case = request.getfixturevalue(f"case_{request.param}")
     base = case.fresh()
     storage = case.storage()

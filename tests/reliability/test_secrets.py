@@ -68,8 +68,6 @@ def test_secret_options_never_appear_in_any_output(cli: Cli, tmp_path: Path, kin
     "http://127.0.0.1:{port}/x.txt?token={mark}&sig={mark}",
 ], ids=["sftp", "smb", "webdav", "http-userinfo", "http-query"])
 def test_passwords_and_tokens_in_urls_never_appear_in_any_output(cli: Cli, url: str) -> None:
-    scheme = url.split("://", 1)[0].split("+")[0]
-    kind = {"http": "http", "webdav": "webdav", "sftp": "sftp", "smb": "smb"}[scheme]
     address = url.format(mark=MARK, port=refused_port())
     for args in (("--debug", "--retries", "0", "--timeout", "2", "cat", address),
                  ("--retries", "0", "--timeout", "2", "cp", "data:aGk=", address)):
@@ -201,7 +199,7 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=2))
