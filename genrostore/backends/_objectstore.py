@@ -447,7 +447,7 @@ class ObjectStoreBackend(FsspecBackend):
         if not key:
             raise IsADirectoryError(self.full(path))
         try:
-            return self.obstore.open(key, offset, length, version)  # type: ignore[no-any-return]
+            return self.obstore.open(key, offset, length, version)
         except FileNotFoundError:
             if self.info(path).is_dir:
                 raise IsADirectoryError(self.full(path)) from None
@@ -546,7 +546,7 @@ class ObjectStoreBackend(FsspecBackend):
 
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         if self.obstore is not None:
-            return await self.obstore.read_small(self.key(path), limit)  # type: ignore[no-any-return]
+            return await self.obstore.read_small(self.key(path), limit)
         data = await self.fs._cat_file(self.full(path))  # listings give sizes: `limit` is a safeguard
         return None if limit is not None and len(data) > limit else data
 

@@ -22,7 +22,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING, Any
 
 from genrostore.core import signals
@@ -124,15 +124,15 @@ class BotocoreCredentials:
 
     def __call__(self) -> dict[str, Any]:
         frozen = self._credentials.get_frozen_credentials()
-        expires = datetime.now(timezone.utc) + timedelta(minutes=5) if self._refreshable else None
+        expires = datetime.now(UTC) + timedelta(minutes=5) if self._refreshable else None
         return {"access_key_id": frozen.access_key, "secret_access_key": frozen.secret_key,
                 "token": frozen.token, "expires_at": expires}
 
 
 def aws_chain(profile: str | None, name: str) -> tuple[Any, str | None]:
     """(credentials, region) from botocore's chain; exit 6 naming the mount when there are none."""
-    import botocore.exceptions  # type: ignore[import-untyped]
-    import botocore.session  # type: ignore[import-untyped]
+    import botocore.exceptions  # type: ignore[import-untyped]  # botocore ships no type hints
+    import botocore.session  # type: ignore[import-untyped]  # botocore ships no type hints
 
     try:
         session = botocore.session.Session(profile=profile)

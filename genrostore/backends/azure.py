@@ -184,7 +184,7 @@ class AzureBackend(ObjectStoreBackend):
         if endpoint:
             config["endpoint"] = endpoint.rstrip("/")
         self.warn_if_unverified(endpoint or f"https://{self.account_name}.blob.core.windows.net")
-        return store_module.AzureStore(  # type: ignore[attr-defined]
+        return store_module.AzureStore(
             self.bucket, config=config, client_options=_obstore.client_options(self, endpoint),
             retry_config=_obstore.retry_config(self))
 

@@ -147,13 +147,13 @@ class S3Backend(ObjectStoreBackend):
             provider = _obstore.BotocoreCredentials(credentials)
             region = region or chain_region
         if not region and (o.get("anon") or o.get("access_key")) and not endpoint:
-            region = require("botocore.session", "s3").Session(profile=o.get("profile")).get_config_variable("region")  # type: ignore[attr-defined]
+            region = require("botocore.session", "s3").Session(profile=o.get("profile")).get_config_variable("region")
         config["region"] = region or "us-east-1"
         if endpoint:
             config["endpoint"] = endpoint
             config["virtual_hosted_style_request"] = False  # path style: MinIO, Ceph, rclone serve s3
         self.warn_if_unverified(endpoint or "https://s3.amazonaws.com")
-        return store_module.S3Store(  # type: ignore[attr-defined]
+        return store_module.S3Store(
             self.bucket, config=config, client_options=_obstore.client_options(self, endpoint),
             retry_config=_obstore.retry_config(self), credential_provider=provider)
 
