@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import warn_unverified
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Prune, Writer
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -347,8 +347,9 @@ class ObjectStoreBackend(FsspecBackend):
             raise NotADirectory(f"{self.name}:{path}: not a directory")
         yield from sorted(entries, key=lambda e: e.name)
 
-    def walk(self, path: str) -> Iterator[Entry]:
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
         """One recursive listing (no per-directory round trips); directories are derived from keys.
+        `prune` is not needed here: the listing is flat, `Mount.walk` drops what lies below.
 
         A zero-byte `dir/` marker is a directory here as in `iterdir` (and rclone): `ls` and
         `ls -R` show the same tree.

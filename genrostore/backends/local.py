@@ -10,7 +10,7 @@ from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
-from genrostore.core.backend import Backend, Entry, Skipped, Writer
+from genrostore.core.backend import Backend, Entry, Prune, Skipped, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -214,7 +214,7 @@ class LocalBackend(Backend):
                 continue
             yield _entry(child, st), st
 
-    def walk(self, path: str) -> Iterator[Entry]:
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
         """Pre-order like `Backend.walk`, but a directory that is one of its own ancestors (by
         device and inode: `loop -> .`, `a/up -> ..`) is reported once and not entered, as
         find and rsync do; links are followed otherwise (each stays jailed by `full`)."""
@@ -230,6 +230,8 @@ class LocalBackend(Backend):
                 continue
             if not entry.is_dir or st is None:
                 yield entry
+                continue
+            if prune is not None and prune(entry):
                 continue
             key = (st.st_dev, st.st_ino)
             ancestors = [frame[0] for frame in stack]

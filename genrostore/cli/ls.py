@@ -10,13 +10,16 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
+from genrostore.cli.filteropts import with_filters
 from genrostore.cli.format import entry_json, long_line
+from genrostore.core.filters import NO_FILTER, Filter
 
 if TYPE_CHECKING:
     from genrostore.core.backend import Entry
     from genrostore.core.node import Node
 
 
+@with_filters
 def ls(
     ctx: typer.Context,
     path: Annotated[str | None, typer.Argument(autocompletion=complete_path, help="mount:path, local path or URL; none lists the mounts.")] = None,
@@ -24,13 +27,14 @@ def ls(
     recursive: Annotated[bool, typer.Option("-R", "--recursive", help="List every level below PATH.")] = False,
     human: Annotated[bool, typer.Option("-h", "--human-readable", help="With -l, sizes as 1.5K, 2.0M.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array of {path, name, type, size, mtime}.")] = False,
+    filters: Filter = NO_FILTER,
 ) -> None:
     """List a directory (directories end in '/'), or the mounts when no PATH is given.
 
     Examples: genrostore ls · genrostore ls -l home:docs · genrostore ls --json 's3:logs/*.gz'
     """
     app: App = ctx.obj
-    rows = _mount_rows(app) if path is None else _path_rows(app, path, recursive)
+    rows = _mount_rows(app) if path is None else _path_rows(app, path, recursive, filters)
     if as_json:
         _print_json(app, rows)
         return
@@ -53,12 +57,13 @@ def _mount_rows(app: App) -> Iterator[Row]:
         yield Entry(name, "dir"), f"{name}:", f"{name}:"
 
 
-def _path_rows(app: App, path: str, recursive: bool) -> Iterator[Row]:
+def _path_rows(app: App, path: str, recursive: bool, filters: Filter) -> Iterator[Row]:
     """Rows for one PATH. A directory lists its children by name, relative to it; a glob,
     which may match several directories, lists every entry by its full address (one that
     cat, cp and rm accept unchanged), each once."""
     from genrostore.core.errors import DirectoryNotFound, FileNotFound
     from genrostore.core.globs import has_magic
+    from genrostore.core.scope import file_in_scope, iterdir_in_scope, walk_in_scope
     from genrostore.core.select import iter_expand
 
     glob = has_magic(path)
@@ -69,10 +74,11 @@ def _path_rows(app: App, path: str, recursive: bool) -> Iterator[Row]:
         except FileNotFound:
             raise DirectoryNotFound(f"{node.fullpath}: no such file or directory") from None
         if not entry.is_dir:
-            if _first(seen, node.fullpath, glob):
+            if _first(seen, node.fullpath, glob) and file_in_scope(entry, filters):
                 yield entry, node.fullpath, _display(node, path)
             continue
-        entries = node.mount.walk(node.path) if recursive else node.mount.iterdir(node.path)
+        walk = walk_in_scope if recursive else iterdir_in_scope
+        entries = walk(node.mount, node.path, filters)
         prefix = len(node.path) + 1 if node.path else 0
         for child in entries:
             address = node.mount.label(child.path) + ("/" if child.is_dir else "")

@@ -8,13 +8,17 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
+from genrostore.cli.filteropts import with_filters
+from genrostore.core.filters import NO_FILTER, Filter
 
 
+@with_filters
 def md5(
     ctx: typer.Context,
     paths: Annotated[list[str] | None, typer.Argument(autocompletion=complete_path, help="Files (or directories with -r); '-' is stdin.")] = None,
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Hash every file below directories.")] = False,
     check: Annotated[str | None, typer.Option("-c", "--check", help="Verify the sums listed in FILE ('-': stdin).")] = None,
+    filters: Filter = NO_FILTER,
 ) -> None:
     """Print `<md5>  <path>` lines, like md5sum; with -c, verify them (exit 1 on a mismatch).
 
@@ -35,7 +39,7 @@ def md5(
     outcome = CopyResult()
     for path in paths:
         try:
-            for name, digest in checksums.hashes(app.storage, path, recursive=recursive):
+            for name, digest in checksums.hashes(app.storage, path, recursive=recursive, filters=filters):
                 app.out(checksums.sum_line(digest, name))
                 outcome.done += 1
         except GenrostoreError as exc:

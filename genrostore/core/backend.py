@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from genrostore.core.settings import Settings
 
 CHUNK_SIZE = 1024 * 1024
+Prune = Callable[["Entry"], bool]  # True: a directory a walk must not yield nor enter
 
 
 @dataclass(frozen=True)
@@ -200,14 +201,19 @@ class Backend(ABC):
         """Remove an empty directory."""
 
     # -- optional, with working defaults -----------------------------------------------------
-    def walk(self, path: str) -> Iterator[Entry]:
-        """Every entry below `path` in sorted pre-order (a directory, then its content), streamed."""
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
+        """Every entry below `path` in sorted pre-order (a directory, then its content), streamed.
+
+        A directory for which `prune(entry)` is true is neither yielded nor listed (filters:
+        an excluded directory is never read, so an unreadable one is no error)."""
         stack = [(path, self.iterdir(path))]
         while stack:
             parent, entries = stack[-1]
             entry = next(entries, None)
             if entry is None:
                 stack.pop()
+                continue
+            if prune is not None and entry.is_dir and prune(entry):
                 continue
             yield entry
             # A name that is not one clean segment below its parent (`..`, `.`, `a/b`) is never

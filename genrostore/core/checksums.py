@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from genrostore.core.backend import CHUNK_SIZE
 from genrostore.core.errors import GenrostoreError, UsageError
+from genrostore.core.filters import NO_FILTER, Filter
 from genrostore.core.hashing import md5_of
 from genrostore.core.node import Node
+from genrostore.core.scope import file_in_scope, walk_in_scope
 from genrostore.core.select import iter_matches
 
 if TYPE_CHECKING:
@@ -59,8 +61,9 @@ def check_label(name: str) -> str:
     return "\\" + escape_name(name) if "\n" in name else name
 
 
-def hashes(storage: Storage, text: str, *, recursive: bool) -> Iterator[tuple[str, str]]:
-    """(name, hex md5) for every file `text` names; each name is an address `md5 -c` reads back."""
+def hashes(storage: Storage, text: str, *, recursive: bool, filters: Filter = NO_FILTER) -> Iterator[tuple[str, str]]:
+    """(name, hex md5) for every file `text` names (and `filters` keeps); each name is an
+    address `md5 -c` reads back."""
     for match in iter_matches(storage, text):
         node = match.node
         if node.is_stdio:
@@ -68,13 +71,14 @@ def hashes(storage: Storage, text: str, *, recursive: bool) -> Iterator[tuple[st
             continue
         entry = node.info()
         if not entry.is_dir:
-            yield match.address, md5_of(node)
+            if file_in_scope(entry, filters):
+                yield match.address, md5_of(node)
             continue
         if not recursive:
             raise UsageError(f"{node.fullpath}: is a directory", hint="use -r to hash every file below it")
         prefix = len(node.path) + 1 if node.path else 0
         base = match.address if match.address.endswith(("/", ":")) else match.address + "/"
-        for child in node.mount.walk(node.path):
+        for child in walk_in_scope(node.mount, node.path, filters):
             if not child.is_dir:
                 # The listing's md5 (an S3 single-part ETag, GCS md5Hash): no request per object.
                 yield base + child.path[prefix:], child.md5 or md5_of(Node(storage, node.mount, child.path))

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
-from genrostore.core.backend import Backend, Entry, NullWriter, Skipped, Upload, Writer
+from genrostore.core.backend import Backend, Entry, NullWriter, Prune, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, ReadOnly, UnsafeName, translate
 from genrostore.core.paths import listed_name_problem
 from genrostore.core.registry import backend_class
@@ -18,6 +18,19 @@ from genrostore.core.settings import Settings
 
 T = TypeVar("T")
 OnSkip = Callable[[UnsafeName], None]
+
+
+def _pruned(entries: Iterator[Entry], prune: Prune) -> Iterator[Entry]:
+    """Drop pruned directories and what lies below them from a listing that did not skip them."""
+    pruned: set[str] = set()
+    for entry in entries:
+        parts = entry.path.split("/")
+        if pruned and any("/".join(parts[:depth]) in pruned for depth in range(1, len(parts))):
+            continue
+        if entry.is_dir and prune(entry):
+            pruned.add(entry.path)
+            continue
+        yield entry
 
 
 @dataclass
@@ -86,9 +99,15 @@ class Mount:
         """The children of `path`; an unusable one is passed to `on_skip`, never yielded."""
         return self._iterate(lambda: self.backend.iterdir(path), path, on_skip, walking=False)
 
-    def walk(self, path: str, on_skip: OnSkip | None = None) -> Iterator[Entry]:
-        """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded."""
-        return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
+    def walk(self, path: str, on_skip: OnSkip | None = None, prune: Prune | None = None) -> Iterator[Entry]:
+        """Everything below `path`, pre-order; an unusable entry is passed to `on_skip`, never yielded.
+
+        A directory `prune` rejects is not yielded, nor anything below it: a hierarchical backend
+        never lists it, a flat listing (object stores) has its keys below it dropped here, before
+        their names are checked (an excluded key is not reported either)."""
+        if prune is None:
+            return self._iterate(lambda: self.backend.walk(path), path, on_skip, walking=True)
+        return self._iterate(lambda: _pruned(self.backend.walk(path, prune), prune), path, on_skip, walking=True)
 
     def _iterate(self, make: Callable[[], Iterator[Any]], path: str, on_skip: OnSkip | None = None,
                  *, walking: bool | None = None) -> Iterator[Any]:

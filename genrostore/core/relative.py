@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Upload, Writer
+from genrostore.core.backend import Backend, Entry, Prune, Upload, Writer
 from genrostore.core.errors import ConfigError, GenrostoreError
 from genrostore.core.paths import join
 from genrostore.core.schema import BackendSpec, Option
@@ -73,8 +73,9 @@ class RelativeBackend(Backend):
     def iterdir(self, path: str) -> Iterator[Entry]:
         return (self._own(entry) for entry in self.inner.iterdir(self.full(path)))
 
-    def walk(self, path: str) -> Iterator[Entry]:
-        return (self._own(entry) for entry in self.inner.walk(self.full(path)))
+    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
+        inner = None if prune is None else (lambda entry: prune(self._own(entry)))
+        return (self._own(entry) for entry in self.inner.walk(self.full(path), inner))
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return self.inner.open_read(self.full(path), offset)

@@ -29,6 +29,7 @@ DIRS = "dirs"  # empty directories exist (mkdir makes something ls shows)
 BIG = "big"  # a GiB-class stream is reasonable (not held in memory by design)
 SERVER_COPY = "server_copy"  # copies inside the mount need no bytes through the client
 PERSIST = "persist"  # what one process writes, the next one reads (not memory)
+BUCKET = "bucket"  # an object store: the mount names a bucket/container at an `endpoint_url`
 
 
 @dataclass

@@ -15,6 +15,9 @@ from tests.servers import http, sftp, smb, webdav
 CASES = ["sftp", "smb", "smb_guest", "webdav", "webdav_auth", "http", "http_redirect"]
 
 HTTP_SAMPLE_PREFIX = "sample"
+# The guest SMB share and the authenticated WebDAV server differ from their base cases only in how
+# they log in: the large stream (minutes each) runs once per server, on the base case.
+AUTH_VARIANT_CAPS = frozenset({WRITE, DIRS, PERSIST, SERVER_COPY})
 
 
 def _serve(factory: pytest.TempPathFactory, module: object, name: str) -> Iterator[object]:
@@ -93,7 +96,7 @@ def case_smb(smb_server: smb.SMBServer, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def case_smb_guest(smb_server: smb.SMBServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("smb_guest", "smg", smb_guest_options(smb_server), tmp_path_factory.mktemp("smb-guest-case"),
-                frozenset({WRITE, DIRS, BIG, PERSIST, SERVER_COPY}))
+                AUTH_VARIANT_CAPS)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +108,7 @@ def case_webdav(webdav_servers: webdav.WebDAVServers, tmp_path_factory: pytest.T
 @pytest.fixture(scope="session")
 def case_webdav_auth(webdav_servers: webdav.WebDAVServers, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("webdav_auth", "dava", webdav_options(webdav_servers.authenticated),
-                tmp_path_factory.mktemp("webdav-auth-case"), frozenset({WRITE, DIRS, BIG, PERSIST, SERVER_COPY}))
+                tmp_path_factory.mktemp("webdav-auth-case"), AUTH_VARIANT_CAPS)
 
 
 @pytest.fixture(scope="session")

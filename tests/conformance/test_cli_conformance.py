@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+import urllib.parse
 from pathlib import Path
 
-from tests.cases._base import PERSIST, SAMPLE, WRITE, Case, join, require
+from tests.cases._base import BUCKET, PERSIST, SAMPLE, WRITE, Case, join, require
+from tests.payloads import MIB, pattern
+from tests.servers._proc import HOST, free_port
 
 
 def test_cat_prints_the_exact_bytes(case: Case) -> None:
@@ -76,13 +80,15 @@ def test_cp_recursive_out_keeps_the_tree(case: Case, tmp_path: Path) -> None:
 
 
 def test_stdin_to_the_mount_and_back_to_stdout(case: Case) -> None:
+    """Several MiB of odd size: more than one read buffer and upload chunk, a short last one."""
     require(case, PERSIST)
     require(case, WRITE)
     address = f"{case.fresh()}/from-stdin.bin"
-    payload = bytes(range(256)) * 4000
-    assert case.cli("cp", "-", address, input=payload).returncode == 0
+    payload = pattern(3 * MIB + 17)
+    put = case.cli("cp", "-", address, input=payload)
+    assert put.returncode == 0, put.stderr
     result = case.cli("cat", address)
-    assert result.stdout == payload
+    assert result.returncode == 0 and result.stdout == payload and result.stderr == b""
 
 
 def test_empty_stdin_makes_an_empty_file(case: Case) -> None:
@@ -150,3 +156,30 @@ def test_dry_run_copy_changes_nothing(case: Case, tmp_path: Path) -> None:
     assert result.returncode == 0
     assert b"DRY-RUN:" in result.stdout
     assert case.cli("cat", address).returncode == 4
+
+
+# -- object stores: the bucket (or container) a mount names, at its endpoint ------------------
+def _bucket_key(case: Case) -> str:
+    return "bucket" if "bucket" in case.mount_options else "container"
+
+
+def _variant(case: Case, tmp_path: Path, **options: str) -> Case:
+    return Case(f"{case.name}-variant", "v", {**case.mount_options, **options}, tmp_path, env=case.env)
+
+
+def test_a_missing_bucket_exits_3_naming_it(case: Case, tmp_path: Path) -> None:
+    require(case, BUCKET)
+    missing = "no-such-bucket-here"
+    result = _variant(case, tmp_path, **{_bucket_key(case): missing}).cli("ls", "v:")
+    assert result.returncode == 3, result.stderr
+    assert missing.encode() in result.stderr and result.stdout == b""
+
+
+def test_a_dead_endpoint_fails_within_seconds_with_exit_5(case: Case, tmp_path: Path) -> None:
+    require(case, BUCKET)
+    endpoint = urllib.parse.urlsplit(case.mount_options["endpoint_url"])
+    dead = endpoint._replace(netloc=f"{HOST}:{free_port()}").geturl()  # the path (Azurite's account) stays
+    started = time.monotonic()
+    result = _variant(case, tmp_path, endpoint_url=dead).cli("--retries", "1", "--timeout", "2", "ls", "v:")
+    assert result.returncode == 5, result.stderr
+    assert time.monotonic() - started < 20

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from genrostore.core.errors import (DirectoryNotFound, FileNotFound, GenrostoreError, NotPermitted, UsageError)
-from tests.cases._base import DIRS, SAMPLE, WRITE, Case, join, require
+from tests.cases._base import DIRS, SAMPLE, SERVER_COPY, WRITE, Case, join, require
 
 
 def test_reads_every_sample_file_byte_for_byte(case: Case) -> None:
@@ -196,6 +196,26 @@ def test_copy_inside_the_mount(case: Case) -> None:
     storage.node(f"{base}/src.txt").copy_to(f"{base}/dst.txt")
     assert storage.node(f"{base}/dst.txt").read() == "copy me"
     assert storage.node(f"{base}/src.txt").read() == "copy me"
+
+
+def _refuse_reads(*args: object, **kwargs: object) -> None:
+    raise AssertionError("bytes were read through the client")
+
+
+def test_copy_inside_the_mount_is_server_side(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A declared server-side copy reads no byte through the client (any read fails the copy)."""
+    require(case, WRITE)
+    require(case, SERVER_COPY)
+    storage = case.storage()
+    base = case.fresh()
+    storage.node(f"{base}/src.bin").write(b"server side")
+    backend = type(storage.mount(case.mount).backend)
+    with monkeypatch.context() as patch:
+        patch.setattr(backend, "open_read", _refuse_reads)
+        patch.setattr(backend, "read_range", _refuse_reads)
+        storage.node(f"{base}/src.bin").copy_to(f"{base}/dst.bin")
+    assert storage.node(f"{base}/dst.bin").read_bytes() == b"server side"
+    assert storage.node(f"{base}/src.bin").read_bytes() == b"server side"
 
 
 def test_recursive_copy_inside_the_mount(case: Case) -> None:

@@ -4,6 +4,7 @@ others can read draws a warning; TLS certificates are verified unless a mount ex
 
 from __future__ import annotations
 
+import base64
 import datetime
 import ipaddress
 import ssl
@@ -265,3 +266,31 @@ def test_verify_ssl_false_works_and_prints_a_warning(cli: Cli, tmp_path: Path, h
     else:
         result.expect(errors.OK)
     assert "warning" in result.err.lower() and ("tls" in result.err.lower() or "certificate" in result.err.lower())
+
+
+# GCS and Azure refuse a self-signed certificate with exit 6 and say how to go on (verify_ssl);
+# with verify_ssl false they reach the server and warn once.
+def _tls_store_options(kind: str, url: str, **extra: object) -> dict:
+    if kind == "gcs":
+        return {"type": "gcs", "bucket": "bucket", "endpoint_url": url, "token": "anon", "project": "p", **extra}
+    return {"type": "azure", "container": "c", "account_name": "devstoreaccount1",
+            "account_key": base64.b64encode(b"k" * 64).decode(), "endpoint_url": f"{url}/devstoreaccount1", **extra}
+
+
+@pytest.mark.parametrize("kind", ["gcs", "azure"])
+def test_a_self_signed_certificate_is_refused_with_exit_6(cli: Cli, tmp_path: Path, https_server: ScriptedHTTPServer,
+                                                         kind: str) -> None:
+    profile = write_profile(tmp_path, {"tls": _tls_store_options(kind, https_server.url)})
+    result = cli("--retries", "0", "--timeout", "5", "cat", "tls:x.txt", profile=profile)
+    assert result.returncode == 6, result.err
+    assert "certificate verification failed" in result.err and "verify_ssl" in result.err
+
+
+@pytest.mark.parametrize(("kind", "missing"), [("gcs", "no such bucket"), ("azure", "no such container")])
+def test_verify_ssl_false_reaches_the_server_and_warns_once(cli: Cli, tmp_path: Path, https_server: ScriptedHTTPServer,
+                                                           kind: str, missing: str) -> None:
+    profile = write_profile(tmp_path, {"tls": _tls_store_options(kind, https_server.url, verify_ssl=False)})
+    result = cli("--retries", "0", "--timeout", "5", "cat", "tls:x.txt", profile=profile)
+    # The scripted server speaks HTTP only: an answer (no such bucket/container) proves the handshake passed.
+    assert result.returncode == 3 and missing in result.err, result.err
+    assert result.err.count("warning") == 1 and "TLS verification is off" in result.err

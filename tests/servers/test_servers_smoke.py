@@ -27,7 +27,6 @@ from webdav4.fsspec import WebdavFileSystem
 from tests.servers import azure, gcs, http, s3, sftp, smb, webdav
 from tests.servers._proc import (
     MissingServerBinary,
-    RunningServer,
     ServerProcess,
     ServerStartError,
     free_port,
@@ -35,45 +34,16 @@ from tests.servers._proc import (
 )
 
 
-def _serve(tmp_path_factory: pytest.TempPathFactory, module: object, name: str) -> Iterator[RunningServer]:
-    server = module.start(tmp_path_factory.mktemp(name))  # type: ignore[attr-defined]
+# The servers are the session's (tests/cases/cloud.py, tests/cases/network.py): the smoke tests
+# speak to the very processes the rest of the suite uses, and start none of their own, except
+# moto for its restart test (moto restarts empty, which would empty the session's buckets).
+
+
+@pytest.fixture
+def own_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s3.S3Server]:
+    server = s3.start(tmp_path_factory.mktemp("s3-restart"))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s3.S3Server]:
-    yield from _serve(tmp_path_factory, s3, "s3")  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gcs.GCSServer]:
-    yield from _serve(tmp_path_factory, gcs, "gcs")  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[azure.AzureServer]:
-    yield from _serve(tmp_path_factory, azure, "azure")  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sftp.SFTPServer]:
-    yield from _serve(tmp_path_factory, sftp, "sftp")  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def smb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[smb.SMBServer]:
-    yield from _serve(tmp_path_factory, smb, "smb")  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def webdav_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdav.WebDAVServers]:
-    yield from _serve(tmp_path_factory, webdav, "webdav")  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def http_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[http.HTTPServers]:
-    yield from _serve(tmp_path_factory, http, "http")  # type: ignore[misc]
 
 
 # --- process helpers ---
@@ -123,20 +93,20 @@ def _s3fs(server: s3.S3Server) -> s3fs.S3FileSystem:
     )
 
 
-def test_s3fs_creates_bucket_writes_and_reads_back(s3_server: s3.S3Server) -> None:
-    fs = _s3fs(s3_server)
+def test_s3fs_creates_bucket_writes_and_reads_back(s3_server_session: s3.S3Server) -> None:
+    fs = _s3fs(s3_server_session)
     fs.mkdir("bkt")
     fs.pipe("bkt/p/a.txt", b"hello s3")
     assert fs.cat("bkt/p/a.txt") == b"hello s3"
     assert fs.info("bkt/p/a.txt")["ETag"] == f'"{hashlib.md5(b"hello s3").hexdigest()}"'
 
 
-def test_s3_server_restarts_on_the_same_port(s3_server: s3.S3Server) -> None:
-    port = s3_server.port
-    s3_server.restart()
-    fs = _s3fs(s3_server)
+def test_s3_server_restarts_on_the_same_port(own_s3_server: s3.S3Server) -> None:
+    port = own_s3_server.port
+    own_s3_server.restart()
+    fs = _s3fs(own_s3_server)
     fs.mkdir("after-restart")
-    assert s3_server.port == port
+    assert own_s3_server.port == port
     assert "after-restart" in fs.ls("")
 
 
@@ -149,20 +119,20 @@ def _gcsfs(server: gcs.GCSServer) -> gcsfs.GCSFileSystem:
     )
 
 
-def test_gcsfs_creates_bucket_writes_and_reads_back(gcs_server: gcs.GCSServer) -> None:
-    fs = _gcsfs(gcs_server)
+def test_gcsfs_creates_bucket_writes_and_reads_back(gcs_server_session: gcs.GCSServer) -> None:
+    fs = _gcsfs(gcs_server_session)
     fs.mkdir("gbkt")
     fs.pipe("gbkt/d/a.txt", b"hello gcs")
     assert fs.cat("gbkt/d/a.txt") == b"hello gcs"
     assert fs.info("gbkt/d/a.txt")["md5Hash"]
 
 
-def test_gcs_data_survives_restart(gcs_server: gcs.GCSServer) -> None:
-    fs = _gcsfs(gcs_server)
+def test_gcs_data_survives_restart(gcs_server_session: gcs.GCSServer) -> None:
+    fs = _gcsfs(gcs_server_session)
     fs.mkdir("persist")
     fs.pipe("persist/kept.txt", b"kept")
-    gcs_server.restart()
-    assert _gcsfs(gcs_server).cat("persist/kept.txt") == b"kept"
+    gcs_server_session.restart()
+    assert _gcsfs(gcs_server_session).cat("persist/kept.txt") == b"kept"
 
 
 # --- Azure ---
@@ -174,19 +144,19 @@ def _adlfs(server: azure.AzureServer) -> adlfs.AzureBlobFileSystem:
     )
 
 
-def test_adlfs_creates_container_writes_and_reads_back(azure_server: azure.AzureServer) -> None:
-    fs = _adlfs(azure_server)
+def test_adlfs_creates_container_writes_and_reads_back(azure_server_session: azure.AzureServer) -> None:
+    fs = _adlfs(azure_server_session)
     fs.mkdir("cont")
     fs.pipe("cont/d/a.txt", b"hello azure")
     assert fs.cat("cont/d/a.txt") == b"hello azure"
 
 
-def test_azure_data_survives_restart(azure_server: azure.AzureServer) -> None:
-    fs = _adlfs(azure_server)
+def test_azure_data_survives_restart(azure_server_session: azure.AzureServer) -> None:
+    fs = _adlfs(azure_server_session)
     fs.mkdir("persist")
     fs.pipe("persist/kept.txt", b"kept")
-    azure_server.restart()
-    assert _adlfs(azure_server).cat("persist/kept.txt") == b"kept"
+    azure_server_session.restart()
+    assert _adlfs(azure_server_session).cat("persist/kept.txt") == b"kept"
 
 
 # --- SFTP ---
