@@ -307,3 +307,34 @@ def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3: Case, tmp_path: 
     with pytest.raises(GenrostoreError, match="connection"):
         storage.node(address).copy_to("l:large.bin")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_profile_of_the_aws_shared_files_reaches_obstore_through_botocore(cloud_s3: s3.S3Server,
+                                                                           tmp_path: Path) -> None:
+    """obstore alone reads no ~/.aws profile: botocore's chain resolves it and hands obstore the keys."""
+    import os
+
+    from tests.cases.cloud import s3_options
+
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[other]\naws_access_key_id = {cloud_s3.key}\naws_secret_access_key = {cloud_s3.secret}\n")
+    options = {k: v for k, v in s3_options(cloud_s3, profile="other").items() if k not in ("access_key", "secret_key")}
+    case = Case("profile", "s3pr", options, tmp_path,
+                env={"AWS_SHARED_CREDENTIALS_FILE": str(credentials), "AWS_CONFIG_FILE": str(tmp_path / "none")})
+    writer = Case("writer", "s3w", s3_options(cloud_s3), tmp_path / "w")
+    (tmp_path / "w").mkdir()
+    writer.storage().node("s3w:profiled/a.txt").write(b"via a profile\n")
+    saved = {k: os.environ.pop(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
+             if k in os.environ}
+    try:
+        done = case.cli("--debug", "cat", "s3pr:profiled/a.txt")
+    finally:
+        os.environ.update(saved)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"via a profile\n"
+    assert b"data path obstore" in done.stderr
+    missing = Case("missing", "s3m", {**options, "profile": "nobody"}, tmp_path / "m", env=case.env)
+    (tmp_path / "m").mkdir()
+    failed = missing.cli("cat", "s3m:profiled/a.txt")
+    assert failed.returncode == 6, failed.stderr  # README: authentication failed
+    assert cloud_s3.secret.encode() not in failed.stderr
