@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
+import importlib
 import logging
 import re
 import threading
@@ -70,10 +70,13 @@ def choose(backend: ObjectStoreBackend) -> ObstoreClient | None:
         _say(backend, "fsspec", "client: fsspec")
         return None
     reason = backend.obstore_unsupported()
-    if reason is None and importlib.util.find_spec("obstore") is None:
-        reason = "the obstore package is not installed"
-        if choice == "obstore":
-            require("obstore", kind)  # exit 7 naming the install command
+    if reason is None:
+        try:
+            importlib.import_module("obstore")
+        except ImportError:
+            reason = "the obstore package is not installed"
+            if choice == "obstore":
+                require("obstore", kind)  # exit 7 naming the install command
     if reason is not None:
         if choice == "obstore":
             raise ConfigError(f"mount '{backend.name}': client: obstore cannot serve this mount: {reason}",
