@@ -338,3 +338,31 @@ def test_a_profile_of_the_aws_shared_files_reaches_obstore_through_botocore(clou
     failed = missing.cli("cat", "s3m:profiled/a.txt")
     assert failed.returncode == 6, failed.stderr  # README: authentication failed
     assert cloud_s3.secret.encode() not in failed.stderr
+
+
+# -- Azure ---------------------------------------------------------------------------------------------
+def test_azure_small_blobs_go_through_obstore_and_keep_their_content_md5(case_azure: Case, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends.azure import AzureBackend
+
+    backend = case_azure.storage().mount(case_azure.mount).backend
+    assert isinstance(backend, AzureBackend) and backend.obstore is not None
+    (tmp_path / "up").mkdir()
+    for i in range(3):
+        (tmp_path / "up" / f"{i}.txt").write_bytes(f"blob {i}\n".encode())
+    base = case_azure.fresh()
+    done = case_azure.cli("--debug", "cp", "-r", str(tmp_path / "up"), f"{base}/")
+    assert done.returncode == 0, done.stderr
+    assert b"data path obstore" in done.stderr
+    monkeypatch.setattr(AzureBackend, "open_read", lambda *a, **k: pytest.fail("md5 downloaded the blob"))
+    node = case_azure.storage().node(f"{base}/up/1.txt")
+    assert node.md5 == hashlib.md5(b"blob 1\n").hexdigest()  # Put Blob: the service computed it
+
+
+def test_azure_with_the_default_credential_chain_stays_on_adlfs() -> None:
+    from genrostore.backends import _obstore
+
+    storage = Storage(mounts=[{"name": "z", "type": "azure", "container": "c", "account_name": "someone"}])
+    backend = storage.mount("z").backend
+    assert backend.obstore_unsupported() == "the default Azure credential chain is resolved by adlfs"  # type: ignore[attr-defined]
+    assert _obstore.choose(backend) is None  # type: ignore[arg-type]
