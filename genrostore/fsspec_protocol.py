@@ -173,7 +173,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
 
     def cp_file(self, path1: Any, path2: Any, **kwargs: Any) -> None:
         """Copy one file, server-side when both paths are in one store that can."""
-        from genrostore.core.transfer import copy_file
+        from genrostore.core.pipeline.copying import copy_file
 
         src, dst = self._node(path1), self._node(path2)
         entry = src.info()
@@ -259,9 +259,6 @@ class GenrostoreFile(AbstractBufferedFile):
         except GenrostoreError:
             self.discard()
             raise
-        except Exception as exc:
-            self.discard()
-            raise self._mount.translate(exc, self._rel) from exc
         if final and self.autocommit:
             self.commit()
         return True
@@ -270,12 +267,7 @@ class GenrostoreFile(AbstractBufferedFile):
         if self._writer is None:
             return
         writer, self._writer = self._writer, None
-        try:
-            writer.commit()
-        except GenrostoreError:
-            raise
-        except Exception as exc:
-            raise self._mount.translate(exc, self._rel) from exc
+        writer.commit()
 
     def discard(self) -> None:
         if self._writer is not None:

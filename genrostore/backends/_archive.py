@@ -171,11 +171,11 @@ class ArchiveIndex:
             raise FileNotFoundError(path)
         return member
 
-    def children(self, path: str, where: str) -> list[Entry]:
+    def children(self, path: str) -> list[Entry]:
         if path not in self.dirs:
             if path in self.files:
-                raise NotADirectory(f"{where}: not a directory")
-            raise DirectoryNotFound(f"{where}: no such directory")
+                raise NotADirectory("not a directory", path=path)
+            raise DirectoryNotFound("no such directory", path=path)
         return sorted(self._child_map().get(path, {}).values(), key=lambda e: e.name)
 
     def _child_map(self) -> dict[str, dict[str, Entry]]:
@@ -250,7 +250,7 @@ class ArchiveFile:
         """A local path holding the archive's bytes (FileNotFound when there is no archive)."""
         if self.local is not None:
             if not os.path.exists(self.local):
-                raise FileNotFound(f"{self.backend.name}: archive {self.local} does not exist")
+                raise FileNotFound(f"archive {self.local} does not exist", path="")
             return self.local
         with self._lock:
             if self._download is None:
@@ -260,7 +260,7 @@ class ArchiveFile:
     def _fetch(self) -> str:
         node = self.node()
         if not node.is_file():
-            raise FileNotFound(f"{self.backend.name}: archive {self.text} does not exist")
+            raise FileNotFound(f"archive {self.text} does not exist", path="")
         self._seen = self._version(node)
         fd, temp = tempfile.mkstemp(prefix="genrostore-archive-", suffix="-" + self.name)
         try:
@@ -358,9 +358,9 @@ class ArchiveFile:
                 return
             node = self.node()
             if self._version(node) != self._seen:
-                raise GenrostoreError(f"{self.backend.name}: archive {self.text} was changed by another writer "
+                raise GenrostoreError(f"archive {self.text} was changed by another writer "
                                       "while this command ran; it was left as that writer made it",
-                                      hint="run the command again")
+                                      hint="run the command again", path="")
             writer = node.mount.open_write(node.path, os.path.getsize(temp))
             with writer, open(temp, "rb") as handle:
                 while chunk := handle.read(CHUNK_SIZE):
@@ -407,14 +407,11 @@ class ReadOnlyArchiveBackend(Backend):
                 self._index = self.read_index(self.archive.path())
             return self._index
 
-    def where(self, path: str) -> str:
-        return f"{self.name}:{path}"
-
     def info(self, path: str) -> Entry:
         return self.index.entry(path)
 
     def iterdir(self, path: str) -> Iterator[Entry]:
-        yield from self.index.children(path, self.where(path))
+        yield from self.index.children(path)
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return self.open_member(self.archive.path(), self.index.member(path), offset)
@@ -432,7 +429,7 @@ class ReadOnlyArchiveBackend(Backend):
         raise self._readonly("remove", path)
 
     def _readonly(self, action: str, path: str) -> ReadOnly:
-        return ReadOnly(f"{self.where(path)}: cannot {action}: the {self.spec.type} backend is read-only")
+        return ReadOnly(f"cannot {action}: the {self.spec.type} backend is read-only", path=path)
 
     def close(self) -> None:
         self.archive.close()

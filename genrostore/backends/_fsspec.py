@@ -131,19 +131,19 @@ class FsspecBackend(Backend):
         try:
             listing = self.fs.ls(full, detail=True)
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         except NotADirectoryError:
-            raise NotADirectory(f"{self.name}:{path}: not a directory") from None
+            raise NotADirectory("not a directory", path=path) from None
         entries = []
         for info in listing:
             entry = self.entry(info)
             if entry.path == path or not entry.path:
                 if entry.type == "file":
-                    raise NotADirectory(f"{self.name}:{path}: not a directory")
+                    raise NotADirectory("not a directory", path=path)
                 continue
             entries.append(entry)
         if not entries and path and not self.fs.isdir(full):
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory")
+            raise DirectoryNotFound("no such directory", path=path)
         yield from sorted(entries, key=lambda e: e.name)
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
@@ -180,7 +180,7 @@ class FsspecBackend(Backend):
 
     def _publish(self, temp: str, full: str, size: int | None = None) -> None:
         try:
-            signals.refuse_publish(full)
+            signals.refuse_publish()
             if self.fs.exists(full):
                 self.fs.rm_file(full)
             self.fs.mv(temp, full)
@@ -191,7 +191,7 @@ class FsspecBackend(Backend):
             found: int | None = self.fs.info(full).get("size")
         except FileNotFoundError:
             found = None
-        check_published(f"{self.name}:{full}", found, size)
+        check_published(found, size)
 
     def _discard(self, temp: str) -> None:
         try:
@@ -210,8 +210,8 @@ class FsspecBackend(Backend):
             return
         parent = posixpath.dirname(path)
         if parent and not self.fs.isdir(self.full(parent)):
-            raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
-                                    hint="use -p to create parents")
+            raise DirectoryNotFound("parent directory does not exist", path=path,
+                                    fix="parents")
         self.fs.mkdir(full, create_parents=False)
 
     def remove_file(self, path: str) -> None:
@@ -225,7 +225,7 @@ class FsspecBackend(Backend):
         if not self.fs.exists(full):
             raise FileNotFoundError(full)
         if self.fs.ls(full, detail=False):
-            raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+            raise GenrostoreError("directory not empty", path=path, fix="recursive")
         self.fs.rmdir(full)
 
     def remove_tree(self, path: str) -> None:

@@ -263,7 +263,7 @@ class ObjectStoreBackend(FsspecBackend):
                 else:
                     self.fs.info(self.bucket)
             except FileNotFoundError:
-                raise DirectoryNotFound(f"{self.name}: no such {self.container_option} '{self.bucket}'") from None
+                raise DirectoryNotFound(f"no such {self.container_option} '{self.bucket}'", path="") from None
             self._bucket_checked = True
 
     def _obstore_bucket_check(self) -> None:
@@ -331,7 +331,7 @@ class ObjectStoreBackend(FsspecBackend):
             self.check_bucket()
             if not path:
                 return
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         entries = []
         for found in listing:
             relative = self.relative(found["name"])
@@ -344,7 +344,7 @@ class ObjectStoreBackend(FsspecBackend):
                 continue  # the directory's own marker object, or the path itself when it is a file
             entries.append(Entry(relative, "dir") if found.get("type") == "directory" else self.entry(found, relative))
         if not entries and path and self.fs.isfile(self.full(path)):
-            raise NotADirectory(f"{self.name}:{path}: not a directory")
+            raise NotADirectory("not a directory", path=path)
         yield from sorted(entries, key=lambda e: e.name)
 
     def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
@@ -357,7 +357,7 @@ class ObjectStoreBackend(FsspecBackend):
         files, markers = self._find_with_markers(path)
         if not files and not markers:
             if not self.info(path).is_dir:
-                raise NotADirectory(f"{self.name}:{path}: not a directory")
+                raise NotADirectory("not a directory", path=path)
             return
         seen: set[str] = set()
         start = len(path) + 1 if path else 0
@@ -489,7 +489,7 @@ class ObjectStoreBackend(FsspecBackend):
         if not self.info(path).is_dir:
             raise NotADirectoryError(self.full(path))
         if self._find(path):
-            raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+            raise GenrostoreError("directory not empty", path=path, fix="recursive")
         self._delete_markers(path)
 
     def remove_tree(self, path: str) -> None:

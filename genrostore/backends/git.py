@@ -81,9 +81,9 @@ class GitBackend(Backend):
         try:
             tree = self._object(path)
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         if not isinstance(tree, self._pygit2.Tree):
-            raise NotADirectory(f"{self.name}:{path}: not a directory")
+            raise NotADirectory("not a directory", path=path)
         with self._lock:
             entries = [self._entry(f"{path}/{obj.name}" if path else obj.name, obj)
                        for obj in tree if obj.filemode != _SUBMODULE]
@@ -111,7 +111,7 @@ class GitBackend(Backend):
         raise self._readonly(path)
 
     def _readonly(self, path: str) -> ReadOnly:
-        return ReadOnly(f"{self.name}:{path}: the git backend is read-only")
+        return ReadOnly("the git backend is read-only", path=path)
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         if isinstance(exc, self._pygit2.GitError):

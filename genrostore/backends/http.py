@@ -165,11 +165,11 @@ class HTTPBackend(Backend):
         url = self.url(path).rstrip("/") + "/"
         status, final, kind, text = self._sync(self._page(url))
         if status in (404, 410):
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory")
+            raise DirectoryNotFound("no such directory", path=path)
         if status >= 400:
             raise HTTPStatus(status, "")
         if kind not in ("text/html", ""):
-            raise NotADirectory(f"{self.name}:{path}: not a directory (no index page)")
+            raise NotADirectory("not a directory (no index page)", path=path)
         entries: dict[str, Entry] = {}
         for href in _HREF.findall(text):
             target = urljoin(final, href.strip())

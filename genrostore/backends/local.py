@@ -87,7 +87,7 @@ class AtomicFileWriter(Writer):
             written = os.fstat(self._file.fileno())
             self._file.close()
             os.chmod(self.temp, self._mode())
-            signals.refuse_publish(self.target)
+            signals.refuse_publish()
             os.replace(self.temp, self.target)
         except BaseException:
             self._remove_temp()
@@ -102,7 +102,7 @@ class AtomicFileWriter(Writer):
         except FileNotFoundError:
             found = None
         if found is None or (found.st_dev, found.st_ino) != (written.st_dev, written.st_ino):
-            raise GenrostoreError(f"{self.target}: renamed into place, but "
+            raise GenrostoreError("renamed into place, but "
                                   f"{'nothing' if found is None else 'another file'} is under this name afterwards")
 
     # Like cp: a new file takes the source's mode bits (minus the umask) when the source has
@@ -176,7 +176,7 @@ class LocalBackend(Backend):
         full = os.path.join(self.root, path) if path else self.root
         real = os.path.realpath(full)
         if self._real_root != "/" and real != self._real_root and not real.startswith(self._real_root + os.sep):
-            raise NotPermitted(f"{self.name}:{path}: resolves outside the mount root (symlink)",
+            raise NotPermitted("resolves outside the mount root (symlink)", path=path,
                                hint="links that leave a mount are not followed")
         return full
 
@@ -198,9 +198,9 @@ class LocalBackend(Backend):
             with os.scandir(full) as scan:
                 items = sorted(scan, key=lambda e: e.name)
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         except NotADirectoryError:
-            raise NotADirectory(f"{self.name}:{path}: not a directory") from None
+            raise NotADirectory("not a directory", path=path) from None
         for item in items:
             child = f"{path}/{item.name}" if path else item.name
             try:
@@ -221,7 +221,7 @@ class LocalBackend(Backend):
         try:
             top = os.stat(self.full(path))
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         stack = [((top.st_dev, top.st_ino), self._scan(path))]
         while stack:
             entry, st = next(stack[-1][1], (None, None))
@@ -275,8 +275,13 @@ class LocalBackend(Backend):
             if not (exist_ok and os.path.isdir(full)):
                 raise
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
-                                    hint="use -p to create parents") from None
+            raise DirectoryNotFound("parent directory does not exist", path=path,
+                                    fix="parents") from None
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        full = self.full(path)
+        stamp = int(mtime.timestamp()) * 1_000_000_000 + mtime.microsecond * 1000  # no float rounding
+        os.utime(full, ns=(os.stat(full).st_atime_ns, stamp))
 
     def remove_file(self, path: str) -> None:
         full = self.full(path)
@@ -292,5 +297,5 @@ class LocalBackend(Backend):
 
         full = self.full(path)
         if not os.path.exists(full):
-            raise FileNotFound(f"{self.name}:{path}: no such file or directory")
+            raise FileNotFound("no such file or directory", path=path)
         shutil.rmtree(full)

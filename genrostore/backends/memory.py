@@ -66,7 +66,7 @@ class MemoryBackend(Backend):
     def _store(self, path: str, data: bytes) -> None:
         with self._lock:
             if path in self._dirs:
-                raise UsageError(f"{self.name}:{path}: is a directory")
+                raise UsageError("is a directory", path=path)
             self._add_parents(path)
             self._files[path] = _Blob(data, datetime.now(UTC))
 
@@ -76,7 +76,7 @@ class MemoryBackend(Backend):
         missing: list[str] = []
         while parent not in self._dirs:
             if parent in self._files:
-                raise DirectoryNotFound(f"{self.name}:{path}: not a directory ({self.name}:{parent} is a file)")
+                raise DirectoryNotFound(f"not a directory ({self.name}:{parent} is a file)", path=path)
             missing.append(parent)
             parent = dirname(parent)
         self._dirs.update(missing)
@@ -93,7 +93,7 @@ class MemoryBackend(Backend):
     def iterdir(self, path: str) -> Iterator[Entry]:
         with self._lock:
             if path not in self._dirs:
-                raise DirectoryNotFound(f"{self.name}:{path}: no such directory")
+                raise DirectoryNotFound("no such directory", path=path)
             prefix = f"{path}/" if path else ""
             dirs = [d for d in self._dirs if d and d.startswith(prefix) and "/" not in d[len(prefix):]]
             files = [(p, b) for p, b in self._files.items() if p.startswith(prefix) and "/" not in p[len(prefix):]]
@@ -126,8 +126,8 @@ class MemoryBackend(Backend):
                     return
                 raise FileExistsError(path)
             if not parents and dirname(path) not in self._dirs:
-                raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
-                                        hint="use -p to create parents")
+                raise DirectoryNotFound("parent directory does not exist", path=path,
+                                        fix="parents")
             self._add_parents(path)
             self._dirs.add(path)
 
@@ -144,7 +144,7 @@ class MemoryBackend(Backend):
                 raise FileNotFoundError(path)
             prefix = f"{path}/" if path else ""
             if any(p.startswith(prefix) for p in self._files) or any(d.startswith(prefix) for d in self._dirs if d):
-                raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+                raise GenrostoreError("directory not empty", path=path, fix="recursive")
             if path:
                 self._dirs.discard(path)
 

@@ -211,8 +211,8 @@ class S3Backend(ObjectStoreBackend):
             errors = response.get("Errors") or []
             if errors:
                 first = errors[0]
-                raise GenrostoreError(f"{self.name}: could not delete {len(errors)} object(s): "
-                                      f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}")
+                raise GenrostoreError(f"could not delete {len(errors)} object(s): "
+                                      f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}", path="")
 
     def incomplete_uploads(self, path: str) -> Iterator[Upload]:
         """Every multipart upload at or below `path`: S3 keeps (and bills) their parts until aborted.
@@ -301,8 +301,8 @@ class S3Backend(ObjectStoreBackend):
             response = self.call("get_object", **request)
         except Exception as exc:
             if version and error_code(exc) == "PreconditionFailed":
-                raise SourceChanged(f"{self.name}:{path}: the object was replaced while being read "
-                                    "(its ETag changed)") from exc
+                raise SourceChanged("the object was replaced while being read (its ETag changed)",
+                                    path=path) from exc
             raise
         return S3Reader(self.fs.loop, response["Body"])  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
@@ -554,7 +554,7 @@ class S3Writer(Writer):
             if self.upload_id is None:
                 body = self._take(self.pending_size)
                 digest = (self.digest or hashlib.md5(body)).digest()
-                signals.refuse_publish(f"{self.backend.name}:{self.key}")
+                signals.refuse_publish()
                 self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=body,
                                   ContentMD5=base64.b64encode(digest).decode(), ContentType=self.content_type)
                 return
@@ -562,7 +562,7 @@ class S3Writer(Writer):
                 self._send_part(self._take(self.pending_size))
             while self.in_flight:
                 self._finish_oldest_part()
-            signals.refuse_publish(f"{self.backend.name}:{self.key}")
+            signals.refuse_publish()
             done = self.backend.call("complete_multipart_upload", Bucket=self.backend.bucket, Key=self.key,
                                      UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
             self.upload_id = None

@@ -396,9 +396,9 @@ class SFTPBackend(FsspecBackend):
             root = fs.ftp.normalize(wanted)
             attrs = fs.ftp.stat(root)
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}: the mount's root {wanted!r} does not exist on the server") from None
+            raise DirectoryNotFound(f"the mount's root {wanted!r} does not exist on the server", path="") from None
         if not stat.S_ISDIR(attrs.st_mode or 0):
-            raise NotADirectory(f"{self.name}: the mount's root {wanted!r} is not a directory")
+            raise NotADirectory(f"the mount's root {wanted!r} is not a directory", path="")
         return root
 
     def close(self) -> None:
@@ -412,7 +412,7 @@ class SFTPBackend(FsspecBackend):
         fs = self.fs
         full = super().full(path)
         if not self._inside(self._resolve(fs, full)):
-            raise NotPermitted(f"{self.name}:{path}: resolves outside the mount root (symlink)",
+            raise NotPermitted("resolves outside the mount root (symlink)", path=path,
                                hint="links that leave a mount are not followed")
         return full
 
@@ -437,7 +437,7 @@ class SFTPBackend(FsspecBackend):
             items = ftp.listdir_attr(full)
         except FileNotFoundError:
             what = "not a directory" if self.fs.exists(full) else "no such directory"
-            raise DirectoryNotFound(f"{self.name}:{path}: {what}") from None
+            raise DirectoryNotFound(what, path=path) from None
         entries = []
         for attrs in items:
             child = f"{path}/{attrs.filename}" if path else attrs.filename
@@ -528,7 +528,7 @@ class SFTPBackend(FsspecBackend):
         try:
             ftp = self.fs.ftp
             ftp.chmod(temp, self._final_mode(ftp, full))
-            signals.refuse_publish(f"{self.name}:{full}")
+            signals.refuse_publish()
             ftp.posix_rename(temp, full)
         except BaseException:
             self._discard(temp)
@@ -537,7 +537,7 @@ class SFTPBackend(FsspecBackend):
             found: int | None = self.fs.ftp.stat(full).st_size
         except FileNotFoundError:
             found = None
-        check_published(f"{self.name}:{full}", found, size)
+        check_published(found, size)
 
     @staticmethod
     def _final_mode(ftp: Any, full: str) -> int:

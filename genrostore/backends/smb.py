@@ -231,9 +231,9 @@ class SMBBackend(Backend):
                 entries = [self._listed(join(path, decode_name(item.name)), item.smb_info) for item in scan]
         except OSError as exc:
             if _errno(exc) == errno.ENOENT:
-                raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+                raise DirectoryNotFound("no such directory", path=path) from None
             if _errno(exc) == errno.ENOTDIR:
-                raise NotADirectory(f"{self.name}:{path}: not a directory") from None
+                raise NotADirectory("not a directory", path=path) from None
             raise
         yield from sorted(entries, key=lambda e: e.name)
 
@@ -278,7 +278,7 @@ class SMBBackend(Backend):
 
     def _publish(self, temp: str, path: str, size: int | None = None) -> None:
         try:
-            signals.refuse_publish(f"{self.name}:{path}")
+            signals.refuse_publish()
             self.client.replace(self.unc(temp), self.unc(path), **self.kwargs)
         except BaseException:
             self._discard(temp)
@@ -289,7 +289,7 @@ class SMBBackend(Backend):
             if _errno(exc) != errno.ENOENT:
                 raise
             found = None
-        check_published(f"{self.name}:{path}", found, size)
+        check_published(found, size)
 
     def _discard(self, temp: str) -> None:
         try:
@@ -315,8 +315,8 @@ class SMBBackend(Backend):
             client.mkdir(self.unc(path), **self.kwargs)
         except OSError as exc:
             if _errno(exc) == errno.ENOENT:
-                raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
-                                        hint="use -p to create parents") from None
+                raise DirectoryNotFound("parent directory does not exist", path=path,
+                                        fix="parents") from None
             raise
 
     def remove_file(self, path: str) -> None:
@@ -331,7 +331,7 @@ class SMBBackend(Backend):
             client.rmdir(self.unc(path), **self.kwargs)
         except OSError as exc:
             if _errno(exc) == errno.ENOTEMPTY:
-                raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r") from None
+                raise GenrostoreError("directory not empty", path=path, fix="recursive") from None
             raise
 
     def remove_tree(self, path: str) -> None:
@@ -411,11 +411,11 @@ class SMBBackend(Backend):
         if code == errno.EEXIST:
             return GenrostoreError(f"{where}: already exists")
         if code == errno.EISDIR:
-            return UsageError(f"{where}: is a directory", hint="use -r to work on directories")
+            return UsageError(f"{where}: is a directory", fix="recursive-dirs")
         if code == errno.ENOTDIR:
             return NotADirectory(f"{where}: not a directory")
         if code == errno.ENOTEMPTY:
-            return GenrostoreError(f"{where}: directory not empty", hint="use -r")
+            return GenrostoreError(f"{where}: directory not empty", fix="recursive")
         if code in (errno.EACCES, errno.EPERM) or exc.ntstatus == NT_ACCESS_DENIED:
             return NotPermitted(f"{where}: permission denied ({exc.strerror})")
         if exc.ntstatus == NT_NETWORK_NAME_DELETED:

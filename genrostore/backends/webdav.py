@@ -320,12 +320,12 @@ class WebDAVBackend(Backend):
         try:
             found = self._propfind(path, 1)
         except FileNotFoundError:
-            raise DirectoryNotFound(f"{self.name}:{path}: no such directory") from None
+            raise DirectoryNotFound("no such directory", path=path) from None
         entries = []
         for child, props in found:
             if child == path:
                 if not props.collection:
-                    raise NotADirectory(f"{self.name}:{path}: not a directory")
+                    raise NotADirectory("not a directory", path=path)
                 continue
             if dirname(child) == path:
                 entries.append(self._entry(child, props))
@@ -360,7 +360,7 @@ class WebDAVBackend(Backend):
     def publish(self, temp: str, path: str, size: int | None) -> None:
         """Put the finished temp file in place, then check that it is there under its name."""
         try:
-            signals.refuse_publish(f"{self.name}:{path}")
+            signals.refuse_publish()
             if self.moves_intact(path):
                 # MOVE with Overwrite: T replaces the target in one request.
                 self._move(temp, path, overwrite=True)
@@ -383,8 +383,8 @@ class WebDAVBackend(Backend):
             entry = None
         if entry is None or entry.is_dir or (None not in (size, entry.size) and entry.size != size):
             found = "no file" if entry is None or entry.is_dir else f"{entry.size} bytes instead of {size}"
-            raise GenrostoreError(f"{self.name}:{path}: the server accepted the upload but shows {found} under "
-                                  "this name afterwards (it may have stored it under another name)")
+            raise GenrostoreError(f"the server accepted the upload but shows {found} under "
+                                  "this name afterwards (it may have stored it under another name)", path=path)
 
     # -- names a MOVE would misplace ---------------------------------------------------------
     def moves_intact(self, path: str) -> bool:
@@ -478,8 +478,8 @@ class WebDAVBackend(Backend):
         try:
             self._put_from(backup, path, size)
         except BaseException:  # noqa: BLE001 - any failure to restore is reported with where the backup is kept
-            raise GenrostoreError(f"{self.name}:{path}: the upload failed ({cause}) and the previous version "
-                                  f"could not be put back: it is kept as {self.name}:{backup}") from cause
+            raise GenrostoreError(f"the upload failed ({cause}) and the previous version could not be put "
+                                  f"back: it is kept as {backup!r} on the mount", path=path) from cause
         self.discard(backup)
 
     def discard(self, temp: str) -> None:
@@ -528,8 +528,8 @@ class WebDAVBackend(Backend):
             self.request("MKCOL", path, (201,)).close()
         except DAVStatus as exc:
             if exc.status == 409:
-                raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
-                                        hint="use -p to create parents") from None
+                raise DirectoryNotFound("parent directory does not exist", path=path,
+                                        fix="parents") from None
             raise
 
     def remove_file(self, path: str) -> None:
@@ -539,7 +539,7 @@ class WebDAVBackend(Backend):
 
     def remove_dir(self, path: str) -> None:
         if any(True for _ in self.iterdir(path)):
-            raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+            raise GenrostoreError("directory not empty", path=path, fix="recursive")
         self.request("DELETE", path, (200, 204)).close()
 
     def remove_tree(self, path: str) -> None:

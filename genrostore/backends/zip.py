@@ -203,7 +203,7 @@ class ZipBackend(Backend):
         return self.view().entry(path)
 
     def iterdir(self, path: str) -> Iterator[Entry]:
-        yield from self.view().children(path, f"{self.name}:{path}")
+        yield from self.view().children(path)
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         with self._lock:
@@ -253,8 +253,8 @@ class ZipBackend(Backend):
                     return
                 raise FileExistsError(path)
             if not parents and dirname(path) not in view.dirs:
-                raise DirectoryNotFound(f"{self.name}:{path}: parent directory does not exist",
-                                        hint="use -p to create parents")
+                raise DirectoryNotFound("parent directory does not exist", path=path,
+                                        fix="parents")
             self._check_parents(view, path)
             self._begin_change()
             self._made_dirs.add(path)
@@ -272,8 +272,8 @@ class ZipBackend(Backend):
     def remove_dir(self, path: str) -> None:
         self._check_writable(path, "remove")
         with self._lock:
-            if any(True for _ in self.view().children(path, f"{self.name}:{path}")):
-                raise GenrostoreError(f"{self.name}:{path}: directory not empty", hint="use -r")
+            if any(True for _ in self.view().children(path)):
+                raise GenrostoreError("directory not empty", path=path, fix="recursive")
             self._begin_change()
             self._drop(path)
             self._changed()
@@ -299,7 +299,7 @@ class ZipBackend(Backend):
 
     def _check_writable(self, path: str, action: str) -> None:
         if self.mode == "r":
-            raise ReadOnly(f"{self.name}:{path}: cannot {action}: the archive is mounted with mode r",
+            raise ReadOnly(f"cannot {action}: the archive is mounted with mode r", path=path,
                            hint="set `mode: a` (or `w`) on the mount to write")
 
     def _check_parents(self, view: ArchiveIndex, path: str) -> None:

@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     restore = signals.install()
     try:
-        return _run_command(argv)
+        with errors.for_cli():  # an error's fix reads as a flag ("use -p"), not as the API's parameter
+            return _run_command(argv)
     finally:
         restore()
 

@@ -21,10 +21,10 @@ def cat(
 
     Examples: genrostore cat s3:logs/app.log | grep ERROR · genrostore cat --tail 1000 sftp:big.log
     """
-    from genrostore.core import reading
     from genrostore.core.errors import GenrostoreError, UsageError
+    from genrostore.core.pipeline.outcome import CopyResult, raise_for
+    from genrostore.core.pipeline.read import stream_to
     from genrostore.core.select import iter_expand
-    from genrostore.core.outcome import CopyResult, raise_for
     app: App = ctx.obj
     if tail is not None and offset is not None:
         raise UsageError("--tail and --offset cannot be combined")
@@ -32,7 +32,7 @@ def cat(
     for path in paths:
         try:
             for node in iter_expand(app.storage, path):
-                reading.stream_to(node, app.out_bytes, offset=offset, count=count, tail=tail)
+                stream_to(node, app.out_bytes, offset=offset, count=count, tail=tail)
                 outcome.done += 1
         except GenrostoreError as exc:
             if len(paths) == 1:

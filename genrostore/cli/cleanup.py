@@ -28,7 +28,7 @@ def cleanup(
     Examples: genrostore cleanup sftp: · genrostore cleanup --age 2h s3:backups/ · genrostore cleanup --dry-run home:
     """
     from genrostore.core.cleanup import clean, parse_age
-    from genrostore.core.outcome import raise_for
+    from genrostore.core.pipeline.outcome import raise_for
 
     app: App = ctx.obj
     app.settings.dry_run = dry_run

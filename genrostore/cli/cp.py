@@ -14,7 +14,7 @@ from genrostore.cli.progress import make_progress
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
-    from genrostore.core.transfer import Pair
+    from genrostore.core.pipeline.plan import Pair
 
 
 def cp(
@@ -39,8 +39,12 @@ def cp(
     genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/
     """
     from genrostore.core.errors import UsageError
+    from genrostore.core.pipeline.api import default_jobs
+    from genrostore.core.pipeline.execute import run
+    from genrostore.core.pipeline.options import CopyOptions
+    from genrostore.core.pipeline.outcome import raise_for
+    from genrostore.core.pipeline.plan import plan
     from genrostore.core.select import expand
-    from genrostore.core.transfer import CopyOptions, default_jobs, plan, raise_for, run
 
     app: App = ctx.obj
     app.settings.dry_run = dry_run
@@ -57,7 +61,7 @@ def cp(
             raise UsageError("standard input can be read only once")
         pairs, first = plan(sources, destination, recursive=recursive), (sources[0] if sources else None)
     sink = make_progress(progress, app.settings.quiet)
-    options = CopyOptions(recursive=recursive, no_clobber=no_clobber, checksum=checksum,
+    options = CopyOptions(no_clobber=no_clobber, checksum=checksum,
                           jobs=jobs or default_jobs(destination.mount, *([first.mount] if first else [])),
                           progress=sink)
     try:
@@ -73,7 +77,7 @@ def cp(
 
 def _from_list(app: App, list_file: str, paths: list[str]) -> tuple[Iterator[Pair], Node, Node | None]:
     from genrostore.core.errors import UsageError
-    from genrostore.core.transfer import plan_from_list
+    from genrostore.core.pipeline.plan import plan_from_list
 
     if len(paths) not in (1, 2):
         raise UsageError("with --from-list, give DST (names are addresses) or SRC DST (names relative to SRC)")

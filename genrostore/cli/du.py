@@ -31,7 +31,7 @@ def du(
     Examples: genrostore du s3:logs · genrostore du -h -d 1 home: · genrostore du --include '*.jpg' home:photos
     """
     from genrostore.core.errors import GenrostoreError
-    from genrostore.core.outcome import CopyResult, raise_for
+    from genrostore.core.pipeline.outcome import CopyResult, raise_for
     from genrostore.core.select import iter_matches
     from genrostore.core.usage import Usage, usage
 

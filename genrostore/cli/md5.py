@@ -27,7 +27,7 @@ def md5(
     """
     from genrostore.core import checksums
     from genrostore.core.errors import GenrostoreError, UsageError
-    from genrostore.core.outcome import CopyResult, raise_for
+    from genrostore.core.pipeline.outcome import CopyResult, raise_for
     app: App = ctx.obj
     if check is not None:
         if paths:

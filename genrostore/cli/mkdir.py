@@ -21,7 +21,7 @@ def mkdir(
     Examples: genrostore mkdir home:backup · genrostore mkdir -p sftp:a/b/c
     """
     from genrostore.core.errors import GenrostoreError
-    from genrostore.core.outcome import CopyResult, raise_for
+    from genrostore.core.pipeline.outcome import CopyResult, raise_for
     app: App = ctx.obj
     app.settings.dry_run = dry_run
     outcome = CopyResult()

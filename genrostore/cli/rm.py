@@ -34,7 +34,7 @@ def rm(
     """
     from genrostore.core.errors import FileNotFound, GenrostoreError
     from genrostore.core.select import iter_expand
-    from genrostore.core.outcome import CopyResult, raise_for
+    from genrostore.core.pipeline.outcome import CopyResult, raise_for
     app: App = ctx.obj
     app.settings.dry_run = dry_run
     outcome = CopyResult()

@@ -22,10 +22,7 @@ def _chunks(node: Node, size: int) -> Iterator[bytes]:
     with node.mount.open_read(node.path) as stream:
         buffer = b""
         while True:
-            try:
-                data = stream.read(size)
-            except Exception as exc:
-                raise node.mount.translate(exc, node.path) from exc
+            data = stream.read(size)
             if not data:
                 break
             buffer += data

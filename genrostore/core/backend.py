@@ -133,12 +133,12 @@ class FileObjectWriter(Writer):
                 self._on_abort()
 
 
-def check_published(where: str, size: int | None, expected: int | None) -> None:
+def check_published(size: int | None, expected: int | None) -> None:
     """After a rename into place: the final name must exist and hold what was written. A server
     that answers success yet stores the file elsewhere (a name it parsed differently) is caught."""
     if size is None or (expected is not None and size != expected):
         found = "no file" if size is None else f"{size} bytes instead of {expected}"
-        raise GenrostoreError(f"{where}: renamed into place, but the server shows {found} under this name "
+        raise GenrostoreError(f"renamed into place, but the server shows {found} under this name "
                               "afterwards (it may have stored it under another name)")
 
 
@@ -253,6 +253,10 @@ class Backend(ABC):
         """The stored md5 when the store knows it to be the real md5 of the content."""
         return self.info(path).md5
 
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """Store `mtime` as the file's modification time, without touching its bytes."""
+        raise self.unsupported("setting a modification time")
+
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """Copy without moving bytes through this process; False when not possible."""
         return False
@@ -293,6 +297,10 @@ class Backend(ABC):
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None
 
+    def own_path(self, path: str) -> str:
+        """The path of this mount that an error's `path` (one this backend's paths) names."""
+        return path
+
     def close(self) -> None:  # noqa: B027 - an optional hook: most backends hold nothing to release
         """Release connections; called once when the command ends."""
 
@@ -305,7 +313,7 @@ class Backend(ABC):
         raise self.unsupported("multipart uploads")
 
     def unsupported(self, operation: str) -> Unsupported:
-        return Unsupported(f"{self.name}: the {self.spec.type} backend does not support {operation}")
+        return Unsupported(f"the {self.spec.type} backend does not support {operation}", path="")
 
 
 class ChunkReader(io.RawIOBase):

@@ -75,7 +75,7 @@ def hashes(storage: Storage, text: str, *, recursive: bool, filters: Filter = NO
                 yield match.address, md5_of(node)
             continue
         if not recursive:
-            raise UsageError(f"{node.fullpath}: is a directory", hint="use -r to hash every file below it")
+            raise UsageError(f"{node.fullpath}: is a directory", fix="recursive-hash")
         prefix = len(node.path) + 1 if node.path else 0
         base = match.address if match.address.endswith(("/", ":")) else match.address + "/"
         for child in walk_in_scope(node.mount, node.path, filters):
@@ -89,10 +89,7 @@ def _lines(source: Node) -> Iterator[str]:
     pending = b""
     with source.mount.open_read(source.path) as stream:
         while True:
-            try:
-                block = stream.read(CHUNK_SIZE)
-            except Exception as exc:
-                raise source.mount.translate(exc, source.path) from exc
+            block = stream.read(CHUNK_SIZE)
             if not block:
                 break
             *complete, pending = (pending + block).split(b"\n")

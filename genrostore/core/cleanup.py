@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING
 
 from genrostore.core.errors import GenrostoreError, UsageError
-from genrostore.core.outcome import CopyResult
+from genrostore.core.pipeline.outcome import CopyResult
 from genrostore.core.tempnames import is_temp
 
 if TYPE_CHECKING:

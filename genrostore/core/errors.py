@@ -25,15 +25,22 @@
 The classes marked with a builtin also subclass it, so `except FileNotFoundError` (what fsspec,
 pandas and genro-storage callers write) catches a genrostore node's error as it catches a file's.
 
-Backends raise these directly or let `translate()` map library and OS errors at one boundary,
-so no third-party exception reaches a caller.
+Backends raise these without a location (`DirectoryNotFound("no such directory")`) or let
+their client library's exception propagate; the `Mount` that called them is the one boundary that
+maps (`Backend.translate_error`, then `translate`) and locates (`located`) every error, on every
+call, stream, range, writer and listing it hands out.
+
+An error suggests what to do with `hint` (free text) or `fix` (a key of `FIXES`): a fix names the
+CLI flag when the CLI reports it (`for_cli`) and the Python parameter otherwise, so a Python caller
+never reads "use -p".
 """
 
 from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 OK = 0
 ERROR = 1
@@ -64,18 +71,70 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
+# fix key -> (what the CLI says, what the Python API says, or None when it has no such parameter)
+FIXES: dict[str, tuple[str, str | None]] = {
+    "parents": ("use -p to create parents", "pass parents=True to create parents"),
+    "recursive": ("use -r", "pass recursive=True"),
+    "recursive-dirs": ("use -r to work on directories", None),
+    "recursive-remove": ("use -r to remove it and everything in it",
+                         "pass recursive=True to remove it and everything in it"),
+    "recursive-copy": ("use -r to copy directories", "pass recursive=True to copy directories"),
+    "recursive-hash": ("use -r to hash every file below it", None),
+    "allow-root": ("add --allow-root to remove everything in it",
+                   "pass allow_root=True to remove everything in it"),
+}
+_cli = False
+
+
+@contextmanager
+def for_cli() -> Iterator[None]:
+    """Render fixes as CLI flags while the CLI runs a command (its own process)."""
+    global _cli
+    before, _cli = _cli, True
+    try:
+        yield
+    finally:
+        _cli = before
+
+
 class GenrostoreError(Exception):
-    """Base of every error genrostore reports; `exit_code` is what the CLI exits with."""
+    """Base of every error genrostore reports; `exit_code` is what the CLI exits with.
+
+    `where` is the user-facing location once the message starts with it (set by `located`);
+    a backend may name `path` (mount-relative, `""` for the mount itself) when the error is
+    about another path than the one it was called on.
+    """
 
     exit_code = ERROR
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, fix: str | None = None,
+                 where: str | None = None, path: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.fix = fix
+        self.where = where
+        self.path = path
+
+    @property
+    def advice(self) -> str | None:
+        """What to do, in the words of whoever reads it (the CLI's flags or the API's parameters)."""
+        if self.fix is not None:
+            cli, api = FIXES[self.fix]
+            return cli if _cli else api
+        return self.hint
+
+    def located(self, where: str) -> GenrostoreError:
+        """Put the user-facing location in front of the message, once (the Mount calls this)."""
+        if self.where is None:
+            self.where = where
+            self.message = f"{where} {self.message}" if where.endswith(":") else f"{where}: {self.message}"
+            self.args = (self.message,)
+        return self
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        advice = self.advice
+        return f"{self.message} ({advice})" if advice else self.message
 
 
 class PartialFailure(GenrostoreError):
@@ -97,9 +156,10 @@ class UnsafeName(GenrostoreError):
     """A listing returned an entry that is skipped: a name with `..`, `.` or empty segments
     (it would leave the destination or merge with another), or a symlink loop."""
 
+    where: str
+
     def __init__(self, message: str, *, where: str = "", hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.where = where
+        super().__init__(message, hint=hint, where=where)
 
 
 class UsageError(GenrostoreError):
@@ -201,17 +261,6 @@ class OutputClosed(GenrostoreError):
     exit_code = BROKEN_PIPE
 
 
-Translator = Callable[[BaseException, str], "GenrostoreError | None"]
-_translators: list[Translator] = []
-
-
-def register_translator(func: Translator) -> Translator:
-    """Let a backend map its client library's exceptions (registered when the backend loads)."""
-    if func not in _translators:
-        _translators.append(func)
-    return func
-
-
 _TRANSIENT_ERRNOS = {
     errno.ECONNREFUSED,
     errno.ECONNRESET,
@@ -227,38 +276,34 @@ def translate(exc: BaseException, where: str) -> GenrostoreError:
     """Map any exception raised while working on `where` to the most specific project error."""
     if isinstance(exc, GenrostoreError):
         return exc
-    for func in _translators:
-        mapped = func(exc, where)
-        if mapped is not None:
-            return mapped
-    return _translate_builtin(exc, where)
+    return _translate_builtin(exc).located(where)
 
 
-def _translate_builtin(exc: BaseException, where: str) -> GenrostoreError:
+def _translate_builtin(exc: BaseException) -> GenrostoreError:
     if isinstance(exc, KeyboardInterrupt):
-        return Interrupted("interrupted")
+        return Interrupted("interrupted", where="")
     if isinstance(exc, IsADirectoryError):
-        return IsADirectory(f"{where}: is a directory", hint="use -r to work on directories")
+        return IsADirectory("is a directory", fix="recursive-dirs")
     if isinstance(exc, NotADirectoryError):
-        return NotADirectory(f"{where}: not a directory")
+        return NotADirectory("not a directory")
     if isinstance(exc, FileNotFoundError):
-        return FileNotFound(f"{where}: no such file or directory")
+        return FileNotFound("no such file or directory")
     if isinstance(exc, FileExistsError):
-        return AlreadyExists(f"{where}: already exists")
+        return AlreadyExists("already exists")
     if isinstance(exc, PermissionError):
-        return NotPermitted(f"{where}: permission denied")
+        return NotPermitted("permission denied")
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return TemporaryError(f"{where}: timed out ({exc})")
+        return TemporaryError(f"timed out ({exc})")
     if isinstance(exc, ConnectionError):
-        return TemporaryError(f"{where}: connection failed ({exc})")
+        return TemporaryError(f"connection failed ({exc})")
     if isinstance(exc, OSError):
         if exc.errno in _TRANSIENT_ERRNOS:
-            return TemporaryError(f"{where}: {exc.strerror or exc}")
+            return TemporaryError(f"{exc.strerror or exc}")
         if exc.errno == errno.ENOSPC:
-            return GenrostoreError(f"{where}: no space left on device")
+            return GenrostoreError("no space left on device")
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            return NotPermitted(f"{where}: {exc.strerror}")
-        return GenrostoreError(f"{where}: {exc.strerror or exc}")
+            return NotPermitted(f"{exc.strerror}")
+        return GenrostoreError(f"{exc.strerror or exc}")
     if isinstance(exc, NotImplementedError):
-        return Unsupported(f"{where}: operation not supported by this backend")
-    return GenrostoreError(f"{where}: {type(exc).__name__}: {exc}")
+        return Unsupported("operation not supported by this backend")
+    return GenrostoreError(f"{type(exc).__name__}: {exc}")

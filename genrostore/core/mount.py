@@ -1,12 +1,19 @@
-"""A configured mount: the boundary where backend calls are retried, errors are mapped, and
-every write or delete is checked against read-only and dry-run (the only such place)."""
+"""A configured mount: the boundary where backend calls are retried, errors are mapped and
+located, and every write or delete is checked against read-only and dry-run (the only such place).
+
+Every stream, range, writer and listing a Mount hands out is wrapped (`_Stream`, `_Writer`,
+`_iterate`), so an exception a backend raises at read(), write(), commit() or next() leaves as
+the project's error with the user-facing location, exactly as one raised when opening it does.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, TypeVar
+from datetime import datetime
+from types import TracebackType
+from typing import Any, BinaryIO, NoReturn, Self, TypeVar, cast
 
 from genrostore.core.backend import Backend, Entry, NullWriter, Prune, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, ReadOnly, UnsafeName, translate
@@ -63,7 +70,7 @@ class Mount:
                 if self._backend is None:
                     cls = backend_class(self.spec)
                     self._backend = self._call(
-                        lambda: cls(self.options, name=self.name, settings=self.settings), "", retry=False
+                        lambda: cls(self.options, name=self.name, settings=self.settings), None, retry=False
                     )
         return self._backend
 
@@ -73,23 +80,36 @@ class Mount:
             return self.display_name + path if self.display_name.endswith("/") or not path else f"{self.display_name}/{path}"
         return f"{self.name}:{path}"
 
-    def _call(self, func: Callable[[], T], path: str, *, retry: bool = True) -> T:
+    def locate(self, exc: BaseException, path: str | None) -> GenrostoreError:
+        """The one mapping of what a backend raised while working on `path`: the project's error,
+        its message led by the user-facing location. `path` None: not about a path (building the
+        backend), a project error is left as it is."""
+        if isinstance(exc, GenrostoreError):
+            if exc.path is None:
+                return exc if path is None else exc.located(self.label(path))
+            own = self._backend.own_path(exc.path) if self._backend is not None else exc.path
+            return exc.located(self.label(own))
+        where = self.label(path or "")
+        # Looked up at failure time: the first call is often the one that builds the backend.
+        backend = self._backend
+        mapped = backend.translate_error(exc, where) if backend is not None else None
+        if mapped is None:
+            return translate(exc, where)
+        if mapped.where is None:
+            mapped.where = where  # a backend's translator writes the `where` it is given
+        return mapped
+
+    def translate(self, exc: BaseException, path: str) -> GenrostoreError:
+        """Map an exception raised by code outside the Mount: a project error is left as it is."""
+        return exc if isinstance(exc, GenrostoreError) else self.locate(exc, path)
+
+    def _call(self, func: Callable[[], T], path: str | None, *, retry: bool = True) -> T:
         return with_retries(
             func,
             retries=self.settings.retries if retry else 0,
-            where=self.label(path),
-            # Looked up at failure time: the first call is often the one that builds the backend.
-            translate_error=self._translate_with_backend,
+            where=self.label(path or ""),
+            translate_error=lambda exc, _where: self.locate(exc, path),
         )
-
-    def _translate_with_backend(self, exc: BaseException, where: str) -> GenrostoreError | None:
-        backend = self._backend
-        return backend.translate_error(exc, where) if backend is not None else None
-
-    def translate(self, exc: BaseException, path: str) -> GenrostoreError:
-        backend = self._backend
-        mapped = backend.translate_error(exc, self.label(path)) if backend is not None else None
-        return mapped or translate(exc, self.label(path))
 
     # -- reads -------------------------------------------------------------------------------
     def info(self, path: str) -> Entry:
@@ -121,8 +141,8 @@ class Mount:
                 return
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # mapping boundary
-                raise self.translate(exc, path) from exc
+            except BaseException as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
+                _reraise(self.locate(exc, path), exc)
             if walking is None:  # not a listing of names (incomplete uploads)
                 yield entry
                 continue
@@ -152,13 +172,14 @@ class Mount:
         return f"listed {what} {problem}, so it cannot be used as a path; skipped"
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
-        return self._call(lambda: self.backend.open_read(path, offset), path)
+        return cast("BinaryIO", _Stream(self, path, self._call(lambda: self.backend.open_read(path, offset), path)))
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         return self._call(lambda: self.backend.read_range(path, offset, length), path)
 
     def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
-        return self._call(lambda: self.backend.open_range(path, offset, length, version), path)
+        stream = self._call(lambda: self.backend.open_range(path, offset, length, version), path)
+        return cast("BinaryIO", _Stream(self, path, stream))
 
     def md5(self, path: str) -> str | None:
         return self._call(lambda: self.backend.md5(path), path)
@@ -188,7 +209,7 @@ class Mount:
     def open_write(self, path: str, size_hint: int | None = None, *, action: str | None = None) -> Writer:
         if not self.permit(action or f"write {self.label(path)}", path):
             return NullWriter()
-        return self._call(lambda: self.backend.open_write(path, size_hint), path, retry=False)
+        return _Writer(self, path, self._call(lambda: self.backend.open_write(path, size_hint), path, retry=False))
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         if self.permit(f"mkdir {self.label(path)}", path):
@@ -205,6 +226,11 @@ class Mount:
     def remove_tree(self, path: str) -> None:
         if self.permit(f"remove {self.label(path)}/ (recursive)", path, delete=True):
             self._call(lambda: self.backend.remove_tree(path), path)
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """Set a file's modification time (the SetMetadata action); Unsupported where the store cannot."""
+        if self.permit(f"set mtime of {self.label(path)} to {mtime.isoformat()}", path):
+            self._call(lambda: self.backend.set_mtime(path, mtime), path)
 
     def incomplete_uploads(self, path: str) -> Iterator[Upload]:
         return self._iterate(lambda: self.backend.incomplete_uploads(path), path)
@@ -224,11 +250,11 @@ class Mount:
         """The backend's event loop for batched small transfers, or None (then threads are used)."""
         if self.settings.dry_run:
             return None
-        return self._call(self.backend.batch_loop, "")
+        return self._call(self.backend.batch_loop, None)
 
     async def _acall(self, make: Callable[[], Awaitable[T]], path: str) -> T:
         return await with_retries_async(make, retries=self.settings.retries, where=self.label(path),
-                                        translate_error=self._translate_with_backend)
+                                        translate_error=lambda exc, _where: self.locate(exc, path))
 
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         return await self._acall(lambda: self.backend.read_small(path, limit), path)
@@ -250,6 +276,106 @@ class Mount:
                 backend.close()
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # mapping boundary
-                mapped = backend.translate_error(exc, self.label("")) or translate(exc, self.label(""))
-                raise mapped from exc
+            except BaseException as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
+                _reraise(self.locate(exc, ""), exc)
+
+
+def _reraise(mapped: GenrostoreError, exc: BaseException) -> NoReturn:
+    if mapped is exc:
+        raise mapped
+    raise mapped from exc
+
+
+class _Stream:
+    """A backend's stream as the Mount hands it out: what it raises is mapped and located.
+
+    Everything else (attributes, `fileno`, `seekable`...) is the backend stream's own."""
+
+    def __init__(self, mount: Mount, path: str, stream: BinaryIO) -> None:
+        self._mount = mount
+        self._path = path
+        self._stream = stream
+
+    def _guard(self, func: Callable[..., T], *args: Any) -> T:
+        try:
+            return func(*args)
+        except Exception as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
+            _reraise(self._mount.locate(exc, self._path), exc)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._guard(self._stream.read, size)
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._stream, "read1", None) or self._stream.read
+        return self._guard(read1, size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self._guard(self._stream.readinto, buffer)  # type: ignore[attr-defined]  # BinaryIO omits it; io streams have it
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._guard(self._stream.readline, size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._guard(self._stream.seek, offset, whence)
+
+    def close(self) -> None:
+        self._guard(self._stream.close)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Writer(Writer):
+    """A backend's writer as the Mount hands it out: write/commit/abort failures mapped and
+    located; other attributes (`fileno`, `final_path`, `source_mode`...) are the backend writer's."""
+
+    _own = frozenset({"_mount", "_path", "_writer"})
+
+    def __init__(self, mount: Mount, path: str, writer: Writer) -> None:
+        object.__setattr__(self, "_mount", mount)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_writer", writer)
+
+    def _guard(self, func: Callable[..., T], *args: Any) -> T:
+        try:
+            return func(*args)
+        except Exception as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
+            _reraise(self._mount.locate(exc, self._path), exc)
+
+    def write(self, data: bytes) -> None:
+        self._guard(self._writer.write, data)
+
+    def commit(self) -> None:
+        self._guard(self._writer.commit)
+
+    def abort(self) -> None:
+        self._guard(self._writer.abort)
+
+    @property
+    def final_path(self) -> str | None:  # the backend writer's, read and set
+        return self._writer.final_path
+
+    @final_path.setter
+    def final_path(self, value: str | None) -> None:
+        self._writer.final_path = value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._writer, name, value)

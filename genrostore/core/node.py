@@ -42,6 +42,10 @@ class Node:
     def parent(self) -> Node:
         return Node(self.storage, self.mount, dirname(self.path))
 
+    def at(self, path: str) -> Node:
+        """Another path on the same mount (a listed entry, as the pipeline plans it)."""
+        return type(self)(self.storage, self.mount, path)
+
     def child(self, *parts: str) -> Node:
         """A path below this one; `..` is resolved but can never leave the mount root."""
         return Node(self.storage, self.mount, join(self.path, *parts))
@@ -133,10 +137,7 @@ class Node:
 
     def read_bytes(self) -> bytes:
         with self.mount.open_read(self.path) as stream:
-            try:
-                return stream.read()
-            except Exception as exc:
-                raise self.mount.translate(exc, self.path) from exc
+            return stream.read()
 
     def read(self, encoding: str = "utf-8") -> str:
         return self.read_bytes().decode(encoding)
@@ -145,12 +146,9 @@ class Node:
         """Replace the content atomically; a base64 node takes the new path it produces."""
         payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
         writer = self.mount.open_write(self.path, len(payload))
-        try:
-            with writer:
-                for start in range(0, len(payload), CHUNK_SIZE):
-                    writer.write(payload[start : start + CHUNK_SIZE])
-        except Exception as exc:
-            raise self.mount.translate(exc, self.path) from exc
+        with writer:
+            for start in range(0, len(payload), CHUNK_SIZE):
+                writer.write(payload[start : start + CHUNK_SIZE])
         self._adopt(writer)
 
     def _adopt(self, writer: Writer) -> None:
@@ -159,7 +157,7 @@ class Node:
 
     def copy_to(self, destination: Node | str, **options: Any) -> Node:
         """Copy this file (or, with recursive=True, this directory) to `destination`."""
-        from genrostore.core.transfer import copy_node
+        from genrostore.core.pipeline.api import copy_node
 
         target = self.storage.node(destination) if isinstance(destination, str) else destination
         result = copy_node(self, target, **options)
@@ -176,10 +174,9 @@ class Node:
         entry = self.info()
         if not self.path and not self.mount.backend.raw_paths:
             if not allow_root:
-                raise UsageError(f"{self.fullpath}: refusing to remove the root of a mount",
-                                 hint="add --allow-root to remove everything in it")
+                raise UsageError(f"{self.fullpath}: refusing to remove the root of a mount", fix="allow-root")
             if not recursive:
-                raise UsageError(f"{self.fullpath}: is a directory", hint="use -r")
+                raise UsageError(f"{self.fullpath}: is a directory", fix="recursive")
             for child in list(self.mount.iterdir("")):
                 Node(self.storage, self.mount, child.path).delete(recursive=True)
             return
@@ -188,7 +185,7 @@ class Node:
                 self.mount.remove_tree(self.path)
                 return
             if next(iter(self.mount.iterdir(self.path)), None) is not None:
-                raise UsageError(f"{self.fullpath}: is a directory", hint="use -r to remove it and everything in it")
+                raise UsageError(f"{self.fullpath}: is a directory", fix="recursive-remove")
             self.mount.remove_dir(self.path)
         else:
             self.mount.remove_file(self.path)
@@ -208,9 +205,9 @@ class _WriterFile(io.RawIOBase):
     def write(self, data: Any) -> int:
         try:
             self._writer.write(bytes(data))
-        except Exception as exc:
+        except Exception:
             self._failed = True
-            raise self._node.mount.translate(exc, self._node.path) from exc
+            raise
         return len(data)
 
     def close(self) -> None:
@@ -220,10 +217,7 @@ class _WriterFile(io.RawIOBase):
             if self._failed:
                 self._writer.abort()
             else:
-                try:
-                    self._writer.commit()
-                except Exception as exc:
-                    raise self._node.mount.translate(exc, self._node.path) from exc
+                self._writer.commit()
                 self._node._adopt(self._writer)
         finally:
             super().close()

@@ -136,5 +136,12 @@ class RelativeBackend(Backend):
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         return self.inner.translate_error(exc, where)
 
+    def own_path(self, path: str) -> str:
+        """The parent backend names its own paths (`root/x`): this mount shows them as `x`."""
+        path = self.inner.own_path(path)
+        if not self.root or not path:
+            return path
+        return "" if path == self.root else path.removeprefix(self.root + "/")
+
     def close(self) -> None:
         """The parent mount owns the connection and closes it."""

@@ -23,7 +23,8 @@ def gave_up(error: TemporaryError, attempts: int) -> TemporaryError:
     """The error to report once `attempts` tries failed: said once, and never retried again."""
     if error.exhausted:
         return error
-    final = type(error)(f"{error.message} (gave up after {attempts} attempts)", hint=error.hint)
+    final = type(error)(f"{error.message} (gave up after {attempts} attempts)", hint=error.hint, fix=error.fix,
+                        where=error.where, path=error.path)
     final.exhausted = True
     return final
 
@@ -77,11 +78,11 @@ def _give_up_or_retry(
     where: str,
     translate_error: Callable[[BaseException, str], GenrostoreError | None] | None,
 ) -> None:
-    """Return to retry a transient failure; raise the mapped error when it is permanent or retries ran out."""
-    # A project error is already mapped: a backend's translator is not asked (it may need the
-    # very client library whose absence that error reports).
-    backend_error = translate_error(exc, where) if translate_error and not isinstance(exc, GenrostoreError) else None
-    mapped = backend_error or translate(exc, where)
+    """Return to retry a transient failure; raise the mapped error when it is permanent or retries ran out.
+
+    `translate_error` (the Mount's) maps and locates; without one, `errors.translate` maps.
+    """
+    mapped = (translate_error(exc, where) if translate_error else None) or translate(exc, where)
     # A source that changed is not asked again for the same version: the whole file is read anew.
     if not isinstance(mapped, TemporaryError) or mapped.exhausted or isinstance(mapped, SourceChanged) \
             or attempt > retries:

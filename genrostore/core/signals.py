@@ -140,10 +140,13 @@ def describe() -> str:
     return _NAMES.get(_state.signum or signal.SIGINT, f"stopped by signal {_state.signum}")
 
 
-def refuse_publish(where: str) -> None:
-    """Raise Interrupted once a signal has arrived: the last check before data becomes visible."""
+def refuse_publish(where: str | None = None) -> None:
+    """Raise Interrupted once a signal has arrived: the last check before data becomes visible.
+
+    Backends name no `where`: the Mount their writer came from puts the location in front."""
     if _state.signum is not None:
-        raise Interrupted(f"{where}: {describe()}; not published")
+        message = f"{describe()}; not published"
+        raise Interrupted(f"{where}: {message}" if where else message)
 
 
 def eof_is_trusted() -> bool:

@@ -167,10 +167,10 @@ def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3_fs
 
 def _large_download(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Storage, str, bytes]:
     """A 'large' object at test scale: the parallel-range threshold and part size scaled down."""
-    from genrostore.core import reading
+    from genrostore.core.pipeline import ranges
 
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
-    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
     data = pattern(3 * MIB + 123)
     storage = Storage(mounts=[{"name": "a", **case.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
     address = f"a:{case.fresh().split(':', 1)[1]}/large.bin"

@@ -92,3 +92,12 @@ def test_rm_of_several_files_with_one_missing_exits_1(run: Run, tmp_path: Path) 
     result = run("rm", "a", "missing")
     assert result.returncode == 1
     assert not (tmp_path / "a").exists()
+
+
+def test_mkdir_names_a_local_path_as_given_and_its_flag(run: Run, tmp_path: Path) -> None:
+    # Was `/:tmp/.../sub: ...`: the backend wrote its mount's name in front of the path itself.
+    target = tmp_path / "zz-missing-parent" / "sub"
+    result = run("mkdir", str(target))
+    assert result.returncode == 3
+    assert result.stderr.decode() == (f"genrostore: {target}: parent directory does not exist "
+                                      "(use -p to create parents)\n")

@@ -88,7 +88,7 @@ def test_recursive_copy_out_keeps_the_tree(case: Case) -> None:
 
 def test_recursive_copy_with_a_local_disk_both_ways(case: Case, tmp_path) -> None:
     """Small files batch as coroutines on asyncio stores, a larger one streams on a thread: same bytes."""
-    from genrostore.core.batch import BATCH_MAX_SIZE
+    from genrostore.core.pipeline.batch import BATCH_MAX_SIZE
 
     storage = case.storage()
     sample = case.sample()

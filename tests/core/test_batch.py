@@ -23,11 +23,13 @@ from genrostore import Storage
 from genrostore.backends.memory import MemoryBackend
 from genrostore.core import registry
 from genrostore.core.backend import Backend, Entry, Writer
-from genrostore.core.batch import BATCH_MAX_SIZE
 from genrostore.core.errors import Interrupted, NotPermitted
+from genrostore.core.pipeline.batch import BATCH_MAX_SIZE
+from genrostore.core.pipeline.execute import run
+from genrostore.core.pipeline.options import CopyOptions
+from genrostore.core.pipeline.plan import plan
 from genrostore.core.schema import BackendSpec
 from genrostore.core.settings import Settings
-from genrostore.core.transfer import CopyOptions, plan, run
 
 SPEC = BackendSpec(type="asyncmem", summary="memory behind an event loop", options=(), module=__name__,
                    cls="AsyncMemoryBackend")

@@ -14,10 +14,12 @@ from typing import Any, BinaryIO
 import pytest
 
 from genrostore import Storage
-from genrostore.core import reading
 from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.pipeline import ranges, read
+from genrostore.core.pipeline.execute import run
+from genrostore.core.pipeline.options import CopyOptions
+from genrostore.core.pipeline.plan import plan_from_list
 from genrostore.core.schema import BackendSpec
-from genrostore.core.transfer import CopyOptions, plan_from_list, run
 from tests.clirun import Run
 from tests.memory import PeakWatcher
 
@@ -99,9 +101,9 @@ def test_cli_from_list_on_stdin(run: Run, tmp_path: Path) -> None:
 
 def test_large_remote_cat_uses_parallel_ranges_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     storage = Storage()
-    data = os.urandom(3 * reading.RANGE_PART + 12345)
+    data = os.urandom(3 * ranges.RANGE_PART + 12345)
     storage.node("mem:big").write(data)
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", reading.RANGE_PART)
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", ranges.RANGE_PART)
     calls: list[int] = []
     original = storage.mount("mem").read_range
 
@@ -111,21 +113,22 @@ def test_large_remote_cat_uses_parallel_ranges_in_order(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(storage.mount("mem"), "read_range", counting)
     out = hashlib.md5()
-    reading.stream_to(storage.node("mem:big"), out.update)
+    read.stream_to(storage.node("mem:big"), out.update)
     assert out.hexdigest() == hashlib.md5(data).hexdigest()
     assert len(calls) == 4
 
 
 def test_checksum_mismatch_removes_the_destination(monkeypatch: pytest.MonkeyPatch) -> None:
-    from genrostore.core import hashing, transfer
+    from genrostore.core import hashing
     from genrostore.core.errors import GenrostoreError
+    from genrostore.core.pipeline import copying
 
     storage = Storage()
     storage.node("mem:a").write("a")
     real = hashing.md5_of
     monkeypatch.setattr(hashing, "md5_of", lambda node: "0" * 32 if node.path == "b" else real(node))
     with pytest.raises(GenrostoreError, match="checksum mismatch"):
-        transfer.copy_file(storage.node("mem:a"), storage.node("mem:b"), options=CopyOptions(checksum=True))
+        copying.copy_file(storage.node("mem:a"), storage.node("mem:b"), options=CopyOptions(checksum=True))
     assert not storage.node("mem:b").exists()
 
 
@@ -158,7 +161,7 @@ def test_progress_sink_sees_every_file_and_byte() -> None:
     for index in range(10):
         storage.node(f"mem:src/{index}").write(b"x" * 100)
     sink = _Recorder()
-    from genrostore.core.transfer import plan
+    from genrostore.core.pipeline.plan import plan
 
     run(plan([storage.node("mem:src")], storage.node("mem:dst"), recursive=True), CopyOptions(jobs=3, progress=sink))
     assert (sink.files, sink.done, sink.bytes) == (10, 10, 1000)
@@ -185,7 +188,7 @@ class _Boom(Exception):
 def test_a_foreign_exception_at_commit_is_a_failure_never_a_silent_success(monkeypatch: pytest.MonkeyPatch,
                                                                            jobs: int) -> None:
     from genrostore.backends.memory import MemoryBackend
-    from genrostore.core.transfer import plan
+    from genrostore.core.pipeline.plan import plan
 
     storage = Storage()
     for index in range(3):
@@ -208,9 +211,9 @@ def test_a_foreign_exception_at_commit_is_a_failure_never_a_silent_success(monke
 
 def test_a_large_remote_file_is_downloaded_in_parallel_ranges(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     storage = Storage(mounts=[{"name": "w", "type": "local", "path": str(tmp_path)}])
-    data = os.urandom(3 * reading.RANGE_PART + 4321)
+    data = os.urandom(3 * ranges.RANGE_PART + 4321)
     storage.node("mem:big").write(data)
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", reading.RANGE_PART)
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", ranges.RANGE_PART)
     offsets: list[int] = []
     original = storage.mount("mem").read_range
 
@@ -221,15 +224,15 @@ def test_a_large_remote_file_is_downloaded_in_parallel_ranges(monkeypatch: pytes
     monkeypatch.setattr(storage.mount("mem"), "read_range", counting)
     storage.node("mem:big").copy_to("w:big")
     assert (tmp_path / "big").read_bytes() == data
-    assert sorted(offsets) == [0, reading.RANGE_PART, 2 * reading.RANGE_PART, 3 * reading.RANGE_PART]
+    assert sorted(offsets) == [0, ranges.RANGE_PART, 2 * ranges.RANGE_PART, 3 * ranges.RANGE_PART]
 
 
 def test_a_failing_range_leaves_no_partial_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from genrostore.core.errors import GenrostoreError
 
     storage = Storage(mounts=[{"name": "w", "type": "local", "path": str(tmp_path)}])
-    storage.node("mem:big").write(os.urandom(2 * reading.RANGE_PART))
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", reading.RANGE_PART)
+    storage.node("mem:big").write(os.urandom(2 * ranges.RANGE_PART))
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", ranges.RANGE_PART)
 
     def broken(path: str, offset: int, length: int) -> bytes:
         if offset:

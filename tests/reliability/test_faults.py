@@ -169,7 +169,7 @@ def test_sigint_during_an_s3_upload_exits_130_without_object_or_multipart_upload
 
 def test_sigint_during_a_batched_download_leaves_only_whole_files(cli: Cli, tmp_path: Path,
                                                                  request: pytest.FixtureRequest) -> None:
-    """Small objects travel as coroutines (core/batch.py): Ctrl-C cancels them, and no temp file
+    """Small objects travel as coroutines (core/pipeline/batch.py): Ctrl-C cancels them, and no temp file
     or short file is left in the destination."""
     case = request.getfixturevalue("case_s3")
     options = case.mount_options

@@ -160,11 +160,11 @@ def test_md5_is_stamped_when_nobody_raced_the_upload(cloud_s3: s3.S3Server, raci
 # -- item 9: a parallel-range download never mixes two versions ------------------------------------
 def _scaled_down(monkeypatch: pytest.MonkeyPatch) -> None:
     """'Large' at test scale: the parallel-range threshold and part sizes scaled down."""
-    from genrostore.core import reading
+    from genrostore.core.pipeline import ranges
 
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
-    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
-    monkeypatch.setattr(reading, "RANGE_PART", 256 * 1024)
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
+    monkeypatch.setattr(ranges, "RANGE_PART", 256 * 1024)
 
 
 def _s3_download(cloud_s3: s3.S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -333,18 +333,18 @@ def test_an_unchanged_object_downloads_in_ranges_without_a_false_alarm(name: str
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The version seen in the listing and the one checked after the last range agree on every
     store (same size, mtime and ETag/generation), so nothing is read twice."""
-    from genrostore.core import reading
+    from genrostore.core.pipeline import ranges
 
     case = request.getfixturevalue(f"case_{name}")
     _scaled_down(monkeypatch)
     checks = {"n": 0}
-    real_check = reading.check_unchanged
+    real_check = ranges.check_unchanged
 
     def counting(node: object, seen: object) -> None:
         checks["n"] += 1
         real_check(node, seen)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(reading, "check_unchanged", counting)
+    monkeypatch.setattr(ranges, "check_unchanged", counting)
     data = pattern(2 * MIB + 77)
     storage = Storage(mounts=[{"name": "a", **case.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
     directory = f"a:{case.fresh().split(':', 1)[1]}"
@@ -361,12 +361,12 @@ def test_cat_of_an_s3_object_replaced_mid_read_fails_instead_of_mixing(cloud_s3:
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """`cat` has written the first ranges out already: a replaced object fails it (exit 5)
     rather than carrying on with the new version's bytes."""
-    from genrostore.core import reading
     from genrostore.core.errors import SourceChanged
     from genrostore.core.mount import Mount
+    from genrostore.core.pipeline import ranges, read
 
     _scaled_down(monkeypatch)
-    monkeypatch.setattr(reading, "RANGE_WORKERS", 1)  # ranges in order: the replacement lands after range 2
+    monkeypatch.setattr(ranges, "RANGE_WORKERS", 1)  # ranges in order: the replacement lands after range 2
     old = pattern(3 * MIB + 123)
     new = bytes(b ^ 0x33 for b in old)
     options = s3_options(cloud_s3)
@@ -388,7 +388,7 @@ def test_cat_of_an_s3_object_replaced_mid_read_fails_instead_of_mixing(cloud_s3:
     monkeypatch.setattr(Mount, "open_range", replacing(Mount.open_range))
     out: list[bytes] = []
     with pytest.raises(SourceChanged, match="replaced while being read"):
-        reading.stream_to(storage.node(f"a:{path}"), out.append)
+        read.stream_to(storage.node(f"a:{path}"), out.append)
     written = b"".join(out)
     assert written and old.startswith(written)  # all of it from the old version
     storage.close()

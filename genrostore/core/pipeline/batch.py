@@ -14,20 +14,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from genrostore.core.actions import Copy
 from genrostore.core.errors import GenrostoreError, Interrupted
+from genrostore.core.pipeline import copying, rules
+from genrostore.core.pipeline.decide import Decider, looks_at_destination
+from genrostore.core.pipeline.options import CopyOptions
+from genrostore.core.pipeline.plan import Pair
 
 if TYPE_CHECKING:
     from genrostore.core.mount import Mount
-    from genrostore.core.transfer import CopyOptions, Pair
 
 # Larger files stream in bounded chunks on the thread path; this bounds a batch's memory to
 # about jobs × BATCH_MAX_SIZE (only running transfers hold data).
 BATCH_MAX_SIZE = 256 * 1024
+
+LoopOf = Callable[["Mount"], Any]
+Make = Callable[[], Any]
+
+
+def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str] | None:
+    """The one predicate: (event loop, how) when this pair travels as a coroutine, else None.
+
+    How: "between" (both ends on one loop), "upload" (a small local file to a store),
+    "download" (a store to the local disk). Threads take everything else: large files,
+    directories, stdin/stdout, a decision that must look at the destination (-n), --checksum
+    (a blocking verify), dry runs, read-only destinations, and stores on different loops.
+    """
+    src, dst, entry = pair.src, pair.dst, pair.entry
+    if (pair.error is not None or src is None or dst is None or entry is None or entry.is_dir
+            or (entry.size or 0) > BATCH_MAX_SIZE or looks_at_destination(options) or options.checksum
+            or src.is_stdio or dst.is_stdio or dst.mount.readonly or dst.mount.settings.dry_run):
+        return None
+    src_loop, dst_loop = loop_of(src.mount), loop_of(dst.mount)
+    if (src_loop is None and dst_loop is None) or (entry.size is None and src_loop is None):
+        return None  # an unknown size is found out by a batched read, capped at BATCH_MAX_SIZE
+    if src_loop is not None and dst_loop is not None:
+        return (src_loop, "between") if src_loop is dst_loop else None
+    if dst_loop is not None:
+        return (dst_loop, "upload") if _local_path(src) is not None else None
+    if dst.mount.backend.local_disk:  # its writer resolves (and jails) the path itself
+        return src_loop, "download"
+    return None
 
 
 class Batcher:
@@ -37,8 +70,10 @@ class Batcher:
     the planning thread and the loop thread from trading the GIL a thousand times.
     """
 
-    def __init__(self, options: CopyOptions, finish: Callable[[Pair, bool | BaseException], None], jobs: int) -> None:
+    def __init__(self, options: CopyOptions, finish: Callable[[Pair, bool | BaseException], None], jobs: int,
+                 decide: Decider) -> None:
         self.options = options
+        self.decide = decide
         self.finish = finish
         self.jobs = jobs
         self.chunk = 2 * jobs
@@ -60,29 +95,23 @@ class Batcher:
         return self._loops[key]
 
     def submit(self, pair: Pair) -> bool:
-        src, dst, entry, options = pair.src, pair.dst, pair.entry, self.options
-        if (pair.error is not None or src is None or dst is None or entry is None or entry.is_dir
-                or (entry.size or 0) > BATCH_MAX_SIZE or options.no_clobber or options.checksum
-                or src.is_stdio or dst.is_stdio or dst.mount.readonly or dst.mount.settings.dry_run):
+        """Take `pair` when `route` sends it to an event loop; False: a worker thread takes it."""
+        how = route(pair, self.options, self._loop_of)
+        if how is None:
             return False
-        src_loop, dst_loop = self._loop_of(src.mount), self._loop_of(dst.mount)
-        if (src_loop is None and dst_loop is None) or (entry.size is None and src_loop is None):
-            return False  # an unknown size is found out by a batched read, capped at BATCH_MAX_SIZE
-        if src_loop is not None and dst_loop is not None:
-            if src_loop is not dst_loop:
-                return False
-            loop, make = src_loop, lambda: self._between(pair)
-        elif dst_loop is not None:
-            path = _local_path(src)
-            if path is None:
-                return False
-            loop, make = dst_loop, lambda: self._upload(pair, path)
-        elif dst.mount.backend.local_disk:  # its writer resolves (and jails) the path itself
-            loop, make = src_loop, lambda: self._download(pair)
+        action = self.decide(pair, self.options)  # needs no look at the destination (see route)
+        if not isinstance(action, Copy) or not rules.admit("copy", action.src, action.dst):
+            return False
+        loop, kind = how
+        make: Make
+        if kind == "between":
+            make = functools.partial(self._between, action)
+        elif kind == "upload":
+            path = _local_path(action.src)
+            assert path is not None
+            make = functools.partial(self._upload, action, path)
         else:
-            return False
-        if not dst.mount.permit(f"copy {src.fullpath} -> {dst.fullpath}", dst.path):
-            return False
+            make = functools.partial(self._download, action)
         _, queued = self._queued.setdefault(id(loop), (loop, []))
         queued.append((make, pair))
         if len(queued) >= self.chunk:
@@ -140,14 +169,9 @@ class Batcher:
                 raise Interrupted("interrupted")
             yield
 
-    def _advance(self, size: int) -> None:
-        if self.options.progress is not None and size:
-            self.options.progress.advance(size)
-
-    async def _upload(self, pair: Pair, path: str) -> None:
+    async def _upload(self, action: Copy, path: str) -> None:
         """A small local file is read on the loop: microseconds, cheaper than a thread hand-over."""
-        src, dst = pair.src, pair.dst
-        assert src is not None and dst is not None
+        src, dst = action.src, action.dst
         async with self._turn():
             try:
                 with open(path, "rb") as handle:
@@ -155,44 +179,42 @@ class Batcher:
             except OSError as exc:
                 raise src.mount.translate(exc, src.path) from exc
             if len(data) <= BATCH_MAX_SIZE:
+                rules.before_publish(dst, self.options)
                 await dst.mount.write_small(dst.path, data)
-                self._advance(len(data))
+                self.options.advance(len(data))
                 return
-        await self._streamed(pair)  # it grew since it was listed
+        await self._streamed(action)  # it grew since it was listed
 
-    async def _between(self, pair: Pair) -> None:
-        src, dst = pair.src, pair.dst
-        assert src is not None and dst is not None
+    async def _between(self, action: Copy) -> None:
+        src, dst = action.src, action.dst
         async with self._turn():
+            rules.before_publish(dst, self.options)
             if await src.mount.copy_small(src.path, dst.mount, dst.path):
-                self._advance(pair.entry.size or 0 if pair.entry is not None else 0)
+                self.options.advance(action.entry.size or 0 if action.entry is not None else 0)
                 return
             data = await src.mount.read_small(src.path, BATCH_MAX_SIZE)
             if data is not None:
+                rules.before_publish(dst, self.options)
                 await dst.mount.write_small(dst.path, data)
-                self._advance(len(data))
+                self.options.advance(len(data))
                 return
-        await self._streamed(pair)
+        await self._streamed(action)
 
-    async def _download(self, pair: Pair) -> None:
+    async def _download(self, action: Copy) -> None:
         """The slot is given back before the local write: the next GET need not wait for an fsync."""
         async with self._turn():
-            assert pair.src is not None
-            data = await pair.src.mount.read_small(pair.src.path, BATCH_MAX_SIZE)
+            data = await action.src.mount.read_small(action.src.path, BATCH_MAX_SIZE)
         if data is None:
-            await self._streamed(pair)
+            await self._streamed(action)
             return
-        await self._on_disk(lambda: self._write_local(pair, data))
-        self._advance(len(data))
+        await self._on_disk(lambda: self._write_local(action, data))
+        self.options.advance(len(data))
 
-    async def _streamed(self, pair: Pair) -> None:
+    async def _streamed(self, action: Copy) -> None:
         """Larger than a batch after all (the listing gave no size, or the file grew): the
         thread path's streamed copy, on the disk pool."""
-        from genrostore.core.transfer import copy_file
-
-        src, dst = pair.src, pair.dst
-        assert src is not None and dst is not None
-        await self._on_disk(lambda: copy_file(src, dst, entry=None, options=self.options))
+        unsized = Copy(action.src, action.dst, None, action.reason)
+        await self._on_disk(lambda: copying.copy(unsized, self.options))
 
     async def _on_disk(self, work: Callable[[], object]) -> None:
         """Run local disk work on the disk pool, counted so Ctrl-C can wait for it to abort cleanly."""
@@ -225,11 +247,8 @@ class Batcher:
             self._disk = ThreadPoolExecutor(max_workers=min(self.jobs, 4), thread_name_prefix="genrostore-disk")
         return self._disk
 
-    def _write_local(self, pair: Pair, data: bytes) -> None:
-        from genrostore.core.transfer import write_with
-
-        assert pair.dst is not None
-        write_with(pair.dst, len(data), lambda writer: writer.write(data), self.options)
+    def _write_local(self, action: Copy, data: bytes) -> None:
+        rules.write_with(action.dst, len(data), lambda writer: writer.write(data), self.options)
 
     def close(self) -> None:
         """Stop the disk pool; after Ctrl-C its queued writes are dropped, not waited for."""

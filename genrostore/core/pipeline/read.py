@@ -1,0 +1,66 @@
+"""Reading a node into a sink in chunks (cat, fsspec), with byte ranges resolved against the backend.
+
+A large remote object is read by the one parallel-range download (ranges.download_in_order).
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from genrostore.core.backend import CHUNK_SIZE
+from genrostore.core.errors import UsageError
+from genrostore.core.pipeline import ranges
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
+
+
+def stream_to(node: Node, sink: Callable[[bytes], None], *, offset: int | None = None,
+              count: int | None = None, tail: int | None = None) -> None:
+    """Write the node's bytes (or the requested range) to `sink` without holding the file."""
+    start = offset or 0
+    if not node.is_stdio:
+        entry = node.info()
+        if entry.is_dir:
+            raise UsageError(f"{node.fullpath}: is a directory")
+        if tail is not None:
+            size = entry.size or 0
+            start = max(0, size - tail)
+            count = min(tail, size) if count is None else min(count, tail)
+        size = entry.size or 0
+        length = max(0, size - start if count is None else min(count, size - start))
+        if ranges.worth_ranges(node, length):
+            ranges.download_in_order(node, entry, start, length, sink)
+            return
+    elif tail is not None:
+        _tail_stream(node, sink, tail)
+        return
+    remaining = count
+    with node.mount.open_read(node.path, start) as stream:
+        while remaining is None or remaining > 0:
+            size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+            try:
+                chunk = stream.read(size)
+            except Exception as exc:
+                raise node.mount.translate(exc, node.path) from exc
+            if not chunk:
+                return
+            sink(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+
+
+def _tail_stream(node: Node, sink: Callable[[bytes], None], tail: int) -> None:
+    """Standard input has no size: keep only the last `tail` bytes as they pass."""
+    kept: collections.deque[bytes] = collections.deque()
+    held = 0
+    with node.mount.open_read(node.path) as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            kept.append(chunk)
+            held += len(chunk)
+            while kept and held - len(kept[0]) >= tail:
+                held -= len(kept.popleft())
+    data = b"".join(kept)
+    sink(data[len(data) - tail:] if tail else b"")
