@@ -324,7 +324,7 @@ class ObjectStoreBackend(FsspecBackend):
                     return
                 if self.info(path).is_dir:
                     return
-                raise NotADirectory(f"{self.name}:{path}: not a directory")
+                raise NotADirectory("not a directory", path=path)
         try:
             listing = self.fs.ls(self.full(path), detail=True)
         except FileNotFoundError:
@@ -460,8 +460,8 @@ class ObjectStoreBackend(FsspecBackend):
             if offset and length is None and (code == "InvalidRange" or status == 416):
                 return io.BytesIO(b"")  # at or past the end: nothing left to read
             if version and type(exc).__name__ == "PreconditionError":
-                raise SourceChanged(f"{self.name}:{path}: the object was replaced while being read "
-                                    "(its version changed)") from exc
+                raise SourceChanged("the object was replaced while being read (its version changed)",
+                                    path=path) from exc
             raise
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

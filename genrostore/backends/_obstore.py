@@ -142,10 +142,10 @@ def aws_chain(profile: str | None, name: str) -> tuple[Any, str | None]:
         credentials = session.get_credentials()
         region = session.get_config_variable("region")
     except botocore.exceptions.BotoCoreError as exc:
-        raise AuthenticationFailed(f"{name}: no usable credentials ({type(exc).__name__})",
+        raise AuthenticationFailed(f"no usable credentials for mount '{name}' ({type(exc).__name__})",
                                    hint="set keys in the mount, AWS_* variables or ~/.aws") from None
     if credentials is None:
-        raise AuthenticationFailed(f"{name}: no usable credentials (none in the AWS chain)",
+        raise AuthenticationFailed(f"no usable credentials for mount '{name}' (none in the AWS chain)",
                                    hint="set keys in the mount, AWS_* variables or ~/.aws, or anon: true")
     return credentials, region
 

@@ -182,8 +182,9 @@ class S3Backend(ObjectStoreBackend):
         if (head.get("ETag") or "") != (etag or ""):
             return  # another writer replaced it since: their bytes, not ours, are compared by them
         self.call("delete_object", Bucket=self.bucket, Key=key)
-        raise GenrostoreError(f"{self.name}:{key}: the store holds other bytes than were sent (ETag {etag}, "
-                              f"md5 {md5}); the object was removed", hint="retry; check the network path")
+        raise GenrostoreError(f"the store holds other bytes than were sent (ETag {etag}, md5 {md5}); "
+                              "the object was removed", hint="retry; check the network path",
+                              path=self.relative_key(key))
 
     def fsspec_writer(self, path: str, size_hint: int | None) -> Writer:
         return S3Writer(self, self.key(path), size_hint)
