@@ -266,10 +266,10 @@ def test_rm_r_deletes_in_batches_of_1000(case_s3: Case, server_log: ServerLog) -
 
 def test_a_large_download_is_parallel_ranged_gets(case_s3: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   server_log: ServerLog) -> None:
-    from genrostore.core import reading
+    from genrostore.core.pipeline import ranges
 
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
-    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
     data = pattern(3 * MIB + 123)
     storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
     address = f"a:{case_s3.fresh().split(':', 1)[1]}/large.bin"
@@ -285,11 +285,11 @@ def test_a_large_download_is_parallel_ranged_gets(case_s3: Case, tmp_path: Path,
 def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3: Case, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from genrostore.backends import _obstore
-    from genrostore.core import reading
+    from genrostore.core.pipeline import ranges
     from genrostore.core.errors import GenrostoreError
 
-    monkeypatch.setattr(reading, "PARALLEL_THRESHOLD", MIB)
-    monkeypatch.setattr(reading, "STREAM_PART", 256 * 1024)
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
     storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
     address = f"a:{case_s3.fresh().split(':', 1)[1]}/large.bin"
     storage.node(address).write(pattern(3 * MIB + 123))
