@@ -76,7 +76,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
         text = self._strip_protocol(path)
         name, _, rest = text.partition("/")
         mount = self.storage.mount(name)
-        if backend_class(mount.spec).raw_paths:
+        if backend_class(mount.spec).features.raw_paths:
             raise Unsupported(f"{name}: the {mount.spec.type} mount has no paths fsspec can address")
         return mount, normalize(rest, where=text), name
 
@@ -86,7 +86,7 @@ class GenrostoreFileSystem(AbstractFileSystem):
 
     def _mount_names(self) -> list[str]:
         return [name for name, config in self.storage.mount_configs.items()
-                if config.error is None and not backend_class(config.spec).raw_paths]
+                if config.error is None and not backend_class(config.spec).features.raw_paths]
 
     # -- metadata ----------------------------------------------------------------------------
     @staticmethod

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from genrostore.core.registry import BACKEND_MODULES  # noqa: E402 - after the sys.path line above
+from genrostore.core.registry import BACKEND_MODULES, backend_class  # noqa: E402 - after the sys.path line above
 from genrostore.core.schema import COMMON_OPTIONS, BackendSpec, Option  # noqa: E402 - after the sys.path line above
 
 # Pages other issues write; they join the nav once they exist.
@@ -90,7 +90,7 @@ def backend_facts(spec: BackendSpec) -> str:
     lines.append(f"- **Profile type:** `{spec.type}`" + "".join(f", `{a}`" for a in spec.aliases))
     if spec.schemes:
         lines.append("- **URLs without a profile:** " + ", ".join(f"`{s}://...`" for s in spec.schemes))
-    lines.append("- **Writes:** " + ("no, read-only by design (exit 6)" if spec.readonly else "yes"))
+    lines.append("- **Writes:** " + ("no, read-only by design (exit 6)" if backend_class(spec).features.read_only else "yes"))
     if spec.notes:
         # Notes are plain text: `<OPTION>` must not be read as an HTML tag.
         note = " ".join(spec.notes.split()).replace("<", "&lt;").replace(">", "&gt;")

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from genrostore.backends.local import create_temp
-from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Skipped, Writer
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Features, Skipped, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -385,6 +385,8 @@ class ArchiveFile:
 
 class ReadOnlyArchiveBackend(Backend):
     """A read-only archive: the index is read once, members are opened on demand."""
+
+    features = Features(read_only=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

@@ -14,7 +14,7 @@ from datetime import datetime, UTC
 from typing import Any, BinaryIO, ClassVar
 
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
+from genrostore.core.backend import Backend, Entry, Features, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError, NotADirectory
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "time_modified")
@@ -45,10 +45,9 @@ def to_datetime(value: Any) -> datetime | None:
 class FsspecBackend(Backend):
     """Generic fsspec adapter; `root` is the mount's root inside the filesystem's namespace."""
 
-    # True: write to a temp name in the same directory and rename into place (sftp, smb,
-    # webdav); False: the store publishes an object atomically on close (object stores).
-    rename_writes: ClassVar[bool] = True
-    temp_files: ClassVar[bool] = True
+    # atomic_rename: write to a temp name in the same directory and rename into place (sftp);
+    # object stores publish an object atomically on close instead.
+    features = Features(atomic_rename=True, network=True)
     block_size: ClassVar[int | None] = None
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -156,9 +155,9 @@ class FsspecBackend(Backend):
     def open_write(self, path: str, size_hint: int | None = None) -> Writer:
         full = self.full(path)
         parent = posixpath.dirname(full)
-        if parent and parent != self.root and getattr(self, "implicit_dirs", False) is False:
+        if parent and parent != self.root and not self.features.implicit_dirs:
             self._make_parent(parent)
-        if not self.rename_writes:
+        if not self.features.atomic_rename:
             return FileObjectWriter(self.fs.open(full, "wb"))
         temp = tempnames.temp_path(full)
         handle = self.fs.open(temp, "wb")

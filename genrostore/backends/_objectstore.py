@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import warn_unverified
-from genrostore.core.backend import Backend, Entry, Prune, Writer
+from genrostore.core.backend import Backend, Entry, Features, Prune, Writer
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -27,13 +27,6 @@ from genrostore.core.errors import (
     UsageError,
 )
 from genrostore.core.paths import normalize
-from genrostore.core.schema import Option
-
-VERIFY_SSL = Option("verify_ssl", "Verify the store's TLS certificate (false: accept any, with a warning).",
-                    bool, default=True)
-CLIENT = Option("client", "Data path: auto (obstore, the Rust client, where it supports the mount's settings, "
-                "else fsspec), obstore, or fsspec. --debug says which a mount got and why.",
-                default="auto", choices=("auto", "obstore", "fsspec"))
 
 # Parts/blocks start at 8 MiB; a stream of unknown size doubles them every 1,000 parts, so
 # 10,000 parts reach past S3's 5 TiB object limit while no part exceeds its 5 GiB part limit.
@@ -155,9 +148,8 @@ class ObjectStoreBackend(FsspecBackend):
     `store_identity()` decides when two mounts can copy server-side.
     """
 
-    implicit_dirs = True
-    rename_writes = False
-    temp_files = False
+    features = Features(implicit_dirs=True, server_copy=True, ranged_reads=True, stored_md5=True,
+                        async_client=True, network=True)
     container_option: ClassVar[str] = "bucket"
     # True: listings go through obstore too; False: its ObjectMeta lacks what the fsspec listing
     # gives (Azure's Content-MD5), so listings stay on fsspec.
@@ -182,7 +174,7 @@ class ObjectStoreBackend(FsspecBackend):
     @property
     def verify_ssl(self) -> bool:
         """False only by the mount's explicit `verify_ssl: false`, which is announced once on stderr."""
-        return self.options.get("verify_ssl", True) is not False
+        return self.options["verify_ssl"] is not False
 
     def warn_if_unverified(self, endpoint: str) -> None:
         """Called once, when the client is built (under the filesystem's lock)."""
@@ -235,6 +227,9 @@ class ObjectStoreBackend(FsspecBackend):
     def store_identity(self) -> tuple[Any, ...]:
         """Endpoint and credentials: equal identities reach the same store as the same user."""
         raise self.unsupported("server-side copy")
+
+    def store_location(self, path: str) -> tuple[str, str] | None:
+        return repr(self.store_identity()), "/" + self.full(path)
 
     def delete_keys(self, names: list[str]) -> None:
         """Delete full `bucket/key` names in the store's batch size."""

@@ -401,7 +401,6 @@ class ObstoreWriter(Writer):
         self.part_hash = hashlib.md5()
         self.part_fill = 0
         self._slot = False
-        self._done = False
 
     def write(self, data: bytes) -> None:
         if self.inner is not None:
@@ -452,10 +451,7 @@ class ObstoreWriter(Writer):
         digests = self.part_digests + ([self.part_hash.digest()] if self.part_fill else [])
         return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         if self.inner is not None:
             self.inner.commit()
             return
@@ -478,10 +474,7 @@ class ObstoreWriter(Writer):
             self.client.backend.record_multipart_md5(self.key, self.digest.digest(), self.size, self.content_type,
                                                      self.multipart_etag())
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self.pending = []
         if self.inner is not None:
             self.inner.abort()

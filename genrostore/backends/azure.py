@@ -14,8 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genrostore.backends._objectstore import (
-    CLIENT,
-    VERIFY_SSL,
     ObjectStoreBackend,
     batches,
     bucket_url,
@@ -24,6 +22,7 @@ from genrostore.backends._objectstore import (
 )
 from genrostore.core.backend import Writer
 from genrostore.core.errors import ConfigError
+from genrostore.core.options import CLIENT, TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -41,7 +40,7 @@ SPEC = BackendSpec(
         Option("endpoint_url", "Blob service endpoint or account host, e.g. Azurite's "
                                "http://127.0.0.1:10000/devstoreaccount1 (default: "
                                "https://ACCOUNT.blob.core.windows.net).", aliases=("account_host", "account_url")),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        TIMEOUT,
         VERIFY_SSL,
         CLIENT,
     ),
@@ -290,7 +289,6 @@ class AzureWriter(Writer):
         self.buffer = bytearray()
         self.digest = hashlib.md5()
         self.existed: bool | None = None
-        self._done = False
 
     @property
     def block_size(self) -> int:
@@ -316,10 +314,7 @@ class AzureWriter(Writer):
         return blob.ContentSettings(content_type=content_type(self.key),
                                     content_md5=bytearray(self.digest.digest()))
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         timeouts = self.backend.call_timeouts
         try:
             if not self.blocks:
@@ -336,10 +331,7 @@ class AzureWriter(Writer):
             self._drop_blocks()
             raise
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self.buffer = bytearray()
         self._drop_blocks()
 

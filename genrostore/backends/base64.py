@@ -6,8 +6,8 @@ Reading decodes the path (standard or URL-safe alphabet, padding optional, white
 
 from __future__ import annotations
 
-import binascii
 import base64 as b64
+import binascii
 import hashlib
 import io
 import re
@@ -16,7 +16,7 @@ from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core.b64stream import padding_error
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import UsageError
 from genrostore.core.schema import BackendSpec
 
@@ -66,18 +66,18 @@ class _EncodingWriter(Writer):
     def write(self, data: bytes) -> None:
         self._buffer.write(data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self.final_path = encode(self._buffer.getvalue())
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         self._buffer = io.BytesIO()
 
 
 class Base64Backend(Backend):
     """No storage at all: reads decode the path, writes return the new path."""
 
-    supports_dirs = False
-    raw_paths = True
+    features = Features(dirs=False, raw_paths=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

@@ -11,8 +11,9 @@ import base64
 import os
 from typing import Any
 
-from genrostore.backends._objectstore import CLIENT, PART_SIZE, VERIFY_SSL, ObjectStoreBackend, bucket_url, content_type
+from genrostore.backends._objectstore import PART_SIZE, ObjectStoreBackend, bucket_url, content_type
 from genrostore.core.backend import Writer
+from genrostore.core.options import CLIENT, TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -28,7 +29,7 @@ SPEC = BackendSpec(
         Option("project", "Project id (needed only to create buckets)."),
         Option("endpoint_url", "Custom endpoint, e.g. an emulator (default: Google, or $STORAGE_EMULATOR_HOST).",
                aliases=("endpoint",)),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        TIMEOUT,
         VERIFY_SSL,
         CLIENT,
     ),
@@ -146,25 +147,18 @@ class GCSWriter(Writer):
 
     def __init__(self, handle: Any) -> None:
         self._file = handle
-        self._done = False
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         try:
             self._file.close()
         except BaseException:
             self._cancel()
             raise
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._cancel()
 
     def _cancel(self) -> None:

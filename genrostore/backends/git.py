@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import ConfigError, DirectoryNotFound, GenrostoreError, NotADirectory, ReadOnly
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -26,7 +26,6 @@ SPEC = BackendSpec(
     module=__name__,
     cls="GitBackend",
     extra="git",
-    readonly=True,
     notes="Every entry's mtime is the commit time of `ref`; submodules are not shown.",
 )
 
@@ -35,6 +34,8 @@ _SUBMODULE = 0o160000
 
 class GitBackend(Backend):
     """The tree of one commit; the ref is resolved once, so a command sees one consistent version."""
+
+    features = Features(read_only=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

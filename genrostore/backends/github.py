@@ -9,6 +9,7 @@ as a header, and streams files over 1 MB from their download URL.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import sys
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from genrostore.backends._archive import skip
 from genrostore.backends._fsspec import FsspecBackend
+from genrostore.core.backend import Features
 from genrostore.core.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -26,6 +28,7 @@ from genrostore.core.errors import (
     NotPermitted,
     TemporaryError,
 )
+from genrostore.core.options import USERNAME, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -36,18 +39,17 @@ SPEC = BackendSpec(
         Option("org", "Organisation or user that owns the repository.", required=True, aliases=("owner",)),
         Option("repo", "Repository name.", required=True),
         Option("sha", "Branch, tag or commit (default: the repository's default branch).", aliases=("ref",)),
-        Option("username", "GitHub user the token belongs to (optional: a token alone is enough)."),
+        dataclasses.replace(USERNAME, help="GitHub user the token belongs to (optional: a token alone is enough).",
+                            aliases=()),
         Option("token", "Personal access token (raises the rate limit; needed for private repositories).",
                secret=True),
         Option("api_url", "API base URL; GitHub Enterprise is https://HOST/api/v3.",
                default="https://api.github.com"),
-        Option("verify_ssl", "Verify the server's TLS certificate (false: an Enterprise server with a "
-               "self-signed certificate; a warning is printed).", bool, default=True),
+        VERIFY_SSL,
     ),
     module=__name__,
     cls="GithubBackend",
     extra="github",
-    readonly=True,
     notes="Without a token GitHub allows 60 API calls per hour; a rate limit exits 5 with the reset time.",
 )
 
@@ -197,13 +199,15 @@ class _ResponseStream(io.RawIOBase):
 class GithubBackend(FsspecBackend):
     """The repository's tree is read once per command: one consistent version, few API calls."""
 
+    features = Features(read_only=True, network=True)
+
     def make_filesystem(self) -> Any:
         cls = filesystem_class()
         import requests
 
         options = self.options
         api_url = options.get("api_url") or "https://api.github.com"
-        verify_ssl = options.get("verify_ssl", True)
+        verify_ssl = options["verify_ssl"]
         if not verify_ssl:
             _warn_unverified(self.name, api_url)
         try:

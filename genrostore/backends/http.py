@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from genrostore.backends._fsspec import to_datetime
 from genrostore.backends._net import status_error, timeout_of, warn_unverified
 from genrostore.core import secrets
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -25,6 +25,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
+from genrostore.core.options import TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -36,14 +37,13 @@ SPEC = BackendSpec(
                aliases=("url", "base_path")),
         Option("headers", "Extra request headers, e.g. {Authorization: 'Bearer TOKEN'}; their values are "
                           "secret (masked in every output).", dict, secret=True),
-        Option("verify_ssl", "Verify the server's TLS certificate.", bool, default=True),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout, 30 s).", float),
+        VERIFY_SSL,
+        TIMEOUT,
     ),
     module=__name__,
     cls="HTTPBackend",
     extra="http",
     schemes=("http", "https"),
-    readonly=True,
     aliases=("https", "web"),
     notes="Every write exits 6 (read-only). `ls` needs a server that answers a directory URL (ending in "
           "/) with an HTML index page of links. URL paths http(s)://[USER:PASSWORD@]HOST/path work without "
@@ -64,6 +64,8 @@ class HTTPStatus(Exception):
 
 class HTTPBackend(Backend):
     """One aiohttp session (fsspec's, on its event-loop thread) per mount."""
+
+    features = Features(read_only=True, ranged_reads=True, async_client=True, network=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -108,7 +110,7 @@ class HTTPBackend(Backend):
 
         timeout = timeout_of(self)
         request_options: dict[str, Any] = {}
-        if not self.options.get("verify_ssl", True):
+        if not self.options["verify_ssl"]:
             warn_unverified(self.name, self.base)
             request_options["ssl"] = False
         return HTTPFileSystem(

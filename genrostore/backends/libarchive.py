@@ -30,7 +30,6 @@ SPEC = BackendSpec(
     module=__name__,
     cls="LibArchiveBackend",
     extra="libarchive",
-    readonly=True,
     notes="Needs the system libarchive (Debian: apt-get install libarchive13). Formats without an index "
           "(tar, 7z solid blocks) are read from the start for each file opened.",
 )

@@ -10,7 +10,7 @@ from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
-from genrostore.core.backend import Backend, Entry, Prune, Skipped, Writer
+from genrostore.core.backend import Backend, Entry, Features, Prune, Skipped, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -61,7 +61,6 @@ class AtomicFileWriter(Writer):
         self.target = target
         fd, self.temp = create_temp(target)
         self._file = os.fdopen(fd, "wb")
-        self._done = False
         self._written = 0  # through write(); the engine's kernel copy writes the fd itself
         self._synced = 0
 
@@ -77,10 +76,7 @@ class AtomicFileWriter(Writer):
             writeback.start_writeback(self._file.fileno(), self._synced, self._written - self._synced)
             self._synced = self._written
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -116,10 +112,7 @@ class AtomicFileWriter(Writer):
             base = self.source_mode if self.source_mode is not None else 0o666
             return base & ~_UMASK
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._remove_temp()
 
     def _remove_temp(self) -> None:
@@ -152,7 +145,8 @@ def _relative_to(top: str, depth: int, path: str) -> str:
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
 
-    temp_files = True
+    features = Features(ranged_reads=True, atomic_rename=True, local_disk=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -180,7 +174,6 @@ class LocalBackend(Backend):
                                hint="links that leave a mount are not followed")
         return full
 
-    local_disk = True
 
     def local_path(self, path: str) -> str | None:
         return self.full(path)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, UTC
 from typing import Any, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Writer
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import DirectoryNotFound, GenrostoreError, UsageError
 from genrostore.core.paths import dirname
 from genrostore.core.schema import BackendSpec, Option
@@ -41,17 +41,19 @@ class _MemoryWriter(Writer):
     def write(self, data: bytes) -> None:
         self._buffer.write(data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         if self._buffer is not None:
             self._backend._store(self._path, self._buffer.getvalue())
             self._buffer = None  # type: ignore[assignment]  # released: the writer is done
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         self._buffer = None  # type: ignore[assignment]  # released: the writer is done
 
 
 class MemoryBackend(Backend):
     """A dict of files plus a set of directories, guarded by a lock for parallel copies."""
+
+    features = Features(ranged_reads=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

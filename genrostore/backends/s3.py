@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -17,24 +18,23 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from genrostore.backends._objectstore import (
-    CLIENT,
-    VERIFY_SSL,
     ObjectStoreBackend,
     batches,
     bucket_url,
-    error_code,
     content_type,
+    error_code,
     part_size_for,
 )
 from genrostore.core import signals
 from genrostore.core.backend import CHUNK_SIZE, Backend, Upload, Writer
 from genrostore.core.errors import GenrostoreError, SourceChanged
+from genrostore.core.options import CLIENT, TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -54,7 +54,7 @@ SPEC = BackendSpec(
         Option("session_token", "Session token of temporary credentials.", secret=True,
                aliases=("token", "aws_session_token")),
         Option("profile", "A profile of the AWS shared credentials/config files."),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout).", float),
+        TIMEOUT,
         Option("disable_checksum", "Do not store the md5 of a multipart upload (rclone's md5chksum metadata, "
                "written by a server-side self-copy after the upload): large uploads finish sooner, and `md5` "
                "of such an object reads it. As rclone's --s3-disable-checksum.", bool, default=False),
@@ -83,6 +83,8 @@ READ_GATHER_SECONDS = 0.2
 
 class S3Backend(ObjectStoreBackend):
     """One bucket (below an optional prefix) of an S3-compatible store."""
+
+    features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True)
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -283,8 +285,6 @@ class S3Backend(ObjectStoreBackend):
             raise
         return S3Reader(self.fs.loop, response["Body"])  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
-    streams_ranges = True
-    pins_versions = True
 
     def version_of(self, info: dict[str, Any]) -> str | None:
         etag = info.get("ETag") or info.get("etag")
@@ -495,7 +495,6 @@ class S3Writer(Writer):
         self.digest = None if backend.options.get("disable_checksum") else hashlib.md5()
         self.size = 0
         self.content_type = content_type(key)
-        self._done = False
 
     @property
     def part_size(self) -> int:
@@ -547,10 +546,7 @@ class S3Writer(Writer):
         number, future = self.in_flight.popleft()
         self.parts.append({"PartNumber": number, "ETag": future.result()["ETag"]})
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         try:
             if self.upload_id is None:
                 body = self._take(self.pending_size)
@@ -576,10 +572,7 @@ class S3Writer(Writer):
         if self.digest is not None:
             record_md5(self.backend, self.key, self.digest.digest(), self.size, self.content_type, etag)
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self.pending = []
         self._abort_upload()
 

@@ -5,6 +5,7 @@ renamed into place, and a root that server-side symlinks cannot lead out of."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -20,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import env_name, resolve_error, timeout_of, url_options
 from genrostore.core import signals, tempnames
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
+from genrostore.core.backend import Backend, Entry, Features, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -30,6 +31,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
+from genrostore.core.options import PASSWORD, TIMEOUT, USERNAME, port
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -38,13 +40,13 @@ SPEC = BackendSpec(
     summary="Files on an SSH server over SFTP; the host key is verified against known_hosts.",
     options=(
         Option("host", "Server name or address.", required=True, aliases=("hostname",)),
-        Option("username", "Login name on the server.", required=True, aliases=("user",)),
-        Option("port", "SSH port.", int, default=22),
-        Option("password", "Password (or use key_filename).", secret=True),
+        dataclasses.replace(USERNAME, required=True),
+        port(22),
+        dataclasses.replace(PASSWORD, help="Password of `username` (or use key_filename)."),
         Option("key_filename", "Private key file (`~` expanded); without password or key, the ssh "
                                "agent and ~/.ssh/id_* keys are tried.", aliases=("key_file", "identity_file")),
         Option("passphrase", "Passphrase of the private key.", secret=True),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout, 30 s).", float),
+        TIMEOUT,
         Option("path", "Root of the mount on the server: absolute, or relative to the login directory "
                        "(default: the login directory). Symlinks never lead out of it.", aliases=("root", "base_path")),
         Option("known_hosts", "known_hosts file the server's host key is checked against.",
@@ -332,6 +334,8 @@ class SFTPBackend(FsspecBackend):
     """The mount's SSH connections (see CHANNELS_PER_CONNECTION); `root` is the real
     (symlink-free) path of the mount's root."""
 
+    features = Features(ranged_reads=True, atomic_rename=True, network=True)
+
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.known_hosts = os.path.expanduser(options.get("known_hosts") or "~/.ssh/known_hosts")
@@ -380,9 +384,9 @@ class SFTPBackend(FsspecBackend):
         return _filesystem_class()(
             options["host"],
             known_hosts=self.known_hosts,
-            policy=options.get("host_key_policy", "strict"),
+            policy=options["host_key_policy"],
             timeout=timeout_of(self),
-            port=options.get("port", 22),
+            port=options["port"],
             username=options["username"],
             look_for_keys=implicit,
             allow_agent=implicit,
@@ -578,7 +582,7 @@ class SFTPBackend(FsspecBackend):
         paramiko = sys.modules.get("paramiko")
         if paramiko is None:
             return None
-        endpoint = f"{self.options['host']}:{self.options.get('port', 22)}"
+        endpoint = f"{self.options['host']}:{self.options['port']}"
         if isinstance(exc, paramiko.BadHostKeyException):
             return self._changed_key_error(exc, where)
         if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
@@ -597,7 +601,7 @@ class SFTPBackend(FsspecBackend):
         return None
 
     def _unknown_key_error(self, exc: _UnknownHostKey, where: str) -> AuthenticationFailed:
-        host, port = self.options["host"], self.options.get("port", 22)
+        host, port = self.options["host"], self.options["port"]
         scan = f"ssh-keyscan -p {port} {host}" if port != 22 else f"ssh-keyscan {host}"
         return AuthenticationFailed(
             f"{where}: the host key of {exc.hostname} ({exc.key_type} {exc.fingerprint}) is not in {self.known_hosts}",
@@ -606,7 +610,7 @@ class SFTPBackend(FsspecBackend):
         )
 
     def _changed_key_error(self, exc: Any, where: str) -> AuthenticationFailed:
-        host, port = self.options["host"], self.options.get("port", 22)
+        host, port = self.options["host"], self.options["port"]
         name = f"[{host}]:{port}" if port != 22 else host
         return AuthenticationFailed(
             f"{where}: the host key of {exc.hostname} has CHANGED (server sent {fingerprint(exc.key)}, "

@@ -7,6 +7,7 @@ must not share one. Each mount therefore keeps its own `connection_cache`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import stat
 import sys
@@ -17,7 +18,8 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from genrostore.backends._net import resolve_error, timeout_of, url_options
-from genrostore.core.backend import Backend, Entry, FileObjectWriter, Writer, check_published
+from genrostore.core import signals, tempnames
+from genrostore.core.backend import Backend, Entry, Features, FileObjectWriter, Writer, check_published
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -28,7 +30,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
-from genrostore.core import signals, tempnames
+from genrostore.core.options import PASSWORD, TIMEOUT, USERNAME, port
 from genrostore.core.paths import dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -39,15 +41,15 @@ SPEC = BackendSpec(
     options=(
         Option("host", "Server name or address.", required=True, aliases=("hostname",)),
         Option("share", "Share name.", required=True),
-        Option("port", "SMB port.", int, default=445),
-        Option("username", "Login name; without it the mount logs in as a guest (no signing, no "
-                           "encryption: only shares with `guest ok`).", aliases=("user",)),
-        Option("password", "Password of username.", secret=True),
+        port(445),
+        dataclasses.replace(USERNAME, help="Login name; without it the mount logs in as a guest (no signing, no "
+                           "encryption: only shares with `guest ok`)."),
+        PASSWORD,
         Option("domain", "Windows domain or workgroup of username."),
         Option("path", "Folder inside the share that is the mount's root (default: the share's root).",
                aliases=("base_path",)),
         Option("encrypt", "Require SMB3 encryption of the session.", bool),
-        Option("timeout", "Connect time-out in seconds (default: the global --timeout, 30 s).", float),
+        TIMEOUT,
     ),
     module=__name__,
     cls="SMBBackend",
@@ -112,13 +114,14 @@ def join(parent: str, name: str) -> str:
 class SMBBackend(Backend):
     """One SMB connection and session per mount, opened on first use."""
 
-    temp_files = True
+    features = Features(server_copy=True, ranged_reads=True, atomic_rename=True, network=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.host: str = options["host"]
         self.share: str = options["share"].strip("/\\")
-        self.port: int = options.get("port", 445)
+        self.port: int = options["port"]
         self.guest = not options.get("username")
         root = (options.get("path") or "").strip("/\\").replace("\\", "/")
         self._root = "\\".join(p for p in root.split("/") if p)

@@ -22,7 +22,6 @@ SPEC = BackendSpec(
     ),
     module=__name__,
     cls="TarBackend",
-    readonly=True,
     notes="Names stored as `./a/b` are addressed as `a/b`; `..` and absolute names never leave the mount.",
 )
 
@@ -58,7 +57,7 @@ class TarBackend(ReadOnlyArchiveBackend):
 
     def mode(self, path: str) -> _ReadMode:
         if self._mode is None:
-            compression = self.options.get("compression", "auto")
+            compression = self.options["compression"]
             if compression == "auto":
                 with open(path, "rb") as handle:
                     compression = detect_compression(self.archive.name, handle.read(8))

@@ -9,6 +9,7 @@ name once in place.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import posixpath
 import queue
@@ -23,7 +24,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from genrostore.backends._fsspec import to_datetime
 from genrostore.backends._net import status_error, timeout_of, url_options, warn_unverified
-from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Writer
+from genrostore.core import signals, tempnames
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Features, Writer
 from genrostore.core.errors import (
     ConfigError,
     DirectoryNotFound,
@@ -32,7 +34,7 @@ from genrostore.core.errors import (
     TemporaryError,
     UsageError,
 )
-from genrostore.core import signals, tempnames
+from genrostore.core.options import PASSWORD, TIMEOUT, USERNAME, VERIFY_SSL
 from genrostore.core.paths import basename, dirname
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
@@ -45,12 +47,12 @@ SPEC = BackendSpec(
                       "https://cloud.example.org/remote.php/dav/files/USER/ (an app password as password).",
                required=True, aliases=("base_url", "endpoint")),
         Option("base_path", "Folder below url that is the mount's root (genro-storage's name; default: url itself)."),
-        Option("username", "User for HTTP basic auth.", aliases=("user",)),
-        Option("password", "Password for HTTP basic auth.", secret=True),
+        dataclasses.replace(USERNAME, help="User for HTTP basic auth."),
+        PASSWORD,
         Option("token", "Bearer token (instead of username/password).", secret=True),
-        Option("verify_ssl", "Verify the server's TLS certificate.", bool, default=True),
+        VERIFY_SSL,
         Option("cert", "Client certificate: a PEM file holding certificate and key, or 'CERT.pem,KEY.pem'."),
-        Option("timeout", "Connect/read time-out in seconds (default: the global --timeout, 30 s).", float),
+        TIMEOUT,
     ),
     module=__name__,
     cls="WebDAVBackend",
@@ -116,7 +118,6 @@ class StreamingUpload(Writer):
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=UPLOAD_QUEUE)
         self._error: BaseException | None = None
         self._aborted = False
-        self._done = False
         headers = {"Content-Length": str(size_hint)} if size_hint is not None else {}
         self._thread = threading.Thread(target=self._put, args=(headers,), name="genrostore-webdav-put", daemon=True)
         self._thread.start()
@@ -152,20 +153,14 @@ class StreamingUpload(Writer):
                     break
         raise self._error or RuntimeError("the upload stopped")
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         self._finish()
         if self._error is not None:
             self._backend.discard_late(self._temp)
             raise self._error
         self._backend.publish(self._temp, self._path, self._written)
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._aborted = True
         self._finish()
         self._backend.discard_late(self._temp)
@@ -215,7 +210,8 @@ class ResponseReader(io.RawIOBase):
 class WebDAVBackend(Backend):
     """One httpx client (a pool of keep-alive connections) per mount."""
 
-    temp_files = True
+    features = Features(server_copy=True, ranged_reads=True, atomic_rename=True, network=True)
+
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -270,9 +266,9 @@ class WebDAVBackend(Backend):
             headers["Authorization"] = f"Bearer {options['token']}"
         auth = (self.username, self.password or "") if self.username and not options.get("token") else None
         cert = options.get("cert")
-        if not options.get("verify_ssl", True):
+        if not options["verify_ssl"]:
             warn_unverified(self.name, self.url)
-        return httpx.Client(auth=auth, headers=headers, verify=options.get("verify_ssl", True),
+        return httpx.Client(auth=auth, headers=headers, verify=options["verify_ssl"],
                             cert=tuple(cert.split(",", 1)) if cert and "," in cert else cert,
                             timeout=httpx.Timeout(timeout_of(self)))
 
@@ -354,8 +350,7 @@ class WebDAVBackend(Backend):
         """tempnames' scheme, over plain characters only: a temp name must survive any
         Destination header (it is one in COPY, and the previous version's in a staged copy)."""
         safe = _safe(basename(path))
-        temp = tempnames.temp_path(f"{dirname(path)}/{safe}" if dirname(path) else safe)
-        return temp if suffix == tempnames.SUFFIX else temp[: -len(tempnames.SUFFIX)] + suffix
+        return tempnames.temp_path(f"{dirname(path)}/{safe}" if dirname(path) else safe, suffix)
 
     def publish(self, temp: str, path: str, size: int | None) -> None:
         """Put the finished temp file in place, then check that it is there under its name."""
@@ -409,6 +404,8 @@ class WebDAVBackend(Backend):
     def _probe(self, directory: str, characters: frozenset[str]) -> bool:
         """MOVE an empty file to a name holding `characters`; True when it arrives under it."""
         # Both names follow tempnames' scheme, so `genrostore cleanup` finds a probe a kill left.
+        # One token for both names (tempnames' scheme, built here): the target differs from the
+        # source only by the characters under test.
         tag = f".genrostore-probe-{uuid.uuid4().hex[:12]}"
         token = uuid.uuid4().hex[:8]
         source = posixpath.join(directory, f"{tag}.{token}{tempnames.SUFFIX}")

@@ -15,6 +15,7 @@ Unix seconds) beside the zone-less DOS time, and reading prefers that field (or 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import struct
@@ -83,15 +84,11 @@ class _MemberWriter(Writer):
         self._path = path
         fd, self._temp = tempfile.mkstemp(dir=backend.staging(), suffix=".member")
         self._file = os.fdopen(fd, "wb")
-        self._done = False
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         try:
             self._file.close()
             self._backend.stage(self._path, self._temp)
@@ -99,10 +96,7 @@ class _MemberWriter(Writer):
             _unlink(self._temp)
             raise
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._file.close()
         _unlink(self._temp)
 
@@ -113,8 +107,10 @@ class ZipBackend(Backend):
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.archive = ArchiveFile(self, options["file"])
-        self.mode = options.get("mode", "r")
-        self.compression = _COMPRESSION[options.get("compression", "deflated")]
+        self.mode = options["mode"]
+        if self.mode == "r":  # the class can write; this mount, by its option, cannot
+            self.features = dataclasses.replace(self.features, read_only=True)
+        self.compression = _COMPRESSION[options["compression"]]
         self._lock = threading.RLock()
         self._base: zipfile.ZipFile | None = None
         self._base_files: dict[str, zipfile.ZipInfo] = {}

@@ -71,8 +71,10 @@ def _mount_names(storage: Storage, prefix: str) -> list[Completion]:
 
 
 def _entries(storage: Storage, name: str, rest: str) -> list[Completion]:
+    from genrostore.core.registry import backend_class
+
     config = storage.mount_configs.get(name)
-    if config is None or config.spec.type == "base64":
+    if config is None or backend_class(config.spec).features.raw_paths:
         return []
     folder, _, stem = rest.rpartition("/")
     prefix = f"{name}:{folder}/" if folder else f"{name}:"
@@ -177,7 +179,9 @@ def install_script(shell: str, home: Path | None = None) -> Path:
     home = home or Path.home()
     script = home / INSTALL_PATHS[shell]
     script.parent.mkdir(parents=True, exist_ok=True)
-    temporary = script.with_name(f".{script.name}.tmp")
+    from genrostore.core import tempnames
+
+    temporary = script.with_name(tempnames.temp_name(script.name))
     temporary.write_text(completion_script(shell), encoding="utf-8")
     temporary.replace(script)
     if shell in RC_LINES:

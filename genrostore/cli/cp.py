@@ -69,7 +69,7 @@ def cp(
     finally:
         if sink is not None:
             sink.close()
-    if destination.mount.backend.raw_paths and not destination.is_stdio:
+    if destination.mount.backend.features.raw_paths and not destination.is_stdio:
         for node in outcome.copied:
             app.out(node.path)
     raise_for(outcome)

@@ -2,8 +2,9 @@
 
 Paths given to a backend are already normalised and jailed by the core (no `..`, no leading
 `/`, `""` is the mount root). Backends may raise any exception: the core maps it at one
-boundary (`Backend.translate_error` first, then `errors.translate`). Optional capabilities
-(server-side copy, stored md5, local fast paths) have defaults that say "not available".
+boundary (`Backend.translate_error` first, then `errors.translate`). What a backend can do
+beyond the required operations is declared once, in its class's `features` (see `Features`);
+the engine, the CLI and the conformance suite read that declaration and nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from genrostore.core.errors import GenrostoreError, Unsupported
 from genrostore.core.paths import basename, listed_name_problem
@@ -25,6 +26,36 @@ if TYPE_CHECKING:
 
 CHUNK_SIZE = 1024 * 1024
 Prune = Callable[["Entry"], bool]  # True: a directory a walk must not yield nor enter
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a backend can do, declared once on its class (like rclone's `fs.Features`).
+
+    The defaults say "not available"; a backend class overrides the ones it has, e.g.
+    `features = Features(server_copy=True, network=True)`, or derives from its base class's with
+    `dataclasses.replace`. Each capability declared by some backend is exercised by a conformance
+    test (tests/conformance/test_capability_coverage.py fails the suite otherwise).
+    """
+
+    read_only: bool = False  # no write operation at all, by design (http, git, tar): writes exit 6
+    dirs: bool = True  # paths form a tree with directories (False: base64, stdio)
+    implicit_dirs: bool = False  # directories exist only as key prefixes: no empty ones (object stores)
+    raw_paths: bool = False  # the path is data, not a POSIX path: never normalised (base64, stdio)
+    server_copy: bool = False  # `server_copy` copies inside the store, no bytes through this process
+    server_move: bool = False  # a rename inside the store (none yet: issue 15)
+    ranged_reads: bool = False  # `open_read(offset)` / `read_range` start at the offset, not at byte 0
+    streaming_ranges: bool = False  # `open_range` serves one range per request, streamed as it arrives
+    # `open_range(version=...)` refuses (SourceChanged) a range of any other version, so a parallel
+    # download never mixes two; other stores are checked (size, mtime, version) at the end.
+    pins_versions: bool = False
+    atomic_rename: bool = False  # writes go to a `core.tempnames` temp file renamed into place
+    mtime: bool = False  # a copy keeps the source's modification time (none yet: issue 15)
+    stored_md5: bool = False  # `md5` answers from what the store recorded, without reading the bytes
+    async_client: bool = False  # `batch_loop` gives an asyncio loop: small files move as coroutines
+    local_disk: bool = False  # `local_path` answers for every path (this machine's disk: kernel fast paths)
+    network: bool = False  # every operation is a request to a server: more parallel transfers pay off
+    stream: bool = False  # one sequential stream, read or written once (stdin/stdout: `-`)
 
 
 @dataclass(frozen=True)
@@ -69,19 +100,36 @@ class Writer(ABC):
     """A destination being written: the bytes become visible only when `commit()` succeeds.
 
     Used as a context manager, it commits on success and aborts on any exception (Ctrl-C
-    included), so a failed copy never leaves a partial destination.
+    included), so a failed copy never leaves a partial destination. `commit` and `abort` run
+    their backend's `_commit` / `_abort` exactly once between them: whichever comes first wins,
+    and every later call (an abort after a failed commit, a second close) does nothing.
     """
 
     final_path: str | None = None  # set by backends whose write chooses the path (base64)
+    _done: bool = False
 
     @abstractmethod
     def write(self, data: bytes) -> None: ...
 
-    @abstractmethod
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._commit()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._abort()
 
     @abstractmethod
-    def abort(self) -> None: ...
+    def _commit(self) -> None:
+        """Publish what was written (rename into place, complete the upload)."""
+
+    @abstractmethod
+    def _abort(self) -> None:
+        """Drop what was written; the destination is left as it was."""
 
     def __enter__(self) -> Writer:
         return self
@@ -103,25 +151,18 @@ class FileObjectWriter(Writer):
         self._file = fileobj
         self._on_commit = on_commit
         self._on_abort = on_abort
-        self._done = False
         self.written = 0
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
         self.written += len(data)
 
-    def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _commit(self) -> None:
         self._file.close()
         if self._on_commit is not None:
             self._on_commit(self.written)
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         try:
             discard = getattr(self._file, "discard", None)
             if discard is not None:
@@ -148,20 +189,19 @@ class NullWriter(Writer):
     def write(self, data: bytes) -> None:
         pass
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         pass
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         pass
 
 
 class Backend(ABC):
     """One configured mount's connection to its storage."""
 
-    supports_dirs: ClassVar[bool] = True  # False: no directory operations at all (base64)
-    implicit_dirs: ClassVar[bool] = False  # True: directories exist only as prefixes (object stores)
-    raw_paths: ClassVar[bool] = False  # True: the path is data, not a POSIX path (base64)
-    temp_files: ClassVar[bool] = False  # True: writes go through `core.tempnames` temp files + rename
+    # Declared per class; a backend whose options take a capability away (zip `mode: r`) narrows
+    # it in __init__, and a mount rooted in another (relative) shows its parent's.
+    features: Features = Features()
 
     def __init__(self, options: dict[str, Any], *, name: str, settings: Settings) -> None:
         self.options = options
@@ -237,13 +277,8 @@ class Backend(ABC):
         with self.open_read(path, offset) as stream:
             return stream.read(length)
 
-    streams_ranges: ClassVar[bool] = False  # True: open_range serves one range per request
-    # True: open_range(version=...) refuses (SourceChanged) a range of any other version, so a
-    # parallel download never mixes two; other stores are checked (size, mtime, version) at the end.
-    pins_versions: ClassVar[bool] = False
-
     def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
-        """A stream of the `length` bytes at `offset`, in one request (when `streams_ranges`).
+        """A stream of the `length` bytes at `offset`, in one request (`features.streaming_ranges`).
 
         A large download then writes each part as it arrives instead of holding it whole.
         """
@@ -258,10 +293,14 @@ class Backend(ABC):
         raise self.unsupported("setting a modification time")
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
-        """Copy without moving bytes through this process; False when not possible."""
+        """Copy without moving bytes through this process (`features.server_copy`); False when
+        not possible for these two (another store, another account)."""
         return False
 
-    local_disk: ClassVar[bool] = False  # True: local_path() answers for every path (this machine's disk)
+    def store_location(self, path: str) -> tuple[str, str] | None:
+        """(the store, the path in it) when two mounts may share one store (one bucket mounted
+        twice, or under a prefix of the other), so the engine sees they overlap; None: unknown."""
+        return None
 
     def local_path(self, path: str) -> str | None:
         """The OS path when the data lives on this machine's disk (enables kernel fast paths)."""

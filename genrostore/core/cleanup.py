@@ -54,7 +54,7 @@ def clean(node: Node, age: timedelta, report: Callable[[str], None]) -> CopyResu
         if not mount.settings.dry_run:
             report(done)
 
-    if mount.backend.temp_files:
+    if mount.backend.features.atomic_rename:
         for entry in mount.walk(node.path):
             if not entry.is_dir and is_temp(entry.name) and _stale(entry.mtime, cutoff, age):
                 label = mount.label(entry.path)

@@ -55,8 +55,13 @@ class Mount:
 
     @property
     def readonly(self) -> bool:
-        return (self.spec.readonly or bool(self.options.get("readonly"))
+        return (self.backend_readonly or bool(self.options.get("readonly"))
                 or self.options.get("permissions") == "readonly")
+
+    @property
+    def backend_readonly(self) -> bool:
+        """The backend is read-only by design (its class declares it; no backend is built to ask)."""
+        return backend_class(self.spec).features.read_only
 
     @property
     def may_delete(self) -> bool:
@@ -161,12 +166,12 @@ class Mount:
         """
         if isinstance(entry, Skipped):
             return entry.reason.format(other=self.label(entry.other)) if entry.other is not None else entry.reason
-        if self.backend.raw_paths:
+        if self.backend.features.raw_paths:
             return None
         problem = listed_name_problem(entry.path, path, direct=not walking)
         if problem is None:
             return None
-        if walking and entry.is_dir and self.backend.implicit_dirs:
+        if walking and entry.is_dir and self.backend.features.implicit_dirs:
             return ""  # a directory an object store derived from keys: each key is reported itself
         what = "directory" if entry.is_dir else "name"
         return f"listed {what} {problem}, so it cannot be used as a path; skipped"
@@ -191,7 +196,7 @@ class Mount:
     def refuse_if_readonly(self, action: str, path: str) -> None:
         """Raise ReadOnly (exit 6) on a read-only mount: callers check before touching anything."""
         if self.readonly:
-            kind = f"the {self.spec.type} backend is read-only" if self.spec.readonly else "the mount is read-only"
+            kind = f"the {self.spec.type} backend is read-only" if self.backend_readonly else "the mount is read-only"
             raise ReadOnly(f"{self.label(path)}: cannot {action.split(' ')[0]}: {kind}")
 
     def permit(self, action: str, path: str, *, delete: bool = False) -> bool:
@@ -360,10 +365,10 @@ class _Writer(Writer):
     def write(self, data: bytes) -> None:
         self._guard(self._writer.write, data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self._guard(self._writer.commit)
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         self._guard(self._writer.abort)
 
     @property
@@ -378,4 +383,7 @@ class _Writer(Writer):
         return getattr(self._writer, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._writer, name, value)
+        if name == "_done":  # the base's once-only flag is this wrapper's own
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._writer, name, value)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, overload
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import DirectoryNotFound, FileNotFound, Unsupported, UsageError
 from genrostore.core.paths import basename, dirname, join
+from genrostore.core.registry import backend_class
 
 if TYPE_CHECKING:
     from genrostore.core.mount import Mount
@@ -52,7 +53,7 @@ class Node:
 
     @property
     def is_stdio(self) -> bool:
-        return self.mount.spec.type == "stdio"
+        return backend_class(self.mount.spec).features.stream
 
     def __str__(self) -> str:
         return self.fullpath
@@ -161,7 +162,7 @@ class Node:
 
         target = self.storage.node(destination) if isinstance(destination, str) else destination
         result = copy_node(self, target, **options)
-        if result is not target and result.mount is target.mount and target.mount.backend.raw_paths:
+        if result is not target and result.mount is target.mount and target.mount.backend.features.raw_paths:
             target.path = result.path  # a data: node passed in takes its content's path, as after write()
         return result
 
@@ -172,7 +173,7 @@ class Node:
     def delete(self, recursive: bool = False, *, allow_root: bool = False) -> None:
         """Remove this file or directory; a mount's root only with `allow_root` (its content goes)."""
         entry = self.info()
-        if not self.path and not self.mount.backend.raw_paths:
+        if not self.path and not self.mount.backend.features.raw_paths:
             if not allow_root:
                 raise UsageError(f"{self.fullpath}: refusing to remove the root of a mount", fix="allow-root")
             if not recursive:

@@ -46,11 +46,10 @@ class RelativeBackend(Backend):
         assert resolver is not None, "a Storage sets the resolver before any mount is used"
         node = resolver(f"{options['parent']}:{options.get('path') or ''}")
         self.inner: Backend = node.mount.backend
-        if self.inner.raw_paths or not self.inner.supports_dirs:
+        if self.inner.features.raw_paths or not self.inner.features.dirs:
             raise ConfigError(f"mount '{self.name}': mount '{options['parent']}' has no directories to root a mount in")
         self.root: str = node.path
-        for flag in ("supports_dirs", "implicit_dirs", "streams_ranges", "local_disk"):
-            setattr(self, flag, getattr(self.inner, flag))
+        self.features = self.inner.features  # a subtree of the parent's store can do what it can
 
     def full(self, path: str) -> str:
         return join(self.root, path) if path else self.root

@@ -99,7 +99,6 @@ class BackendSpec:
     cls: str
     extra: str | None = None
     schemes: tuple[str, ...] = ()
-    readonly: bool = False
     aliases: tuple[str, ...] = ()
     notes: str = ""
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
@@ -154,8 +153,6 @@ class BackendSpec:
             option = self.option_map.get(key)
             if option is not None and option.secret:
                 shown[key] = "***"
-            elif isinstance(value, dict) and option is not None and option.name == "headers":
-                shown[key] = {k: "***" for k in value}
             elif isinstance(value, str) and _is_url(value):
                 shown[key] = redact_url(value)
             else:

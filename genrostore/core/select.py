@@ -50,7 +50,7 @@ def iter_matches(storage: Storage, text: str) -> Iterator[Match]:
     from genrostore.core.node import Node
 
     mount, path, address = storage.resolve(text)
-    if mount.backend.raw_paths:
+    if mount.backend.features.raw_paths:
         yield Match(Node(storage, mount, path, trailing_slash=address.trailing_slash), text)
         return
     literal = unescape(path)

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
-from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core import signals
+from genrostore.core.backend import Backend, Entry, Features, Writer
 from genrostore.core.errors import Interrupted, OutputClosed, UsageError
 from genrostore.core.schema import BackendSpec
 
@@ -37,10 +37,10 @@ class _StdoutWriter(Writer):
     def write(self, data: bytes) -> None:
         write_stdout(data)
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         flush_stdout()
 
-    def abort(self) -> None:
+    def _abort(self) -> None:
         try:
             sys.stdout.flush()
         except (BrokenPipeError, ValueError):
@@ -83,8 +83,8 @@ class _Stdin(io.FileIO):
 class StdioBackend(Backend):
     """Reads stdin and writes stdout; nothing else is possible."""
 
-    supports_dirs = False
-    raw_paths = True
+    features = Features(dirs=False, raw_paths=True, stream=True)
+
 
     def info(self, path: str) -> Entry:
         return Entry("-", "file")

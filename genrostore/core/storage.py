@@ -153,7 +153,7 @@ class Storage:
         if address.url is not None:
             return self._resolve_url(address)
         mount = self.mount(address.mount or "")
-        if mount.spec.type == "base64":
+        if backend_class(mount.spec).features.raw_paths:
             return mount, address.path, address
         return mount, normalize(address.path, where=text), address
 
@@ -173,7 +173,7 @@ class Storage:
             raise UsageError(f"{redact_url(address.url)}: malformed URL",
                              hint="percent-encode '/', '?', '#', '@' and ':' in a user name or password "
                                   "(%2F, %3F, %23, %40, %3A)") from None
-        if spec.type == "local":
+        if cls.features.local_disk:  # file:// URLs show as the plain path
             display = "/"
         mount = self._adhoc_mount(spec.type, options, display)
         return mount, normalize(path, where=address.url), address

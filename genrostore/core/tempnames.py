@@ -24,16 +24,19 @@ _HASH_CHARS = 8
 _TEMP = re.compile(r"^\..+\.[a-z0-9_]{%d}%s$" % (_TOKEN_CHARS, re.escape(SUFFIX)), re.DOTALL)
 
 
-def temp_name(name: str) -> str:
-    """A fresh temp file name for a file called `name`, within MAX_NAME_BYTES."""
+def temp_name(name: str, suffix: str = SUFFIX) -> str:
+    """A fresh temp file name for a file called `name`, within MAX_NAME_BYTES.
+
+    Another `suffix` names a file of the same shape that `cleanup` leaves alone (webdav's
+    previous version kept during a staged copy)."""
     token = os.urandom(_TOKEN_CHARS // 2).hex()
-    return f".{_fit(name, MAX_NAME_BYTES - _DECORATION)}.{token}{SUFFIX}"
+    return f".{_fit(name, MAX_NAME_BYTES - _DECORATION - len(suffix) + len(SUFFIX))}.{token}{suffix}"
 
 
-def temp_path(path: str) -> str:
+def temp_path(path: str, suffix: str = SUFFIX) -> str:
     """`temp_name` beside `path` (a '/'-separated path, as every backend's are)."""
     parent, name = posixpath.split(path)
-    return posixpath.join(parent, temp_name(name))
+    return posixpath.join(parent, temp_name(name, suffix))
 
 
 def is_temp(name: str) -> bool:

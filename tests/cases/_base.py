@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 from genrostore import Storage
+from genrostore.core.backend import Features
 
 # The standard tree: read-only cases serve exactly this under `sample_prefix`.
 SAMPLE: dict[str, bytes] = {
@@ -23,13 +26,41 @@ SAMPLE: dict[str, bytes] = {
     "dir/a.txt": b"a\n",
 }
 
-# Capabilities a case may declare.
+# What the backend can do is read from its declaration (`Backend.features`), never restated here.
 WRITE = "write"  # files can be written, overwritten and removed
 DIRS = "dirs"  # empty directories exist (mkdir makes something ls shows)
-BIG = "big"  # a GiB-class stream is reasonable (not held in memory by design)
 SERVER_COPY = "server_copy"  # copies inside the mount need no bytes through the client
-PERSIST = "persist"  # what one process writes, the next one reads (not memory)
+FROM_FEATURES: dict[str, Callable[[Features], bool]] = {
+    WRITE: lambda f: not f.read_only,
+    DIRS: lambda f: f.dirs and not f.implicit_dirs,
+    SERVER_COPY: lambda f: f.server_copy,
+}
+
+# What describes the test set-up rather than the backend: a case declares these in `caps`.
+BIG = "big"  # a GiB-class stream is reasonable here (not held in memory, not minutes on an emulator)
+PERSIST = "persist"  # what one process writes, the next one reads (not memory, not an unclosed archive)
 BUCKET = "bucket"  # an object store: the mount names a bucket/container at an `endpoint_url`
+SETUP_CAPS = frozenset({BIG, PERSIST, BUCKET})
+
+# Which conformance tests exercise each capability of `Features` (filled by `@exercises`); the
+# coverage test fails the suite when a capability some backend declares has none.
+EXERCISED: dict[str, list[str]] = {}
+
+_Test = TypeVar("_Test", bound=Callable[..., object])
+
+
+def exercises(*capabilities: str) -> Callable[[_Test], _Test]:
+    """Register a conformance test as one that proves the named `Features` capabilities."""
+    known = set(Features.__dataclass_fields__)
+    unknown = set(capabilities) - known
+    assert not unknown, f"not capabilities of Features: {sorted(unknown)}"
+
+    def register(test: _Test) -> _Test:
+        for capability in capabilities:
+            EXERCISED.setdefault(capability, []).append(f"{test.__module__}::{test.__name__}")  # type: ignore[attr-defined]
+        return test
+
+    return register
 
 
 @dataclass
@@ -45,6 +76,10 @@ class Case:
     sample_prefix: str = ""  # where SAMPLE lives for read-only cases ("" = mount root)
     extra_mounts: dict[str, dict] = field(default_factory=dict)
     _storage: Storage | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        restated = self.caps - SETUP_CAPS
+        assert not restated, f"case {self.name}: {sorted(restated)} come from the backend's features, not the case"
 
     @property
     def profile(self) -> Path:
@@ -63,7 +98,17 @@ class Case:
             self._storage = Storage.from_profile(self.profile)
         return self._storage
 
+    @property
+    def features(self) -> Features:
+        """What the configured backend declares it can do (its class's, narrowed by its options)."""
+        return self.storage().mount(self.mount).backend.features
+
     def can(self, cap: str) -> bool:
+        derive = FROM_FEATURES.get(cap)
+        if derive is not None:
+            return derive(self.features)
+        if cap in Features.__dataclass_fields__:
+            return bool(getattr(self.features, cap))
         return cap in self.caps
 
     def fresh(self) -> str:
@@ -97,7 +142,9 @@ def join(base: str, name: str) -> str:
 
 
 def require(case: Case, cap: str) -> None:
-    """Skip a behaviour the backend lacks by design (a declared capability, allowed under CI)."""
+    """Skip a behaviour the backend lacks by design (a declared capability, allowed under CI).
+
+    `cap` is one of the names above or any field of `Features` (`"stored_md5"`)."""
     import pytest
 
     if not case.can(cap):

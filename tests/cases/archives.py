@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cases._base import BIG, DIRS, PERSIST, SAMPLE, WRITE, Case
+from tests.cases._base import BIG, PERSIST, SAMPLE, Case
 
 # Read-only cases: the sample is on disk, so a second process sees it too.
 READ_ONLY = frozenset({PERSIST})
@@ -97,7 +97,7 @@ def case_zip_rw(tmp_path_factory: pytest.TempPathFactory) -> Case:
     options = {"type": "zip", "file": str(work / "out" / "built.zip"), "mode": "a"}
     # Not PERSIST: the library publishes an archive's changes at Storage.close(), and the suite's
     # session Storage is never closed (the CLI closes after each command: see test_zip.py).
-    return Case("zip_rw", "ziprw", options, work, frozenset({WRITE, DIRS, BIG}))
+    return Case("zip_rw", "ziprw", options, work, frozenset({BIG}))
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cases._base import BIG, BUCKET, PERSIST, SERVER_COPY, WRITE, Case
+from tests.cases._base import BIG, BUCKET, PERSIST, Case
 from tests.servers import azure, gcs, s3
 
 # Each store runs with both data paths: the default (`client: auto`, obstore where it serves the
 # mount) and `<case>_fsspec` (`client: fsspec`: s3fs, gcsfs, adlfs).
 CASES = ["s3", "s3_fsspec", "s3_prefix", "s3_prefix_fsspec", "gcs", "azure", "azure_fsspec", "azure_prefix"]
-CLOUD_CAPS = frozenset({WRITE, BIG, SERVER_COPY, PERSIST, BUCKET})
+CLOUD_CAPS = frozenset({BIG, PERSIST, BUCKET})
 # A prefix case runs every byte through the same code as its base case: the GiB stream (minutes
 # on an emulator) and the missing-bucket / dead-endpoint exits run once per store, on the base case.
 PREFIX_CAPS = CLOUD_CAPS - {BIG, BUCKET}

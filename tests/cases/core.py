@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cases._base import BIG, DIRS, PERSIST, WRITE, Case
+from tests.cases._base import BIG, PERSIST, Case
 
 CASES = ["local", "memory"]
 
@@ -13,10 +13,10 @@ CASES = ["local", "memory"]
 def case_local(tmp_path_factory: pytest.TempPathFactory) -> Case:
     root = tmp_path_factory.mktemp("local-root")
     work = tmp_path_factory.mktemp("local-case")
-    return Case("local", "loc", {"type": "local", "path": str(root)}, work, frozenset({WRITE, DIRS, BIG, PERSIST}))
+    return Case("local", "loc", {"type": "local", "path": str(root)}, work, frozenset({BIG, PERSIST}))
 
 
 @pytest.fixture(scope="session")
 def case_memory(tmp_path_factory: pytest.TempPathFactory) -> Case:
     work = tmp_path_factory.mktemp("memory-case")
-    return Case("memory", "m", {"type": "memory"}, work, frozenset({WRITE, DIRS}))
+    return Case("memory", "m", {"type": "memory"}, work, frozenset())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cases._base import BIG, DIRS, PERSIST, SAMPLE, SERVER_COPY, WRITE, Case
+from tests.cases._base import BIG, PERSIST, SAMPLE, Case
 from tests.servers import http, sftp, smb, webdav
 
 CASES = ["sftp", "smb", "smb_guest", "webdav", "webdav_auth", "http", "http_redirect"]
@@ -17,7 +17,7 @@ CASES = ["sftp", "smb", "smb_guest", "webdav", "webdav_auth", "http", "http_redi
 HTTP_SAMPLE_PREFIX = "sample"
 # The guest SMB share and the authenticated WebDAV server differ from their base cases only in how
 # they log in: the large stream (minutes each) runs once per server, on the base case.
-AUTH_VARIANT_CAPS = frozenset({WRITE, DIRS, PERSIST, SERVER_COPY})
+AUTH_VARIANT_CAPS = frozenset({PERSIST})
 
 
 def _serve(factory: pytest.TempPathFactory, module: object, name: str) -> Iterator[object]:
@@ -84,13 +84,13 @@ def http_options(server: http.HTTPServer, **extra: object) -> dict:
 @pytest.fixture(scope="session")
 def case_sftp(sftp_server: sftp.SFTPServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("sftp", "sf", sftp_options(sftp_server), tmp_path_factory.mktemp("sftp-case"),
-                frozenset({WRITE, DIRS, BIG, PERSIST}))
+                frozenset({BIG, PERSIST}))
 
 
 @pytest.fixture(scope="session")
 def case_smb(smb_server: smb.SMBServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("smb", "sm", smb_options(smb_server), tmp_path_factory.mktemp("smb-case"),
-                frozenset({WRITE, DIRS, BIG, PERSIST, SERVER_COPY}))
+                frozenset({BIG, PERSIST}))
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +102,7 @@ def case_smb_guest(smb_server: smb.SMBServer, tmp_path_factory: pytest.TempPathF
 @pytest.fixture(scope="session")
 def case_webdav(webdav_servers: webdav.WebDAVServers, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("webdav", "dav", webdav_options(webdav_servers.anonymous), tmp_path_factory.mktemp("webdav-case"),
-                frozenset({WRITE, DIRS, BIG, PERSIST, SERVER_COPY}))
+                frozenset({BIG, PERSIST}))
 
 
 @pytest.fixture(scope="session")

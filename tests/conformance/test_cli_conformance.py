@@ -8,7 +8,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from tests.cases._base import BUCKET, PERSIST, SAMPLE, WRITE, Case, join, require
+from tests.cases._base import BUCKET, PERSIST, SAMPLE, WRITE, Case, exercises, join, require
 from tests.payloads import MIB, pattern
 from tests.servers._proc import HOST, free_port
 
@@ -79,6 +79,7 @@ def test_cp_recursive_out_keeps_the_tree(case: Case, tmp_path: Path) -> None:
     assert (tmp_path / "copy/a.txt").read_bytes() == b"a\n"
 
 
+@exercises("stream")
 def test_stdin_to_the_mount_and_back_to_stdout(case: Case) -> None:
     """Several MiB of odd size: more than one read buffer and upload chunk, a short last one."""
     require(case, PERSIST)
@@ -132,6 +133,7 @@ def test_rm_of_a_directory_needs_r(case: Case) -> None:
     assert case.cli("cat", f"{base}/d/x.txt").returncode == 4
 
 
+@exercises("read_only")
 def test_write_to_a_read_only_case_exits_6_before_touching_anything(case: Case, tmp_path: Path) -> None:
     require(case, PERSIST)
     if case.can(WRITE):

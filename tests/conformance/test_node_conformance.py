@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from genrostore.core.errors import (DirectoryNotFound, FileNotFound, GenrostoreError, NotPermitted, UsageError)
-from tests.cases._base import DIRS, SAMPLE, SERVER_COPY, WRITE, Case, join, require
+from tests.cases._base import DIRS, SAMPLE, SERVER_COPY, WRITE, Case, exercises, join, require
 
 
 def test_reads_every_sample_file_byte_for_byte(case: Case) -> None:
@@ -178,6 +178,7 @@ def test_delete_file_and_tree(case: Case) -> None:
     assert not storage.node(f"{base}/d/e/y.txt").exists()
 
 
+@exercises("dirs")
 def test_mkdir_makes_a_listable_directory(case: Case) -> None:
     require(case, WRITE)
     require(case, DIRS)
@@ -240,6 +241,7 @@ def test_unicode_and_space_names_roundtrip(case: Case) -> None:
     assert names == sorted(["space name.txt", "caf\u00e9 \u65e5\u672c.txt", "quote's & amp?.txt"])
 
 
+@exercises("read_only")
 def test_readonly_mount_refuses_writes(case: Case) -> None:
     storage = case.storage()
     if case.can(WRITE):

@@ -9,6 +9,7 @@ tests/backends/test_s3.py and the conformance suite run the same path against re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections import Counter
@@ -50,6 +51,8 @@ def _loop() -> asyncio.AbstractEventLoop:
 
 class AsyncMemoryBackend(MemoryBackend):
     """Counts which path each transfer took; `failures[path]` raises once per listed exception."""
+
+    features = dataclasses.replace(MemoryBackend.features, async_client=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)

@@ -34,16 +34,5 @@ def default_jobs(*mounts: Mount) -> int:
 
 
 def gains_from_parallel_transfers(mount: Mount) -> bool:
-    """A store reached over the network (each request waits on a round trip), not a disk or memory.
-
-    Read from the backend class's declared capabilities (`features.network`), never its type name.
-    """
-    from genrostore.core.registry import backend_class
-
-    features = getattr(backend_class(mount.spec), "features", None)
-    if features is not None:
-        return bool(features.network)
-    return mount.spec.type not in _NOT_NETWORK  # until Backend.features lands (issue 14, item 3)
-
-
-_NOT_NETWORK = ("local", "memory", "base64", "stdio")
+    """A store reached over the network (each request waits on a round trip), not a disk or memory."""
+    return mount.backend.features.network

@@ -58,7 +58,7 @@ def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str] 
         return (src_loop, "between") if src_loop is dst_loop else None
     if dst_loop is not None:
         return (dst_loop, "upload") if _local_path(src) is not None else None
-    if dst.mount.backend.local_disk:  # its writer resolves (and jails) the path itself
+    if dst.mount.backend.features.local_disk:  # its writer resolves (and jails) the path itself
         return src_loop, "download"
     return None
 
@@ -89,7 +89,7 @@ class Batcher:
         key = id(mount)
         if key not in self._loops:
             try:
-                self._loops[key] = mount.batch_loop()
+                self._loops[key] = mount.batch_loop() if mount.backend.features.async_client else None
             except GenrostoreError:  # e.g. a missing bucket: the thread path reports it per file
                 self._loops[key] = None
         return self._loops[key]

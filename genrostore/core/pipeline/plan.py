@@ -37,7 +37,7 @@ class Pair:
 
 def destination_for(src: Node, dst: Node, *, many: bool) -> Node:
     """Where one source file lands: inside `dst` when it is a directory (or must be one)."""
-    if dst.is_stdio or dst.mount.backend.raw_paths:
+    if dst.is_stdio or dst.mount.backend.features.raw_paths:
         return dst.at(dst.path)
     if many or dst.trailing_slash or dst.is_dir():
         name = src.basename if not src.is_stdio else None
@@ -97,7 +97,7 @@ class _Planned:
 
 def refuse_self_copy(src: Node, dst: Node, *, many: bool, recursive: bool) -> None:
     """Refuse (exit 2) a file copied onto itself and a directory copied into itself, like GNU cp."""
-    if src.is_stdio or dst.is_stdio or src.mount.backend.raw_paths or dst.mount.backend.raw_paths:
+    if src.is_stdio or dst.is_stdio or src.mount.backend.features.raw_paths or dst.mount.backend.features.raw_paths:
         return
     src_at, dst_at = _location(src), _location(dst)
     if src_at[0] != dst_at[0] or not (_within(dst_at[1], src_at[1]) or _within(src_at[1], dst_at[1])):
@@ -128,12 +128,12 @@ def _location(node: Node) -> tuple[str, str]:
         local = None
     if local is not None:
         return "", os.path.realpath(local)
-    backend = node.mount.backend
-    if backend.implicit_dirs:  # two mounts of one bucket (or one under a prefix of the other)
-        try:
-            return repr(backend.store_identity()), "/" + backend.full(node.path)  # type: ignore[attr-defined]  # object stores (implicit_dirs) have store_identity
-        except (GenrostoreError, AttributeError):
-            pass
+    try:  # two mounts of one bucket (or one under a prefix of the other)
+        shared = node.mount.backend.store_location(node.path)
+    except GenrostoreError:
+        shared = None
+    if shared is not None:
+        return shared
     return f"{id(node.mount)}", "/" + node.path
 
 
@@ -227,7 +227,7 @@ def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
     """
     skipped: list[UnsafeName] = []
     backend = root.mount.backend
-    make_dirs = not root.is_stdio and backend.supports_dirs and not backend.implicit_dirs
+    make_dirs = not root.is_stdio and backend.features.dirs and not backend.features.implicit_dirs
     prefix = len(src.path) + 1 if src.path else 0
     empty: Entry | None = Entry(src.path, "dir")  # the last directory seen, until something is below it
     for entry in src.mount.walk(src.path, on_skip=skipped.append):

@@ -53,8 +53,8 @@ def download(node: Node, entry: Entry, put: Put, *, check: Callable[[], None] = 
     """
     size = entry.size or 0
     backend = node.mount.backend
-    streamed = backend.streams_ranges
-    version = entry.version if backend.pins_versions else None
+    streamed = backend.features.streaming_ranges
+    version = entry.version if backend.features.pins_versions else None
     part = STREAM_PART if streamed else RANGE_PART
 
     def fetch(offset: int) -> None:
@@ -86,7 +86,7 @@ def download_in_order(node: Node, entry: Entry, start: int, length: int, sink: C
     the read rather than emitting a mix.
     """
     backend = node.mount.backend
-    version = entry.version if backend.pins_versions and backend.streams_ranges else None
+    version = entry.version if backend.features.pins_versions and backend.features.streaming_ranges else None
     end = start + length
 
     def fetch(offset: int, size: int) -> bytes:
