@@ -8,9 +8,12 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
+from genrostore.cli.filteropts import with_filters
 from genrostore.cli.progress import make_progress
+from genrostore.core.filters import NO_FILTER, Filter
 
 
+@with_filters
 def mv(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="SRC... DST")],
@@ -25,6 +28,7 @@ def mv(
                         help="Verify each copy by md5 before removing its source; a mismatch fails.")] = False,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress",
                         help="Force or hide the progress display (default: only on a terminal).")] = None,
+    filters: Filter = NO_FILTER,
 ) -> None:
     """Move files: a rename inside one store where it can, else copy, verify (size, md5), remove.
 
@@ -52,7 +56,7 @@ def mv(
                           jobs=jobs or default_jobs(destination.mount, *([sources[0].mount] if sources else [])),
                           progress=sink)
     try:
-        outcome = move_nodes(sources, destination, options, recursive=recursive)
+        outcome = move_nodes(sources, destination, options, recursive=recursive, filters=filters)
     finally:
         if sink is not None:
             sink.close()

@@ -74,3 +74,16 @@ def test_mv_r_into_an_existing_tree_merges_file_by_file(run: Run, tmp_path: Path
     assert (tmp_path / "dst/src/old.txt").read_bytes() == b"old"
     assert (tmp_path / "dst/src/new.txt").read_bytes() == b"new"
     assert not (tmp_path / "src").exists()
+
+
+def test_mv_r_with_a_filter_moves_only_what_is_in_scope(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "src/sub").mkdir(parents=True)
+    (tmp_path / "src/a.jpg").write_bytes(b"a")
+    (tmp_path / "src/b.txt").write_bytes(b"b")
+    (tmp_path / "src/sub/c.jpg").write_bytes(b"c")
+    result = run("mv", "-r", "--include", "*.jpg", "src", "out")
+    assert result.returncode == 0, result.stderr
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()) \
+        == ["a.jpg", "sub/c.jpg"]
+    assert (tmp_path / "src/b.txt").read_bytes() == b"b"  # out of scope: neither moved nor removed
+    assert not (tmp_path / "src/a.jpg").exists() and not (tmp_path / "src/sub").exists()

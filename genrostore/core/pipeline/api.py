@@ -35,9 +35,11 @@ def copy_node(src: Node, dst: Node, *, recursive: bool = False, no_clobber: bool
     return dst
 
 
-def move_nodes(sources: list[Node], dst: Node, options: CopyOptions, *, recursive: bool = False) -> CopyResult:
+def move_nodes(sources: list[Node], dst: Node, options: CopyOptions, *, recursive: bool = False,
+               filters: Filter = NO_FILTER) -> CopyResult:
     """`mv`: every source file moved (the store's own move, else copy, verify, remove), then
-    with `recursive` the source directories it emptied removed. Failures are collected.
+    with `recursive` the source directories it emptied removed. Failures are collected; with
+    `filters` only the files in scope move (so a whole-directory rename is never used).
 
     A source whose mount cannot remove it fails (exit 6) before anything is copied.
     """
@@ -46,12 +48,12 @@ def move_nodes(sources: list[Node], dst: Node, options: CopyOptions, *, recursiv
         if not source.mount.may_delete:
             source.mount.permit(f"move {source.fullpath}", source.path, delete=True)  # raises
     dry_run = dst.mount.settings.dry_run or any(s.mount.settings.dry_run for s in sources)
-    if recursive and not dry_run and len(sources) == 1:
+    if recursive and not dry_run and len(sources) == 1 and not filters.active:
         renamed = _rename_tree(sources[0], dst)
         if renamed is not None:
             return CopyResult(copied=[renamed])
     directories = [s for s in sources if recursive and not dry_run and s.is_dir()]
-    outcome = run(plan(sources, dst, recursive=recursive), options, decide=move_or_skip)
+    outcome = run(plan(sources, dst, recursive=recursive, filters=filters), options, decide=move_or_skip)
     for directory in directories:
         outcome.failures.extend(remove_emptied(directory))
     return outcome
