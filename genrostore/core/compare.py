@@ -179,10 +179,7 @@ def _read_exact(mount: Mount, path: str, stream: BinaryIO, size: int = CHUNK_SIZ
     """`size` bytes, fewer only at the end (a stream may return short reads)."""
     data = b""
     while len(data) < size:
-        try:
-            more = stream.read(size - len(data))
-        except Exception as exc:
-            raise mount.translate(exc, path) from exc
+        more = stream.read(size - len(data))  # the Mount's stream: its errors arrive located
         if not more:
             break
         data += more
