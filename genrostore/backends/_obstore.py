@@ -61,6 +61,12 @@ class Unrepresentable(Exception):
     `a//b`, or a `dir/` marker it would show as a file): the fsspec listing is used instead."""
 
 
+def _invalid_path(exc: BaseException) -> bool:
+    """object_store refuses a listed key it cannot parse: as InvalidPathError (`a//b`) or, for a
+    `.`/`..` segment, as a generic error naming the invalid path."""
+    return type(exc).__name__ == "InvalidPathError" or "Encountered object with invalid path" in str(exc)
+
+
 # -- choosing the client ------------------------------------------------------------------------
 def choose(backend: ObjectStoreBackend) -> ObstoreClient | None:
     """The obstore client for this mount, or None for the fsspec path; says why under --debug."""
@@ -254,8 +260,13 @@ class ObstoreClient:
 
     def has_prefix(self, key: str) -> bool:
         """Whether any object lies below `key/` (one LIST request)."""
-        for chunk in self.ob.list(self.store, key or None, chunk_size=1):
-            return bool(chunk)
+        try:
+            for chunk in self.ob.list(self.store, key or None, chunk_size=1):
+                return bool(chunk)
+        except Exception as exc:
+            if _invalid_path(exc):
+                return True  # an object is there, only object_store cannot spell its key
+            raise
         return False
 
     def check_container(self) -> None:
@@ -273,7 +284,7 @@ class ObstoreClient:
                         raise Unrepresentable(f"zero-byte object {meta['path']}")
                     yield meta
         except Exception as exc:
-            if type(exc).__name__ == "InvalidPathError":
+            if _invalid_path(exc):
                 raise Unrepresentable(str(exc).split("\n", 1)[0]) from None
             raise
 
@@ -282,7 +293,7 @@ class ObstoreClient:
         try:
             found = self.ob.list_with_delimiter(self.store, key or None)
         except Exception as exc:
-            if type(exc).__name__ == "InvalidPathError":
+            if _invalid_path(exc):
                 raise Unrepresentable(str(exc).split("\n", 1)[0]) from None
             raise
         for meta in found["objects"]:
