@@ -370,8 +370,14 @@ class ObjectStoreBackend(FsspecBackend):
         data = await self.fs._cat_file(self.full(path))  # listings give sizes: `limit` is a safeguard
         return None if limit is not None and len(data) > limit else data
 
-    async def write_small(self, path: str, data: bytes) -> None:
-        await self.fs._pipe_file(self.full(path), data, content_type=content_type(path))
+    def mtime_metadata(self, mtime: datetime | None) -> dict[str, str]:
+        """The user metadata an upload carries for `mtime` (the store's rclone keys); {}: none."""
+        return {}
+
+    async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        metadata = self.mtime_metadata(mtime)
+        await self.fs._pipe_file(self.full(path), data, content_type=content_type(path),
+                                 **({"metadata": metadata} if metadata else {}))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):
