@@ -156,7 +156,7 @@ class FsspecBackend(Backend):
             handle.seek(offset)
         return handle
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         full = self.full(path)
         parent = posixpath.dirname(full)
         if parent and parent != self.root and not self.features.implicit_dirs:
