@@ -35,7 +35,7 @@ from genrostore.backends._objectstore import (
     s3_mtime_metadata,
 )
 from genrostore.core import signals
-from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Prune, Skipped, Upload, Writer
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, SourceChanged
 from genrostore.core.options import TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
@@ -89,8 +89,8 @@ class S3Backend(ObjectStoreBackend):
     """One bucket (below an optional prefix) of an S3-compatible store."""
 
     # mtime: `X-Amz-Meta-Mtime` as rclone stores it (nanoseconds in a decimal string). A listing
-    # does not carry user metadata: `iterdir`/`walk` ask each object's (HEAD, many at once), as
-    # rclone does for its modification times.
+    # does not carry user metadata: `info` reads it from its HEAD, a long listing asks each
+    # object's (`stored_mtimes`: HEADs, many at once), as rclone does for its modification times.
     features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True,
                                    mtime=True, mtime_precision=1e-9)
 
@@ -186,7 +186,17 @@ class S3Backend(ObjectStoreBackend):
         try:
             head = self.call("head_object", Bucket=self.bucket, Key=key)
         except FileNotFoundError:
-            return super().info(path)  # a directory (a prefix), or nothing
+            # A directory is a prefix some key starts with (one listing request, as s3fs asks).
+            try:
+                page = self.call("list_objects_v2", Bucket=self.bucket, Prefix=key.rstrip("/") + "/", MaxKeys=1,
+                                 Delimiter="/")
+            except FileNotFoundError:  # no such bucket: said with its name
+                self.check_bucket()
+                raise
+            if page.get("KeyCount") or page.get("Contents") or page.get("CommonPrefixes"):
+                return Entry(path, "dir")
+            self.check_bucket()
+            raise FileNotFoundError(self.full(path)) from None
         return self._head_entry(path, head)
 
     def _head_entry(self, path: str, head: dict[str, Any]) -> Entry:
@@ -195,13 +205,7 @@ class S3Backend(ObjectStoreBackend):
                 "ETag": head.get("ETag"), "LastModified": stored or head.get("LastModified")}
         return self.entry(info, path)
 
-    def iterdir(self, path: str) -> Iterator[Entry]:
-        return self._with_stored_mtimes(super().iterdir(path))
-
-    def walk(self, path: str, prune: Prune | None = None) -> Iterator[Entry]:
-        return self._with_stored_mtimes(super().walk(path, prune))
-
-    def _with_stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+    def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
         """The listing's entries in order, each file's mtime read from its metadata (HEADs run
         `HEADS_IN_FLIGHT` at a time; memory bounded by one batch)."""
         batch: list[Entry] = []

@@ -294,6 +294,12 @@ class Backend(ABC):
         """The stored md5 when the store knows it to be the real md5 of the content."""
         return self.info(path).md5
 
+    def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+        """`entries` (from this backend's listing) with the mtime a copy stored for each file,
+        where the listing itself does not carry it (S3: one HEAD per object). What a long
+        listing (`ls -l`, `--json`) asks for; the default has nothing more to read."""
+        return entries
+
     def set_mtime(self, path: str, mtime: datetime) -> None:
         """Store `mtime` as the file's modification time, without touching its bytes."""
         raise self.unsupported("setting a modification time")

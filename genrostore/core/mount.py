@@ -176,6 +176,10 @@ class Mount:
         what = "directory" if entry.is_dir else "name"
         return f"listed {what} {problem}, so it cannot be used as a path; skipped"
 
+    def stored_mtimes(self, entries: Iterator[Entry], path: str) -> Iterator[Entry]:
+        """A listing of `path` with each file's stored mtime (see `Backend.stored_mtimes`)."""
+        return self._iterate(lambda: self.backend.stored_mtimes(entries), path)
+
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return cast("BinaryIO", _Stream(self, path, self._call(lambda: self.backend.open_read(path, offset), path)))
 

@@ -88,6 +88,10 @@ class RelativeBackend(Backend):
     def set_mtime(self, path: str, mtime: datetime) -> None:
         self.inner.set_mtime(self.full(path), mtime)
 
+    def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+        inner = (dataclasses.replace(entry, path=self.full(entry.path)) for entry in entries)
+        return (self._own(entry) for entry in self.inner.stored_mtimes(inner))
+
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         self.inner.mkdir(self.full(path), parents=parents, exist_ok=exist_ok)
 
