@@ -130,7 +130,8 @@ def run_cases(space: Workspace, args: argparse.Namespace, wants_s3: bool) -> lis
         catalogue.make_s3_data(space, server_root / s3server.BUCKET)
         assert space.anchors.rclone
         space.server = s3server.start(space.anchors.rclone, server_root)
-        space.profile.write_text(space.server.profile_yaml("s3", s3nosum={"disable_checksum": True}))
+        space.profile.write_text(space.server.profile_yaml("s3", s3nosum={"disable_checksum": True},
+                                                              s3fsspec={"client": "fsspec"}))
         space.profile.chmod(0o600)
         cases += [catalogue.S3_CASES[key](space, args.runs) for key in keys if key in catalogue.S3_CASES]
     try:

@@ -177,8 +177,9 @@ def md5(space: Workspace, runs: int) -> Case:
 
 
 # -- S3 cases --------------------------------------------------------------------------------
-SMALL_TARGET = Target("≤ 1.2× s5cmd and faster than rclone", (("s5cmd", 1.2), ("rclone", 1.0)))
-BIG_TARGET = Target("≤ 1.2× the best anchor", (("best anchor", 1.2),))
+# Issue 16's targets (the obstore data path): at s5cmd's level and ahead of rclone.
+SMALL_TARGET = Target("≤ 1.0× s5cmd and faster than rclone", (("s5cmd", 1.0), ("rclone", 1.0)))
+BIG_TARGET = Target("≤ 1.0× s5cmd", (("s5cmd", 1.0),))
 
 
 @dataclass
@@ -193,8 +194,15 @@ class S3Commands:
         return self.space.server
 
     def genrostore(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
+        """genrostore with the default data path (`client: auto`: obstore for this mount)."""
         return Tool(GENROSTORE, [*self.space.genrostore, "--profile", str(self.space.profile), "-q", *args],
                     prepare=prepare)
+
+    def genrostore_fsspec(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
+        """The same command on the `s3fsspec` mount (`client: fsspec`: s3fs), for reference."""
+        args = tuple(f"s3fsspec:{a[3:]}" if a.startswith("s3:") else a for a in args)
+        return Tool(f"{GENROSTORE} (fsspec)", [*self.space.genrostore, "--profile", str(self.space.profile), "-q",
+                                              *args], prepare=prepare, reference=True)
 
     def rclone(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
         assert self.space.anchors.rclone
@@ -213,6 +221,13 @@ class S3Commands:
                     env={**self.server.client_env(), "AWS_ENDPOINT_URL": self.server.endpoint_url},
                     prepare=prepare, reference=True)
 
+    def obstore_floor(self, mode: str, source: str, destination: str, prepare: Callable[[int], None]) -> Tool:
+        """The bare obstore requests of a small-file case (benchmarks/obstore_floor.py), for reference."""
+        script = str(Path(__file__).with_name("obstore_floor.py"))
+        return Tool("obstore floor", [sys.executable, script, mode, source, destination],
+                    env={**self.server.client_env(), "AWS_ENDPOINT_URL": self.server.endpoint_url},
+                    prepare=prepare, reference=True)
+
     def aws(self, *args: str, prepare: Callable[[int], None] | None = None) -> Tool:
         assert self.space.anchors.aws
         return Tool("aws", [self.space.anchors.aws, "--endpoint-url", self.server.endpoint_url, "s3", *args,
@@ -224,10 +239,12 @@ def small_upload(space: Workspace, runs: int) -> Case:
     clear = space.clear_bucket
     tools = [
         s3.genrostore("cp", "-r", "./small/", "s3:up-gs-{run}/", prepare=clear("up-gs-")),
+        s3.genrostore_fsspec("cp", "-r", "./small/", "s3:up-gf-{run}/", prepare=clear("up-gf-")),
         s3.rclone("copy", "--transfers", "16", "small", f"bench:{BUCKET}/up-rc-{{run}}", prepare=clear("up-rc-")),
         s3.s5cmd("cp", "small/*", f"s3://{BUCKET}/up-s5-{{run}}/", prepare=clear("up-s5-")),
         s3.aws("cp", "--recursive", "small", f"s3://{BUCKET}/up-aws-{{run}}/", prepare=clear("up-aws-")),
         s3.floor("up", "small", f"{BUCKET}/up-fl-{{run}}", prepare=clear("up-fl-")),
+        s3.obstore_floor("up", "small", f"{BUCKET}/up-ob-{{run}}", prepare=clear("up-ob-")),
     ]
     last = str(runs - 1)
     return Case("small-upload", f"4. {n:,} × {_size(space.sizes.small_size)} files, local → S3", tools,
@@ -240,6 +257,7 @@ def big_upload(space: Workspace, runs: int) -> Case:
     clear = space.clear_bucket
     tools = [
         s3.genrostore("cp", "./s3big.bin", "s3:bigup-gs-{run}/big.bin", prepare=clear("bigup-gs-")),
+        s3.genrostore_fsspec("cp", "./s3big.bin", "s3:bigup-gf-{run}/big.bin", prepare=clear("bigup-gf-")),
         # Reference: the same upload without storing the md5 (no whole-object md5, no self-copy).
         Tool("genrostore, disable_checksum", [*space.genrostore, "--profile", str(space.profile), "-q", "cp",
                                               "./s3big.bin", "s3nosum:bigup-ns-{run}/big.bin"],
@@ -258,6 +276,7 @@ def big_download(space: Workspace, runs: int) -> Case:
     out = space.clear_out
     tools = [
         s3.genrostore("cp", "s3:src-big/big.bin", "./out/gs-{run}.bin", prepare=out("gs-")),
+        s3.genrostore_fsspec("cp", "s3:src-big/big.bin", "./out/gf-{run}.bin", prepare=out("gf-")),
         s3.rclone("copyto", f"bench:{BUCKET}/src-big/big.bin", "out/rc-{run}.bin", prepare=out("rc-")),
         s3.s5cmd("cp", f"s3://{BUCKET}/src-big/big.bin", "out/s5-{run}.bin", prepare=out("s5-")),
         s3.aws("cp", f"s3://{BUCKET}/src-big/big.bin", "out/aws-{run}.bin", prepare=out("aws-")),
@@ -270,10 +289,12 @@ def small_download(space: Workspace, runs: int) -> Case:
     out = space.clear_out
     tools = [
         s3.genrostore("cp", "-r", "s3:src-small/", "./out/gs-{run}/", prepare=out("gs-")),
+        s3.genrostore_fsspec("cp", "-r", "s3:src-small/", "./out/gf-{run}/", prepare=out("gf-")),
         s3.rclone("copy", "--transfers", "16", f"bench:{BUCKET}/src-small", "out/rc-{run}", prepare=out("rc-")),
         s3.s5cmd("cp", f"s3://{BUCKET}/src-small/*", "out/s5-{run}/", prepare=out("s5-")),
         s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", "out/aws-{run}", prepare=out("aws-")),
         s3.floor("down", f"{BUCKET}/src-small", "out/fl-{run}", prepare=out("fl-")),
+        s3.obstore_floor("down", f"{BUCKET}/src-small", "out/ob-{run}", prepare=out("ob-")),
     ]
     last = str(runs - 1)
     return Case("small-download", f"6a. {n:,} small files, S3 → local", tools, SMALL_TARGET, runs,
@@ -285,12 +306,14 @@ def server_copy(space: Workspace, runs: int) -> Case:
     clear = space.clear_bucket
     tools = [
         s3.genrostore("cp", "-r", "s3:src-small/", "s3:cp-gs-{run}/", prepare=clear("cp-gs-")),
+        s3.genrostore_fsspec("cp", "-r", "s3:src-small/", "s3:cp-gf-{run}/", prepare=clear("cp-gf-")),
         s3.rclone("copy", "--transfers", "16", f"bench:{BUCKET}/src-small", f"bench:{BUCKET}/cp-rc-{{run}}",
                   prepare=clear("cp-rc-")),
         s3.s5cmd("cp", f"s3://{BUCKET}/src-small/*", f"s3://{BUCKET}/cp-s5-{{run}}/", prepare=clear("cp-s5-")),
         s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", f"s3://{BUCKET}/cp-aws-{{run}}/",
                prepare=clear("cp-aws-")),
         s3.floor("copy", f"{BUCKET}/src-small", f"{BUCKET}/cp-fl-{{run}}", prepare=clear("cp-fl-")),
+        s3.obstore_floor("copy", f"{BUCKET}/src-small", f"{BUCKET}/cp-ob-{{run}}", prepare=clear("cp-ob-")),
     ]
     last = str(runs - 1)
     return Case("server-copy", f"6b. {n:,} objects, S3 → S3 server-side copy", tools, SMALL_TARGET, runs,

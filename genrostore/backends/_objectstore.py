@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
 from genrostore.backends._net import warn_unverified
-from genrostore.core.backend import Backend, Entry, Features, Prune
+from genrostore.core.backend import Backend, Entry, Features, Prune, Writer
 from genrostore.core.errors import (
     AuthenticationFailed,
     DirectoryNotFound,
@@ -24,6 +24,7 @@ from genrostore.core.errors import (
     GenrostoreError,
     NotADirectory,
     NotPermitted,
+    SourceChanged,
     TemporaryError,
     UsageError,
 )
@@ -149,9 +150,12 @@ class ObjectStoreBackend(FsspecBackend):
     `store_identity()` decides when two mounts can copy server-side.
     """
 
-    features = Features(implicit_dirs=True, server_copy=True, ranged_reads=True, stored_md5=True,
+    features = Features(implicit_dirs=True, server_copy=True, server_move=True, ranged_reads=True, stored_md5=True,
                         async_client=True, network=True)
     container_option: ClassVar[str] = "bucket"
+    # True: listings go through obstore too; False: its ObjectMeta lacks what the fsspec listing
+    # gives (Azure's Content-MD5), so listings stay on fsspec.
+    obstore_lists: ClassVar[bool] = True
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -160,6 +164,9 @@ class ObjectStoreBackend(FsspecBackend):
         self.root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
         self._bucket_checked = False
         self._bucket_lock = threading.Lock()
+        self._obstore: Any = None
+        self._obstore_chosen = False
+        self._obstore_lock = threading.Lock()
 
     @property
     def timeout(self) -> float:
@@ -175,6 +182,48 @@ class ObjectStoreBackend(FsspecBackend):
         """Called once, when the client is built (under the filesystem's lock)."""
         if not self.verify_ssl:
             warn_unverified(self.name, endpoint)
+
+    # -- the obstore data path (backends/_obstore.py) --------------------------------------------
+    @property
+    def obstore(self) -> Any:
+        """The mount's obstore client, or None when it uses the fsspec path (`client` option)."""
+        if not self._obstore_chosen:
+            with self._obstore_lock:
+                if not self._obstore_chosen:
+                    from genrostore.backends import _obstore
+
+                    self._obstore = _obstore.choose(self)
+                    self._obstore_chosen = True
+        return self._obstore
+
+    def obstore_unsupported(self) -> str | None:
+        """Why obstore cannot serve this mount's configuration; None when it can."""
+        return f"obstore is not wired for {self.spec.type}"
+
+    def make_obstore(self) -> Any:
+        """The obstore store of this mount's bucket (import obstore here, never at module import)."""
+        raise self.unsupported("obstore")
+
+    def obstore_version(self, meta: dict[str, Any]) -> str | None:
+        """The version tag (as `version_of` gives it) of an obstore ObjectMeta."""
+        return meta.get("e_tag")
+
+    def obstore_multipart(self, size_hint: int | None) -> int | None:
+        """The part size of an obstore multipart upload; None: the fsspec writer takes over."""
+        return None
+
+    def obstore_md5_attributes(self, md5: str | None) -> dict[str, str]:
+        return {}
+
+    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str) -> None:
+        """Store the real md5 of a finished obstore multipart upload whose ETag is `etag`."""
+
+    def check_put(self, key: str, md5: str, etag: str | None) -> None:
+        """After one PUT: the store's answer must show it holds the bytes sent (S3: ETag = md5)."""
+
+    def fsspec_writer(self, path: str, size_hint: int | None) -> Writer:
+        """The fsspec path's writer (what `open_write` gives without obstore)."""
+        raise self.unsupported("writes")
 
     # -- to be provided by each store ---------------------------------------------------------
     def store_identity(self) -> tuple[Any, ...]:
@@ -206,16 +255,40 @@ class ObjectStoreBackend(FsspecBackend):
             if self._bucket_checked:
                 return
             try:
-                self.fs.info(self.bucket)
+                if self.obstore is not None:
+                    self._obstore_bucket_check()
+                else:
+                    self.fs.info(self.bucket)
             except FileNotFoundError:
                 raise DirectoryNotFound(f"no such {self.container_option} '{self.bucket}'", path="") from None
             self._bucket_checked = True
+
+    def _obstore_bucket_check(self) -> None:
+        from genrostore.backends import _obstore
+
+        try:
+            self.obstore.check_container()
+        except Exception as exc:
+            mapped = _obstore.classify(exc, self.name)
+            if isinstance(mapped, FileNotFoundError):
+                raise FileNotFoundError(self.bucket) from None
+            raise
 
     # -- contract -----------------------------------------------------------------------------------
     def info(self, path: str) -> Entry:
         if not path:
             self.check_bucket()
             return Entry("", "dir")
+        fast = self.obstore
+        if fast is not None:
+            key = self.key(path)
+            try:
+                return fast.entry(fast.head(key), path)
+            except FileNotFoundError:
+                self.check_bucket()  # a missing bucket is exit 3, not a missing file
+                if fast.has_prefix(key):
+                    return Entry(path, "dir")
+                raise
         try:
             found = self.fs.info(self.full(path))
         except FileNotFoundError:
@@ -226,6 +299,29 @@ class ObjectStoreBackend(FsspecBackend):
         return self.entry(found, path)
 
     def iterdir(self, path: str) -> Iterator[Entry]:
+        fast = self.obstore if self.obstore_lists else None
+        if fast is not None:
+            from genrostore.backends._obstore import Unrepresentable
+
+            try:
+                objects, prefixes = fast.children(self.key(path))
+            except Unrepresentable:
+                pass  # the fsspec listing below shows what object_store cannot
+            except Exception:
+                self.check_bucket()  # a missing bucket is exit 3
+                raise
+            else:
+                if objects or prefixes:
+                    entries = [Entry(self.relative_key(p), "dir") for p in prefixes]
+                    entries += [fast.entry(m, self.relative_key(m["path"])) for m in objects]
+                    yield from sorted(entries, key=lambda e: e.name)
+                    return
+                self.check_bucket()
+                if not path:
+                    return
+                if self.info(path).is_dir:
+                    return
+                raise NotADirectory("not a directory", path=path)
         try:
             listing = self.fs.ls(self.full(path), detail=True)
         except FileNotFoundError:
@@ -271,13 +367,36 @@ class ObjectStoreBackend(FsspecBackend):
                     seen.add(directory)
                     yield Entry(directory, "dir")
             if not keys[relative]:
-                yield self.entry(files[relative], relative)
+                yield self._listed_entry(files[relative], relative)
+
+    def _listed_entry(self, info: dict[str, Any], path: str) -> Entry:
+        meta = info.get("obstore")
+        return self.obstore.entry(meta, path) if meta is not None else self.entry(info, path)
 
     def _find(self, path: str) -> dict[str, dict[str, Any]]:
         return self._find_with_markers(path)[0]
 
+    def relative_key(self, key: str) -> str:
+        """The mount path of a full object key (the bucket not included)."""
+        return key[len(self.prefix) + 1:] if self.prefix else key
+
     def _find_with_markers(self, path: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
         """The files below `path`, and the directories that only `dir/` marker objects make."""
+        fast = self.obstore if self.obstore_lists else None
+        if fast is not None:
+            from genrostore.backends._obstore import Unrepresentable
+
+            try:
+                listed = {self.relative_key(m["path"]): m for m in fast.listing(self.key(path))}
+            except Unrepresentable:
+                pass  # a key object_store cannot spell: the fsspec listing below
+            except Exception:
+                self.check_bucket()  # a missing bucket is exit 3
+                raise
+            else:
+                if not listed:
+                    self.check_bucket()
+                return {k: {"obstore": m} for k, m in listed.items()}, set()
         full = self.full(path)
         try:
             found = self.fs.find(full, detail=True)
@@ -297,6 +416,9 @@ class ObjectStoreBackend(FsspecBackend):
         return files, markers
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
+        fast = self.obstore
+        if fast is not None:
+            return self._obstore_open(path, offset)
         if self.info(path).is_dir:
             raise IsADirectoryError(self.full(path))
         # A bounded read-ahead: the libraries' defaults (up to 50 MiB blocks) multiply peak memory.
@@ -309,12 +431,50 @@ class ObjectStoreBackend(FsspecBackend):
         """One ranged GET of exactly the bytes asked for (the core fetches large objects in parallel ranges)."""
         if length <= 0:
             return b""
+        if self.obstore is not None:
+            with self._obstore_open(path, offset, length) as stream:
+                return stream.read()
         return self.fs.cat_file(self.full(path), start=offset, end=offset + length)
+
+    def _obstore_open(self, path: str, offset: int = 0, length: int | None = None,
+                      version: str | None = None) -> BinaryIO:
+        """One GET through obstore, streamed; no HEAD first (a missing key answers 404 just the same)."""
+        import io
+
+        key = self.key(path)
+        if not key:
+            raise IsADirectoryError(self.full(path))
+        try:
+            return self.obstore.open(key, offset, length, version)
+        except FileNotFoundError:
+            if self.info(path).is_dir:
+                raise IsADirectoryError(self.full(path)) from None
+            raise
+        except Exception as exc:
+            from genrostore.backends._obstore import code_and_status
+
+            code, status = code_and_status(exc)
+            if offset and length is None and (code == "InvalidRange" or status == 416):
+                return io.BytesIO(b"")  # at or past the end: nothing left to read
+            if version and type(exc).__name__ == "PreconditionError":
+                raise SourceChanged("the object was replaced while being read (its version changed)",
+                                    path=path) from exc
+            raise
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         """Nothing to store: a directory appears with its first object (see the module docstring)."""
         self.check_bucket()
-        if path and self.fs.isfile(self.full(path)):
+        if not path:
+            return
+        if self.obstore is None:
+            if self.fs.isfile(self.full(path)):
+                raise FileExistsError(self.full(path))
+            return
+        try:
+            found = self.info(path)
+        except FileNotFoundError:
+            return
+        if not found.is_dir:
             raise FileExistsError(self.full(path))
 
     def remove_file(self, path: str) -> None:
@@ -340,6 +500,15 @@ class ObjectStoreBackend(FsspecBackend):
         """Zero-byte `dir/` objects other tools leave behind."""
         if not path:
             return
+        if self.obstore is not None and self.obstore_lists:
+            from genrostore.backends._obstore import Unrepresentable
+
+            try:
+                for _ in self.obstore.listing(self.key(path)):
+                    pass
+                return  # object_store saw no zero-byte object, so no `dir/` marker either
+            except Unrepresentable:
+                pass
         full = self.full(path)
         try:
             markers = [n for n, i in self.fs.find(full, detail=True, withdirs=False).items()
@@ -358,15 +527,24 @@ class ObjectStoreBackend(FsspecBackend):
         if self.info(src_path).is_dir:
             raise IsADirectoryError(self.full(src_path))
         dst.check_bucket()
+        if self.obstore is not None and dst.bucket == self.bucket:
+            self.obstore.copy(self.key(src_path), dst.key(dst_path))
+            return True
         self.fs.copy(self.full(src_path), dst.full(dst_path))
         return True
 
     # -- small objects as coroutines: s3fs, gcsfs and adlfs are asyncio clients ------------------
     def batch_loop(self) -> Any:
         self.check_bucket()
+        if self.obstore is not None:
+            from genrostore.backends._obstore import event_loop
+
+            return event_loop()
         return self.fs.loop
 
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
+        if self.obstore is not None:
+            return await self.obstore.read_small(self.key(path), limit)
         data = await self.fs._cat_file(self.full(path))  # listings give sizes: `limit` is a safeguard
         return None if limit is not None and len(data) > limit else data
 
@@ -376,16 +554,27 @@ class ObjectStoreBackend(FsspecBackend):
 
     async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
         metadata = self.mtime_metadata(mtime)
+        if self.obstore is not None and not metadata:
+            await self.obstore.put_async(self.key(path), data, content_type(path))
+            return
         await self.fs._pipe_file(self.full(path), data, content_type=content_type(path),
                                  **({"metadata": metadata} if metadata else {}))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):
             return False
+        if self.obstore is not None and dst.bucket == self.bucket:
+            await self.obstore.copy_async(self.key(src_path), dst.key(dst_path))
+            return True
         await self.fs._cp_file(self.full(src_path), dst.full(dst_path))
         return True
 
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
+        from genrostore.backends import _obstore
+
+        for link in _chain(exc):
+            if _obstore.is_obstore_error(link):
+                return _obstore.classify(link, where)
         return classify(exc, where)
 
 

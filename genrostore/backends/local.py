@@ -157,7 +157,8 @@ def _relative_to(top: str, depth: int, path: str) -> str:
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
 
-    features = Features(ranged_reads=True, atomic_rename=True, local_disk=True, mtime=True, mtime_precision=1e-9)
+    features = Features(server_move=True, ranged_reads=True, atomic_rename=True, local_disk=True, mtime=True,
+                        mtime_precision=1e-9)
 
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -297,6 +298,37 @@ class LocalBackend(Backend):
 
     def remove_dir(self, path: str) -> None:
         os.rmdir(self.full(path))
+
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        if not isinstance(dst, LocalBackend):
+            return False
+        source, target = self.full(src_path), dst.full(dst_path)
+        if os.path.islink(source) or not os.path.isdir(source) or os.path.lexists(target):
+            return False  # os.rename would replace an empty directory: never onto anything
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.rename(source, target)
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                return False
+            raise
+        return True
+
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """os.replace inside one file system (any two local mounts on it); False across devices."""
+        if not isinstance(dst, LocalBackend):
+            return False
+        source, target = self.full(src_path), dst.full(dst_path)
+        if os.path.isdir(source) and not os.path.islink(source):
+            raise IsADirectoryError(source)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                return False
+            raise
+        return True
 
     def remove_tree(self, path: str) -> None:
         import shutil

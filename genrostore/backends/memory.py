@@ -53,7 +53,7 @@ class _MemoryWriter(Writer):
 class MemoryBackend(Backend):
     """A dict of files plus a set of directories, guarded by a lock for parallel copies."""
 
-    features = Features(ranged_reads=True)
+    features = Features(server_move=True, ranged_reads=True)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -149,6 +149,21 @@ class MemoryBackend(Backend):
                 raise GenrostoreError("directory not empty", path=path, fix="recursive")
             if path:
                 self._dirs.discard(path)
+
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Re-key the blob inside this store (its bytes are not copied); False for another store."""
+        if dst is not self:
+            return False
+        with self._lock:
+            if src_path in self._dirs:
+                raise IsADirectoryError(src_path)
+            if src_path not in self._files:
+                raise FileNotFoundError(src_path)
+            if dst_path in self._dirs:
+                raise IsADirectoryError(dst_path)
+            self._add_parents(dst_path)
+            self._files[dst_path] = self._files.pop(src_path)
+        return True
 
     def remove_tree(self, path: str) -> None:
         with self._lock:

@@ -37,7 +37,7 @@ from genrostore.backends._objectstore import (
 from genrostore.core import signals
 from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, SourceChanged
-from genrostore.core.options import TIMEOUT, VERIFY_SSL
+from genrostore.core.options import CLIENT, TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
 from genrostore.core.schema import BackendSpec, Option
 
@@ -62,6 +62,7 @@ SPEC = BackendSpec(
                "written by a server-side self-copy after the upload): large uploads finish sooner, and `md5` "
                "of such an object reads it. As rclone's --s3-disable-checksum.", bool, default=False),
         VERIFY_SSL,
+        CLIENT,
     ),
     module=__name__,
     cls="S3Backend",
@@ -132,6 +133,73 @@ class S3Backend(ObjectStoreBackend):
         self.warn_if_unverified(self.endpoint_url or "https://s3.amazonaws.com")
         return fs
 
+    # -- the obstore data path (backends/_obstore.py) ---------------------------------------------
+    def obstore_unsupported(self) -> str | None:
+        return None  # endpoints, path style, anon, region, keys, profiles/SSO (via botocore): all covered
+
+    def make_obstore(self) -> Any:
+        from genrostore.backends import _obstore
+
+        store_module = require("obstore.store", "s3")
+        o = self.options
+        endpoint = self.endpoint_url
+        config: dict[str, Any] = {}
+        region = o.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        provider = None
+        if o.get("anon"):
+            config["skip_signature"] = True
+        elif o.get("access_key") and o.get("secret_key"):
+            config["access_key_id"] = o["access_key"]
+            config["secret_access_key"] = o["secret_key"]
+            if o.get("session_token"):
+                config["session_token"] = o["session_token"]
+        else:
+            credentials, chain_region = _obstore.aws_chain(o.get("profile"), self.name)
+            provider = _obstore.BotocoreCredentials(credentials)
+            region = region or chain_region
+        if not region and (o.get("anon") or o.get("access_key")) and not endpoint:
+            region = require("botocore.session", "s3").Session(profile=o.get("profile")).get_config_variable("region")
+        config["region"] = region or "us-east-1"
+        if endpoint:
+            config["endpoint"] = endpoint
+            config["virtual_hosted_style_request"] = False  # path style: MinIO, Ceph, rclone serve s3
+        self.warn_if_unverified(endpoint or "https://s3.amazonaws.com")
+        return store_module.S3Store(
+            self.bucket, config=config, client_options=_obstore.client_options(self, endpoint),
+            retry_config=_obstore.retry_config(self), credential_provider=provider)
+
+    def obstore_multipart(self, size_hint: int | None) -> int | None:
+        """obstore cuts parts of one size: fine when the size is known (it fits 10,000 parts)."""
+        return part_size_for(1, size_hint) if size_hint is not None else None
+
+    def obstore_md5_attributes(self, md5: str | None) -> dict[str, str]:
+        if md5 is None or self.options.get("disable_checksum"):
+            return {}
+        return {MD5_METADATA: base64.b64encode(bytes.fromhex(md5)).decode()}
+
+    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str) -> None:
+        if not self.options.get("disable_checksum"):
+            record_md5(self, key, digest, size, content_type, etag)
+
+    def check_put(self, key: str, md5: str, etag: str | None) -> None:
+        """A single PUT's ETag is the md5 of what S3 stored, unless SSE-KMS/SSE-C makes it opaque."""
+        from genrostore.backends._obstore import etag_md5
+
+        if etag_md5(etag) == md5:
+            return
+        head = self.call("head_object", Bucket=self.bucket, Key=key)
+        if head.get("ServerSideEncryption") == "aws:kms" or head.get("SSECustomerAlgorithm"):
+            return
+        if (head.get("ETag") or "") != (etag or ""):
+            return  # another writer replaced it since: their bytes, not ours, are compared by them
+        self.call("delete_object", Bucket=self.bucket, Key=key)
+        raise GenrostoreError(f"the store holds other bytes than were sent (ETag {etag}, md5 {md5}); "
+                              "the object was removed", hint="retry; check the network path",
+                              path=self.relative_key(key))
+
+    def fsspec_writer(self, path: str, size_hint: int | None) -> Writer:
+        return S3Writer(self, self.key(path), size_hint)
+
     def store_identity(self) -> tuple[Any, ...]:
         o = self.options
         return ("s3", self.endpoint_url, o.get("region"), o.get("anon"), o.get("access_key"),
@@ -146,6 +214,9 @@ class S3Backend(ObjectStoreBackend):
         return asyncio.run_coroutine_threadsafe(self.fs._call_s3(method, **kwargs), self.fs.loop)
 
     def delete_keys(self, names: list[str]) -> None:
+        if self.obstore is not None:
+            self.obstore.delete([n.split("/", 1)[1] for n in names])  # DeleteObjects, 1,000 a request
+            return
         for batch in batches((n.split("/", 1)[1] for n in names), DELETE_BATCH):
             response = self.call("delete_objects", Bucket=self.bucket,
                                  Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
@@ -254,6 +325,14 @@ class S3Backend(ObjectStoreBackend):
         self.call("copy_object", Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
                   CopySourceIfMatch=head["ETag"], Metadata=metadata, MetadataDirective="REPLACE", **extra)
 
+    def stored_md5(self, info: dict[str, Any]) -> str | None:
+        """A listing's single-part ETag (no HEAD per object, as rclone); KMS/SSE-C ETags are not md5s."""
+        from genrostore.backends._obstore import etag_md5
+
+        if info.get("ServerSideEncryption") == "aws:kms" or info.get("SSECustomerAlgorithm"):
+            return None
+        return etag_md5(info.get("ETag") or info.get("etag"))
+
     def md5(self, path: str) -> str | None:
         """`md5chksum` metadata, else a single-part, unencrypted-by-KMS ETag; otherwise unknown."""
         return self._md5_of_head(self.call("head_object", Bucket=self.bucket, Key=self.key(path)))
@@ -274,6 +353,8 @@ class S3Backend(ObjectStoreBackend):
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         """One GET, streamed: no HEAD first (a missing key answers 404 just the same)."""
+        if self.obstore is not None:
+            return self._obstore_open(path, offset)
         key = self.key(path)
         if not key:
             raise IsADirectoryError(self.full(path))
@@ -299,6 +380,8 @@ class S3Backend(ObjectStoreBackend):
 
     def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
         """One GET of exactly this range, streamed as it arrives; with `version`, only of that ETag."""
+        if self.obstore is not None:
+            return self._obstore_open(path, offset, length, version)
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path),
                                    "Range": f"bytes={offset}-{offset + length - 1}"}
         if version:
@@ -320,6 +403,20 @@ class S3Backend(ObjectStoreBackend):
         if not key:
             raise IsADirectoryError(self.full(src_path))
         dst.check_bucket()
+        if self.obstore is not None and dst.bucket == self.bucket:
+            try:
+                self.obstore.copy(key, dst.key(dst_path))
+                return True
+            except FileNotFoundError:
+                if self.info(src_path).is_dir:
+                    raise IsADirectoryError(self.full(src_path)) from None
+                raise
+            except Exception as exc:
+                from genrostore.backends._obstore import code_and_status
+
+                if code_and_status(exc)[0] not in ("InvalidRequest", "EntityTooLarge"):
+                    raise
+                # Over CopyObject's 5 GiB: the multipart copy below
         try:
             self.call("copy_object", Bucket=dst.bucket, Key=dst.key(dst_path),
                       CopySource={"Bucket": self.bucket, "Key": key})
@@ -337,10 +434,17 @@ class S3Backend(ObjectStoreBackend):
 
     def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self.check_bucket()
+        if self.obstore is not None and mtime is None:
+            from genrostore.backends._obstore import ObstoreWriter
+
+            return ObstoreWriter(self.obstore, self.key(path), size_hint, content_type(path),
+                                 lambda: self.fsspec_writer(path, size_hint))
         return S3Writer(self, self.key(path), size_hint, mtime)
 
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         """One GET, no HEAD (s3fs's `_cat_file` asks for the size first)."""
+        if self.obstore is not None:
+            return await super().read_small(path, limit)
         response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key(path))
         body = response["Body"]
         try:
@@ -352,6 +456,9 @@ class S3Backend(ObjectStoreBackend):
 
     async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
         """One PUT with Content-MD5: the store rejects a body damaged on the way, and its ETag is the md5."""
+        if self.obstore is not None:
+            await super().write_small(path, data)  # obstore: the returned ETag is compared instead
+            return
         await self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
                                ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
                                ContentType=content_type(path), Metadata=_mtime_metadata(mtime))
@@ -360,6 +467,9 @@ class S3Backend(ObjectStoreBackend):
         """One CopyObject, no HEAD (the engine batches only objects it listed, far below 5 GiB)."""
         if not isinstance(dst, S3Backend) or not self.same_store(dst):
             return False
+        if self.obstore is not None and dst.bucket == self.bucket:
+            await self.obstore.copy_async(self.key(src_path), dst.key(dst_path))
+            return True
         await self.fs._call_s3("copy_object", Bucket=dst.bucket, Key=dst.key(dst_path),
                                CopySource={"Bucket": self.bucket, "Key": self.key(src_path)})
         return True
@@ -367,6 +477,32 @@ class S3Backend(ObjectStoreBackend):
 
 def _mtime_metadata(mtime: datetime | None) -> dict[str, str]:
     return {} if mtime is None else s3_mtime_metadata(mtime)
+
+
+def record_md5(backend: S3Backend, key: str, digest: bytes, size: int, content_type: str, etag: str | None,
+               metadata: dict[str, str] | None = None) -> None:
+    """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy.
+
+    The copy is conditional on the ETag our upload created: if another writer replaced the
+    key in between, our md5 is not stamped on their bytes (the key is theirs, as it would be
+    had they written a moment later), and the user is told.
+    """
+    if size > MAX_COPY_OBJECT or not etag:
+        return
+    bucket = backend.bucket
+    try:
+        backend.call(
+            "copy_object", Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
+            CopySourceIfMatch=etag,
+            Metadata={**(metadata or {}), MD5_METADATA: base64.b64encode(digest).decode()},
+            ContentType=content_type,  # REPLACE replaces it too
+            MetadataDirective="REPLACE",
+        )
+    except Exception as exc:
+        if not isinstance(exc, FileNotFoundError) and error_code(exc) != "PreconditionFailed":
+            raise
+        print(f"genrostore: warning: {backend.name}: {key} was replaced or removed by another "
+              "writer right after this upload; its md5 metadata was not recorded", file=sys.stderr, flush=True)
 
 
 class S3Reader(io.RawIOBase):
@@ -529,28 +665,9 @@ class S3Writer(Writer):
         self._record_md5(done.get("ETag"))
 
     def _record_md5(self, etag: str | None) -> None:
-        """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy.
-
-        The copy is conditional on the ETag our upload created: if another writer replaced the
-        key in between, our md5 is not stamped on their bytes (the key is theirs, as it would be
-        had they written a moment later), and the user is told.
-        """
-        if self.digest is None or self.size > MAX_COPY_OBJECT or not etag:
-            return
-        bucket = self.backend.bucket
-        try:
-            self.backend.call(
-                "copy_object", Bucket=bucket, Key=self.key, CopySource={"Bucket": bucket, "Key": self.key},
-                CopySourceIfMatch=etag,
-                Metadata={**self.metadata, MD5_METADATA: base64.b64encode(self.digest.digest()).decode()},
-                ContentType=self.content_type,  # REPLACE replaces it too
-                MetadataDirective="REPLACE",
-            )
-        except Exception as exc:
-            if not isinstance(exc, FileNotFoundError) and error_code(exc) != "PreconditionFailed":
-                raise
-            print(f"genrostore: warning: {self.backend.name}: {self.key} was replaced or removed by another "
-                  "writer right after this upload; its md5 metadata was not recorded", file=sys.stderr, flush=True)
+        if self.digest is not None:
+            record_md5(self.backend, self.key, self.digest.digest(), self.size, self.content_type, etag,
+                       self.metadata)
 
     def _abort(self) -> None:
         self.pending = []

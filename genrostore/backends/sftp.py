@@ -343,7 +343,8 @@ class SFTPBackend(FsspecBackend):
     (symlink-free) path of the mount's root."""
 
     # mtime: SFTP v3 attributes hold whole seconds (SETSTAT on the temp file before the rename).
-    features = Features(ranged_reads=True, atomic_rename=True, network=True, mtime=True, mtime_precision=1.0)
+    features = Features(server_move=True, ranged_reads=True, atomic_rename=True, network=True, mtime=True,
+                        mtime_precision=1.0)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -590,6 +591,34 @@ class SFTPBackend(FsspecBackend):
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         return False  # SFTP has no copy request that paramiko speaks: bytes stream through us
+
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """SFTP's plain rename, which refuses an existing target (posix-rename would replace)."""
+        if not self.same_store(dst):
+            return False
+        source, target = self.full(src_path), self.full(dst_path)
+        ftp = self.fs.ftp
+        if not stat.S_ISDIR(ftp.stat(source).st_mode or 0):
+            return False
+        parent = posixpath.dirname(target)
+        if parent != self.root:
+            self._make_parent(parent)
+        ftp.rename(source, target)
+        return True
+
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """posix-rename@openssh.com on this server: replaces the target atomically, no bytes move."""
+        if not self.same_store(dst):
+            return False
+        source, target = self.full(src_path), self.full(dst_path)
+        ftp = self.fs.ftp
+        if stat.S_ISDIR(ftp.stat(source).st_mode or 0):
+            raise IsADirectoryError(source)
+        parent = posixpath.dirname(target)
+        if parent != self.root:
+            self._make_parent(parent)
+        ftp.posix_rename(source, target)
+        return True
 
     # -- errors ------------------------------------------------------------------------------
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:

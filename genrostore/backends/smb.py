@@ -116,7 +116,7 @@ class SMBBackend(Backend):
     """One SMB connection and session per mount, opened on first use."""
 
     # mtime: the file basic information's LastWriteTime, in 100 ns units (set on the temp file).
-    features = Features(server_copy=True, ranged_reads=True, atomic_rename=True, network=True,
+    features = Features(server_copy=True, server_move=True, ranged_reads=True, atomic_rename=True, network=True,
                         mtime=True, mtime_precision=1e-7)
 
 
@@ -372,6 +372,32 @@ class SMBBackend(Backend):
                 client.remove(self.unc(child), **self.kwargs)
         if path or self._root:
             client.rmdir(self.unc(path), **self.kwargs)
+
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """SMB's rename, which refuses an existing target."""
+        if dst is not self or not src_path:
+            return False
+        client = self.client
+        if not stat.S_ISDIR(client.stat(self.unc(src_path), **self.kwargs).st_mode):
+            return False
+        parent = dirname(dst_path)
+        if parent or self._root:
+            client.makedirs(self.unc(parent), exist_ok=True, **self.kwargs)
+        client.rename(self.unc(src_path), self.unc(dst_path), **self.kwargs)
+        return True
+
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """An SMB rename with replace inside one share (the same connection): no bytes move."""
+        if dst is not self:
+            return False
+        client = self.client
+        if stat.S_ISDIR(client.stat(self.unc(src_path), **self.kwargs).st_mode):
+            raise IsADirectoryError(src_path)
+        parent = dirname(dst_path)
+        if parent or self._root:
+            client.makedirs(self.unc(parent), exist_ok=True, **self.kwargs)
+        client.replace(self.unc(src_path), self.unc(dst_path), **self.kwargs)
+        return True
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """SMB's server-side copy (FSCTL_SRV_COPYCHUNK) within one share, published atomically."""

@@ -211,7 +211,7 @@ class ResponseReader(io.RawIOBase):
 class WebDAVBackend(Backend):
     """One httpx client (a pool of keep-alive connections) per mount."""
 
-    features = Features(server_copy=True, ranged_reads=True, atomic_rename=True, network=True)
+    features = Features(server_copy=True, server_move=True, ranged_reads=True, atomic_rename=True, network=True)
 
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -548,6 +548,33 @@ class WebDAVBackend(Backend):
         if not self.info(path).is_dir:
             raise NotADirectoryError(path)
         self.request("DELETE", path, (200, 204)).close()
+
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """MOVE of a collection with Overwrite: F (an existing target is refused, 412)."""
+        if dst is not self or not src_path or not self.info(src_path).is_dir:
+            return False
+        self._makedirs(dirname(dst_path))
+        if not self.moves_intact(dst_path):
+            return False
+        self._move(src_path, dst_path, overwrite=False)
+        if not self.info(dst_path).is_dir:
+            raise GenrostoreError("the server accepted the move but shows no directory under this name",
+                                  path=dst_path)
+        return True
+
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """MOVE with Overwrite: T on this server, then a look that it landed under its name."""
+        if dst is not self:
+            return False
+        source = self.info(src_path)
+        if source.is_dir:
+            raise IsADirectoryError(src_path)
+        self._makedirs(dirname(dst_path))
+        if not self.moves_intact(dst_path):
+            return False  # a name the server would misplace: the engine copies it (see publish)
+        self._move(src_path, dst_path, overwrite=True)
+        self.verify_published(dst_path, source.size)
+        return True
 
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """COPY to a temporary name beside the target, then MOVE it into place."""

@@ -15,7 +15,7 @@ from genrostore.cli.context import App
 from genrostore.core import errors, signals
 from genrostore.core.secrets import redact
 
-COMMANDS = ("ls", "cat", "cp", "rm", "mkdir", "md5", "du", "b64", "stat", "mounts", "cleanup")
+COMMANDS = ("ls", "cat", "cp", "mv", "rm", "mkdir", "md5", "check", "sync", "du", "b64", "stat", "mounts", "cleanup")
 _GLOBAL_OPTIONS_WITH_VALUE = {"--profile", "--retries", "--timeout", "--low-speed-limit", "--low-speed-time"}
 _GLOBAL_FLAGS = {"-q", "--quiet", "--debug"}
 _SHELL_OPTIONS = {"--install-completion", "--show-completion"}  # the shell is optional
@@ -90,7 +90,8 @@ def build_app(only: str | None = None) -> typer.Typer:
 
     application = typer.Typer(
         name="genrostore",
-        help="One tree of mounts over every storage system: ls, cat, cp, rm, mkdir, md5, du, b64, stat, mounts, cleanup.",
+        help="One tree of mounts over every storage system: ls, cat, cp, mv, rm, mkdir, md5, check, sync, du, b64, "
+             "stat, mounts, cleanup.",
         no_args_is_help=True,
         add_completion=False,  # our options install completions/'s scripts, not Typer's generic ones
         context_settings={"help_option_names": ["-h", "--help"]},  # `ls -h` keeps its own -h

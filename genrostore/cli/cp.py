@@ -10,13 +10,16 @@ import typer
 
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
+from genrostore.cli.filteropts import with_filters
 from genrostore.cli.progress import make_progress
+from genrostore.core.filters import NO_FILTER, Filter
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
     from genrostore.core.pipeline.plan import Pair
 
 
+@with_filters
 def cp(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(autocompletion=complete_path, help="SRC... DST; '-' reads stdin (SRC) or writes stdout (DST).")],
@@ -32,11 +35,13 @@ def cp(
     from_list: Annotated[str | None, typer.Option("--from-list", metavar="FILE",
                          help="Copy the sources named in FILE ('-': stdin), one per line, as they arrive. "
                               "With SRC DST, names are relative to SRC and keep their paths.")] = None,
+    filters: Filter = NO_FILTER,
 ) -> None:
     """Copy files; a DST that is a directory or ends in '/' receives basenames.
 
     Examples: genrostore cp s3:reports/q3.pdf home: · echo hi | genrostore cp - azure:x.txt ·
-    genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/
+    genrostore cp -r home:docs/ s3:backup/docs/ · genrostore cp 's3:logs/*.gz' ./logs/ ·
+    genrostore cp -r --include '*.jpg' --exclude 'cache/' home:photos s3:photos
     """
     from genrostore.core.errors import UsageError
     from genrostore.core.pipeline.api import default_jobs
@@ -50,7 +55,7 @@ def cp(
     app.settings.dry_run = dry_run
     storage = app.storage
     if from_list is not None:
-        pairs, destination, first = _from_list(app, from_list, paths)
+        pairs, destination, first = _from_list(app, from_list, paths, filters)
     else:
         if len(paths) < 2:
             raise UsageError("cp needs a source and a destination", hint="genrostore cp SRC... DST")
@@ -59,7 +64,8 @@ def cp(
         destination = storage.node(target)
         if sum(1 for s in sources if s.is_stdio) > 1:
             raise UsageError("standard input can be read only once")
-        pairs, first = plan(sources, destination, recursive=recursive), (sources[0] if sources else None)
+        pairs = plan(sources, destination, recursive=recursive, filters=filters)
+        first = sources[0] if sources else None
     sink = make_progress(progress, app.settings.quiet)
     options = CopyOptions(no_clobber=no_clobber, checksum=checksum,
                           jobs=jobs or default_jobs(destination.mount, *([first.mount] if first else [])),
@@ -75,7 +81,8 @@ def cp(
     raise_for(outcome)
 
 
-def _from_list(app: App, list_file: str, paths: list[str]) -> tuple[Iterator[Pair], Node, Node | None]:
+def _from_list(app: App, list_file: str, paths: list[str],
+               filters: Filter) -> tuple[Iterator[Pair], Node, Node | None]:
     from genrostore.core.errors import UsageError
     from genrostore.core.pipeline.plan import plan_from_list
 
@@ -87,7 +94,7 @@ def _from_list(app: App, list_file: str, paths: list[str]) -> tuple[Iterator[Pai
     if destination.is_stdio or (base is not None and base.is_stdio):
         raise UsageError("--from-list copies files: '-' cannot be SRC or DST here")
     names = bounded_lines(storage.node(list_file).open("rb"), "stdin" if list_file == "-" else list_file)
-    return plan_from_list(names, destination, base=base), destination, base
+    return plan_from_list(names, destination, base=base, filters=filters), destination, base
 
 
 MAX_LINE = 64 * 1024  # bytes: far above any store's path limit (PATH_MAX 4 KiB, S3 keys 1 KiB)

@@ -43,7 +43,7 @@ class Features:
     implicit_dirs: bool = False  # directories exist only as key prefixes: no empty ones (object stores)
     raw_paths: bool = False  # the path is data, not a POSIX path: never normalised (base64, stdio)
     server_copy: bool = False  # `server_copy` copies inside the store, no bytes through this process
-    server_move: bool = False  # a rename inside the store (none yet: issue 15)
+    server_move: bool = False  # `server_move` moves inside the store (a rename, a server copy + delete)
     ranged_reads: bool = False  # `open_read(offset)` / `read_range` start at the offset, not at byte 0
     streaming_ranges: bool = False  # `open_range` serves one range per request, streamed as it arrives
     # `open_range(version=...)` refuses (SourceChanged) a range of any other version, so a parallel
@@ -307,6 +307,27 @@ class Backend(ABC):
     def server_copy(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """Copy without moving bytes through this process (`features.server_copy`); False when
         not possible for these two (another store, another account)."""
+        return False
+
+    def server_move(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Move a file inside the store without its bytes passing through this process (`mv`,
+        where `features.server_move`).
+
+        False when not possible (another store, another file system): the engine then copies,
+        verifies and removes. A rename replaces an existing `dst_path`, like mv(1). The default
+        is a server-side copy, checked by size, then removing the source (the object stores).
+        """
+        if not self.server_copy(src_path, dst, dst_path):
+            return False
+        size, copied = self.info(src_path).size, dst.info(dst_path).size
+        if size is not None and copied is not None and size != copied:
+            raise OSError(f"the server-side copy has {copied} bytes, the source {size}; the source was kept")
+        self.remove_file(src_path)
+        return True
+
+    def rename_dir(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """Rename a whole directory inside the store (`mv -r`); `dst_path` must not exist (a
+        backend whose rename may replace refuses then). False: not possible, files move one by one."""
         return False
 
     def store_location(self, path: str) -> tuple[str, str] | None:

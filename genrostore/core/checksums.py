@@ -80,7 +80,8 @@ def hashes(storage: Storage, text: str, *, recursive: bool, filters: Filter = NO
         base = match.address if match.address.endswith(("/", ":")) else match.address + "/"
         for child in walk_in_scope(node.mount, node.path, filters):
             if not child.is_dir:
-                yield base + child.path[prefix:], md5_of(Node(storage, node.mount, child.path))
+                # The listing's md5 (an S3 single-part ETag, GCS md5Hash): no request per object.
+                yield base + child.path[prefix:], child.md5 or md5_of(Node(storage, node.mount, child.path))
 
 
 def _lines(source: Node) -> Iterator[str]:

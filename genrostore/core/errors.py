@@ -19,6 +19,7 @@
     │   └── AuthenticationFailed    6
     ├── ConfigError                 7  invalid profile, missing variable, missing extra
     │   └── MissingExtra            7
+    ├── Refused                     7  a safety gate stopped a sync's deletes (empty SRC, --max-delete)
     ├── Interrupted               130  SIGINT (143 SIGTERM, 129 SIGHUP: 128 + the signal's number)
     └── OutputClosed                   stdout's reader went away (e.g. `| head`): ends quietly
 
@@ -64,7 +65,8 @@ EXIT_CODES: dict[int, str] = {
     TEMPORARY: "temporary error that persisted after retries",
     NOT_PERMITTED: "not permitted: permission denied, authentication failed, read-only mount, "
     "operation unsupported by the backend",
-    CONFIG: "fatal configuration error: invalid profile, missing variable, backend extra not installed",
+    CONFIG: "fatal configuration error: invalid profile, missing variable, backend extra not installed; "
+    "or a sync safety gate refused (empty source, --max-delete exceeded): nothing was deleted",
     HUNG_UP: "hung up (SIGHUP); cleaned up as for SIGINT",
     INTERRUPTED: "interrupted (SIGINT); partial destinations are removed, nothing incomplete is published",
     TERMINATED: "terminated (SIGTERM); cleaned up as for SIGINT",
@@ -244,6 +246,15 @@ class ConfigError(GenrostoreError):
 
 class MissingExtra(ConfigError):
     """A backend's client library is not installed."""
+
+
+class Refused(GenrostoreError):
+    """A safety gate refused what the command would have done; nothing of it was done.
+
+    Exit 7 (rclone's "fatal error"): a retry gives the same answer until the user decides.
+    """
+
+    exit_code = CONFIG
 
 
 class Interrupted(GenrostoreError):

@@ -19,22 +19,17 @@ def md5_of(node: Node) -> str:
     if not node.is_stdio:
         entry = node.info()
         if entry.is_dir:
-            raise UsageError(f"{node.fullpath}: is a directory", hint="use -r to hash every file below it")
+            raise UsageError(f"{node.fullpath}: is a directory", fix="recursive-hash")
         stored = node.mount.md5(node.path)
         if stored:
             return stored
         local = node.mount.local_path(node.path)
         if local is not None:
-            return _md5_file(local)
+            with node.mount.bypassing(node.path):  # open() of the local path: past the Mount's wrapper
+                return _md5_file(local)
     digest = hashlib.md5()
     with node.mount.open_read(node.path) as stream:
-        while True:
-            try:
-                chunk = stream.read(HASH_CHUNK)
-            except Exception as exc:
-                raise node.mount.translate(exc, node.path) from exc
-            if not chunk:
-                break
+        while chunk := stream.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 

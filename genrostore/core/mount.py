@@ -4,12 +4,15 @@ located, and every write or delete is checked against read-only and dry-run (the
 Every stream, range, writer and listing a Mount hands out is wrapped (`_Stream`, `_Writer`,
 `_iterate`), so an exception a backend raises at read(), write(), commit() or next() leaves as
 the project's error with the user-facing location, exactly as one raised when opening it does.
+The few engine paths that reach past them (os calls on a local file's path or a writer's
+`fileno`) map what they raise with `Mount.bypassing`; nothing else maps errors by hand.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -104,9 +107,21 @@ class Mount:
             mapped.where = where  # a backend's translator writes the `where` it is given
         return mapped
 
-    def translate(self, exc: BaseException, path: str) -> GenrostoreError:
-        """Map an exception raised by code outside the Mount: a project error is left as it is."""
-        return exc if isinstance(exc, GenrostoreError) else self.locate(exc, path)
+    @contextmanager
+    def bypassing(self, path: str) -> Iterator[None]:
+        """Map and locate, as the wrapper would, what engine code raises while it works on `path`
+        past the wrapped objects: os calls on a local writer's `fileno`, `open()` of a `local_path`.
+
+        The one helper for the few places the wrapper cannot see (each says why it needs it);
+        anything that goes through a stream, writer or listing of this Mount needs none. A
+        project error passes unchanged.
+        """
+        try:
+            yield
+        except GenrostoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the mapping boundary: raised again, mapped
+            _reraise(self.locate(exc, path), exc)
 
     def _call(self, func: Callable[[], T], path: str | None, *, retry: bool = True) -> T:
         return with_retries(
@@ -259,6 +274,29 @@ class Mount:
         if dst.readonly:
             raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
         return self._call(lambda: self.backend.server_copy(src_path, dst.backend, dst_path), src_path)
+
+    def server_move(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        """Try a move inside the store (Backend.server_move): permits the write on `dst` and the
+        removal on this mount first; False when the store cannot (or in a dry run, reported)."""
+        self.refuse_if_readonly("move", src_path)
+        if not self.may_delete:
+            self.permit(f"move {self.label(src_path)}", src_path, delete=True)  # raises
+        if dst.readonly:
+            dst.refuse_if_readonly("write", dst_path)
+        if self.settings.dry_run or not self.backend.features.server_move:
+            return False
+        return self._call(lambda: self.backend.server_move(src_path, dst.backend, dst_path), src_path, retry=False)
+
+    def rename_dir(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        """Try a rename of a whole directory inside the store (Backend.rename_dir), with the
+        checks of `server_move`; False when the store cannot."""
+        self.refuse_if_readonly("move", src_path)
+        if not self.may_delete:
+            self.permit(f"move {self.label(src_path)}/", src_path, delete=True)  # raises
+        dst.refuse_if_readonly("write", dst_path)
+        if self.settings.dry_run or not self.backend.features.server_move:
+            return False
+        return self._call(lambda: self.backend.rename_dir(src_path, dst.backend, dst_path), src_path, retry=False)
 
     # -- small files as coroutines (see Backend.batch_loop) -------------------------------------
     def batch_loop(self) -> Any | None:

@@ -157,7 +157,11 @@ class Node:
             self.path = writer.final_path
 
     def copy_to(self, destination: Node | str, **options: Any) -> Node:
-        """Copy this file (or, with recursive=True, this directory) to `destination`."""
+        """Copy this file (or, with recursive=True, this directory) to `destination`.
+
+        Options: recursive, no_clobber, checksum, jobs, progress, and filters
+        (`core.filters.FilterOptions`: what of the tree is copied, as cp's --include/--exclude).
+        """
         from genrostore.core.pipeline.api import copy_node
 
         target = self.storage.node(destination) if isinstance(destination, str) else destination

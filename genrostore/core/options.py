@@ -14,6 +14,10 @@ TIMEOUT = Option("timeout", "Network time-out in seconds, for connecting and for
                  "(default: the global --timeout, 30 s).", float)
 VERIFY_SSL = Option("verify_ssl", "Verify the server's TLS certificate (false: accept any, with a warning).",
                     bool, default=True)
+# The object stores' data path (backends/_obstore.py): s3, gcs and azure.
+CLIENT = Option("client", "Data path: auto (obstore, the Rust client, where it supports the mount's settings, "
+                "else fsspec), obstore, or fsspec. --debug says which a mount got and why.",
+                default="auto", choices=("auto", "obstore", "fsspec"))
 USERNAME = Option("username", "Login name on the server.", aliases=("user",))
 PASSWORD = Option("password", "Password of `username`.", secret=True)
 

@@ -23,6 +23,8 @@ from tests.payloads import MIB, pattern, stream_into
 
 
 
+# Tests that count s3fs's calls or patch its reader run on the fsspec data path (`client: fsspec`);
+# tests/backends/test_obstore.py counts the obstore path's requests on the server side.
 def _backend(case: Case) -> S3Backend:
     backend = case.storage().mount(case.mount).backend
     assert isinstance(backend, S3Backend)
@@ -110,9 +112,9 @@ def _three_objects(case: Case) -> tuple[Storage, str]:
     return storage, base
 
 
-def test_a_directory_download_makes_one_get_per_object_and_no_head(case_s3: Case, tmp_path: Path,
+def test_a_directory_download_makes_one_get_per_object_and_no_head(case_s3_fsspec: Case, tmp_path: Path,
                                                                   s3_requests: list[str]) -> None:
-    storage, base = _three_objects(case_s3)
+    storage, base = _three_objects(case_s3_fsspec)
     s3_requests.clear()
     storage.node(f"{base}/d").copy_to(str(tmp_path / "d"), recursive=True)
     assert sorted(p.read_bytes() for p in (tmp_path / "d").iterdir()) == [b"a.txt", b"b.txt", b"c.txt"]
@@ -120,16 +122,16 @@ def test_a_directory_download_makes_one_get_per_object_and_no_head(case_s3: Case
     assert s3_requests.count("head_object") <= 1  # the source directory itself, while planning
 
 
-def test_a_directory_upload_makes_one_put_per_object_with_its_md5(case_s3: Case, tmp_path: Path,
+def test_a_directory_upload_makes_one_put_per_object_with_its_md5(case_s3_fsspec: Case, tmp_path: Path,
                                                                   s3_requests: list[str]) -> None:
     files = {f"{i:02}.bin": pattern(1000 + i) for i in range(20)}
     for name, data in files.items():
         (tmp_path / "up" / name).parent.mkdir(exist_ok=True)
         (tmp_path / "up" / name).write_bytes(data)
-    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options},
+    storage = Storage(mounts=[{"name": "a", **case_s3_fsspec.mount_options},
                               {"name": "l", "type": "local", "path": str(tmp_path)}])
     storage.mount("a").backend.check_bucket()
-    base = case_s3.fresh().split(":", 1)[1]
+    base = case_s3_fsspec.fresh().split(":", 1)[1]
     s3_requests.clear()
     storage.node("l:up").copy_to(f"a:{base}/", recursive=True)
     assert s3_requests.count("put_object") == len(files)
@@ -140,8 +142,8 @@ def test_a_directory_upload_makes_one_put_per_object_with_its_md5(case_s3: Case,
         assert backend.md5(f"{base}/up/{name}") == hashlib.md5(data).hexdigest()
 
 
-def test_a_server_side_copy_makes_one_copy_object_per_object(case_s3: Case, s3_requests: list[str]) -> None:
-    storage, base = _three_objects(case_s3)
+def test_a_server_side_copy_makes_one_copy_object_per_object(case_s3_fsspec: Case, s3_requests: list[str]) -> None:
+    storage, base = _three_objects(case_s3_fsspec)
     s3_requests.clear()
     storage.node(f"{base}/d").copy_to(f"{base}/e", recursive=True)
     assert storage.node(f"{base}/e/b.txt").read_bytes() == b"b.txt"
@@ -149,15 +151,15 @@ def test_a_server_side_copy_makes_one_copy_object_per_object(case_s3: Case, s3_r
     assert s3_requests.count("head_object") <= 2  # the source directory and the destination, while planning
 
 
-def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3: Case, tmp_path: Path,
+def test_a_known_size_up_to_one_part_is_one_put_whose_etag_is_the_md5(case_s3_fsspec: Case, tmp_path: Path,
                                                                        s3_requests: list[str]) -> None:
     data = pattern(8 * MIB - 3)
     (tmp_path / "nine.bin").write_bytes(data)
-    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options},
+    storage = Storage(mounts=[{"name": "a", **case_s3_fsspec.mount_options},
                               {"name": "l", "type": "local", "path": str(tmp_path)}])
     storage.mount("a").backend.check_bucket()
     s3_requests.clear()
-    node = storage.node("l:nine.bin").copy_to(f"a:{case_s3.fresh().split(':', 1)[1]}/nine.bin")
+    node = storage.node("l:nine.bin").copy_to(f"a:{case_s3_fsspec.fresh().split(':', 1)[1]}/nine.bin")
     assert s3_requests.count("put_object") == 1
     assert not {"create_multipart_upload", "upload_part", "copy_object"} & set(s3_requests)
     assert storage.mount("a").backend.md5(node.path) == hashlib.md5(data).hexdigest()
@@ -176,22 +178,22 @@ def _large_download(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     return storage, address, data
 
 
-def test_a_large_download_streams_parallel_ranges_into_place(case_s3: Case, tmp_path: Path,
+def test_a_large_download_streams_parallel_ranges_into_place(case_s3_fsspec: Case, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              s3_requests: list[str]) -> None:
-    storage, address, data = _large_download(case_s3, tmp_path, monkeypatch)
+    storage, address, data = _large_download(case_s3_fsspec, tmp_path, monkeypatch)
     s3_requests.clear()
     storage.node(address).copy_to("l:large.bin")
     assert (tmp_path / "large.bin").read_bytes() == data
     assert s3_requests.count("get_object") == -(-len(data) // (256 * 1024))
 
 
-def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3: Case, tmp_path: Path,
+def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3_fsspec: Case, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from genrostore.backends import s3 as s3_module
     from genrostore.core.errors import GenrostoreError
 
-    storage, address, _ = _large_download(case_s3, tmp_path, monkeypatch)
+    storage, address, _ = _large_download(case_s3_fsspec, tmp_path, monkeypatch)
     storage.settings.retries = 0
     real_read = s3_module.S3Reader.read
     reads = {"n": 0}
@@ -284,11 +286,11 @@ def test_a_failed_multipart_upload_is_aborted_and_leaves_nothing(case_s3: Case) 
 
 
 # -- through the CLI -----------------------------------------------------------------------------
-def test_rm_r_removes_every_object_under_the_prefix_in_batches(case_s3: Case, monkeypatch:
+def test_rm_r_removes_every_object_under_the_prefix_in_batches(case_s3_fsspec: Case, monkeypatch:
                                                                 pytest.MonkeyPatch) -> None:
-    backend = _backend(case_s3)
-    base = case_s3.fresh()
-    prefix = _key(case_s3, base)
+    backend = _backend(case_s3_fsspec)
+    base = case_s3_fsspec.fresh()
+    prefix = _key(case_s3_fsspec, base)
     backend.fs.pipe({f"{S3_BUCKET}/{prefix}/d{i % 3}/f{i}.txt": b"x" for i in range(1003)})
     calls: list[int] = []
     original = S3Backend.call
@@ -299,7 +301,7 @@ def test_rm_r_removes_every_object_under_the_prefix_in_batches(case_s3: Case, mo
         return original(self, method, **kwargs)
 
     monkeypatch.setattr(S3Backend, "call", counting)
-    case_s3.storage().node(base).delete(recursive=True)
+    case_s3_fsspec.storage().node(base).delete(recursive=True)
     assert calls == [1000, 3]
     assert backend.call("list_objects_v2", Bucket=S3_BUCKET, Prefix=prefix + "/").get("KeyCount") == 0
 

@@ -30,10 +30,12 @@ SAMPLE: dict[str, bytes] = {
 WRITE = "write"  # files can be written, overwritten and removed
 DIRS = "dirs"  # empty directories exist (mkdir makes something ls shows)
 SERVER_COPY = "server_copy"  # copies inside the mount need no bytes through the client
+SERVER_MOVE = "server_move"  # mv inside the mount needs no bytes through the client (a rename, a server copy)
 FROM_FEATURES: dict[str, Callable[[Features], bool]] = {
     WRITE: lambda f: not f.read_only,
     DIRS: lambda f: f.dirs and not f.implicit_dirs,
     SERVER_COPY: lambda f: f.server_copy,
+    SERVER_MOVE: lambda f: f.server_move,
 }
 
 # What describes the test set-up rather than the backend: a case declares these in `caps`.

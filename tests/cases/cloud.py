@@ -12,7 +12,9 @@ import pytest
 from tests.cases._base import BIG, BUCKET, PERSIST, Case
 from tests.servers import azure, gcs, s3
 
-CASES = ["s3", "s3_prefix", "gcs", "azure", "azure_prefix"]
+# Each store runs with both data paths: the default (`client: auto`, obstore where it serves the
+# mount) and `<case>_fsspec` (`client: fsspec`: s3fs, gcsfs, adlfs).
+CASES = ["s3", "s3_fsspec", "s3_prefix", "s3_prefix_fsspec", "gcs", "azure", "azure_fsspec", "azure_prefix"]
 CLOUD_CAPS = frozenset({BIG, PERSIST, BUCKET})
 # A prefix case runs every byte through the same code as its base case: the GiB stream (minutes
 # on an emulator) and the missing-bucket / dead-endpoint exits run once per store, on the base case.
@@ -95,6 +97,31 @@ def cloud_azure(azure_server_session: azure.AzureServer) -> azure.AzureServer:
 @pytest.fixture(scope="session")
 def case_s3(cloud_s3: s3.S3Server, tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case("s3", "s3c", s3_options(cloud_s3), tmp_path_factory.mktemp("s3-case"), CLOUD_CAPS)
+
+
+@pytest.fixture(scope="session")
+def case_s3_fsspec(cloud_s3: s3.S3Server, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    # The GiB stream (no size: the fsspec multipart writer on both clients) runs on the base case only.
+    return Case("s3_fsspec", "s3f", s3_options(cloud_s3, client="fsspec"), tmp_path_factory.mktemp("s3-fsspec-case"),
+                CLOUD_CAPS - {BIG})
+
+
+@pytest.fixture(scope="session")
+def case_s3_prefix_fsspec(cloud_s3: s3.S3Server, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return Case("s3_prefix_fsspec", "s3pf", s3_options(cloud_s3, prefix="jail/fsspec", client="fsspec"),
+                tmp_path_factory.mktemp("s3-prefix-fsspec-case"), PREFIX_CAPS)
+
+
+@pytest.fixture(scope="session")
+def _unused_case_gcs_fsspec(cloud_gcs: gcs.GCSServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return Case("gcs_fsspec", "gcsf", gcs_options(cloud_gcs, client="fsspec"), tmp_path_factory.mktemp("gcs-fsspec-case"),
+                CLOUD_CAPS - {BIG})
+
+
+@pytest.fixture(scope="session")
+def case_azure_fsspec(cloud_azure: azure.AzureServer, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return Case("azure_fsspec", "azf", azure_options(cloud_azure, client="fsspec"),
+                tmp_path_factory.mktemp("azure-fsspec-case"), CLOUD_CAPS - {BIG})
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Filter options (rclone's) on ls -R, rm -r, md5 -r and du, against real local, memory, S3 and sftp."""
+"""Filter options (rclone's) on ls -R, rm -r, md5 -r, du and cp -r, against real local, memory, S3 and sftp."""
 
 from __future__ import annotations
 
@@ -297,6 +297,131 @@ def test_sftp_unreadable_excluded_directory_is_no_error(request: pytest.FixtureR
         for command in (["ls", "-R"], ["du"], ["md5", "-r"]):
             result = case.cli(*command, "--exclude", "secret/", base)
             assert (result.returncode, result.stderr) == (0, b""), command
+    finally:
+        secret.chmod(0o755)
+        shutil.rmtree(secret)
+
+
+# -- cp -r ------------------------------------------------------------------------------------------
+
+def _tree_files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def _tree_dirs(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()}
+
+
+def test_cp_r_copies_only_the_files_in_scope(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "t")
+    (tmp_path / "t/empty").mkdir()
+    result = run("cp", "-r", "--include", "*.jpg", "t", "out")
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert _tree_files(tmp_path / "out") == {"a.jpg", "keep.jpg", "cache/x.jpg", "docs/p.jpg"}
+    # an empty directory is recreated as cp -r does; one holding only excluded files is not
+    assert _tree_dirs(tmp_path / "out") == {"cache", "docs", "empty"}
+    result = run("cp", "-r", "--exclude", "*.jpg", "--exclude", "docs/**", "t/", "out2")
+    assert _tree_files(tmp_path / "out2") == {"b.png", "cache/deep/y.txt"}, result.stderr
+
+
+def test_cp_r_never_lists_an_excluded_directory_so_a_loop_in_it_is_no_error(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "t")
+    (tmp_path / "t/cache/loop").symlink_to(".")  # reported (exit 1) by any walk that enters cache/
+    assert run("cp", "-r", "t", "all").returncode == 1
+    result = run("cp", "-r", "--exclude", "cache/", "t", "out")
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert _tree_files(tmp_path / "out") == {"a.jpg", "b.png", "keep.jpg", "docs/r.txt", "docs/p.jpg"}
+    assert not (tmp_path / "out/cache").exists()
+
+
+def test_cp_r_size_filters_and_a_file_named_directly(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "t")
+    assert run("cp", "-r", "--min-size", "1k", "t", "big").returncode == 0
+    assert _tree_files(tmp_path / "big") == {"b.png"}
+    assert run("cp", "-r", "--max-size", "1b", "t", "small").returncode == 0
+    assert _tree_files(tmp_path / "small") == {"keep.jpg", "cache/x.jpg", "cache/deep/y.txt"}
+    # a file named directly is matched by its name (as rm, md5 and rclone do)
+    (tmp_path / "one").mkdir()
+    result = run("cp", "--exclude", "*.png", "t/b.png", "t/a.jpg", "one/")
+    assert (result.returncode, _tree_files(tmp_path / "one")) == (0, {"a.jpg"})
+
+
+def test_cp_from_list_applies_the_filter(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "t")
+    result = run("cp", "--from-list", "-", "--exclude", "/docs/**", "t", "out",
+                 input=b"a.jpg\ndocs/r.txt\ncache/x.jpg\n")
+    assert (result.returncode, _tree_files(tmp_path / "out")) == (0, {"a.jpg", "cache/x.jpg"}), result.stderr
+
+
+def test_cp_r_shards_are_disjoint_and_their_union_is_the_tree(run: Run, tmp_path: Path) -> None:
+    for i in range(60):
+        (tmp_path / f"t/d{i % 4}").mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"t/d{i % 4}/f{i}.txt").write_text(str(i))
+    shards = []
+    for k in range(3):
+        assert run("cp", "-r", "--shard", f"{k}/3", "t", f"s{k}").returncode == 0
+        shards.append(_tree_files(tmp_path / f"s{k}"))
+    assert set().union(*shards) == _tree_files(tmp_path / "t") and sum(map(len, shards)) == 60
+    assert all(shards)
+
+
+def test_cp_r_dump_filters_copies_nothing(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "t")
+    result = run("cp", "-r", "--include", "*.jpg", "--dump-filters", "t", "out")
+    assert result.returncode == 0 and b"--- File filter rules ---" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_copy_to_takes_filters(tmp_path: Path) -> None:
+    from genrostore import Storage
+    from genrostore.core.filters import FilterOptions
+
+    _tree(tmp_path / "t")
+    (tmp_path / "t/cache/loop").symlink_to(".")
+    storage = Storage()
+    storage.node(str(tmp_path / "t")).copy_to(str(tmp_path / "out"), recursive=True,
+                                              filters=FilterOptions(exclude=["cache/", "*.png"]))
+    assert _tree_files(tmp_path / "out") == {"a.jpg", "keep.jpg", "docs/r.txt", "docs/p.jpg"}
+
+
+def test_s3_cp_r_with_filters_both_ways_and_shards(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from tests.reliability.test_escape import _raw_put
+
+    case: Case = request.getfixturevalue("case_s3")
+    base = _write_tree(case)
+    down = case.cli("cp", "-r", "--exclude", "cache/", base, str(tmp_path / "down"))
+    assert down.returncode == 0, down.stderr
+    assert _tree_files(tmp_path / "down") == {"a.jpg", "b.png", "docs/r.txt"}
+    _tree(tmp_path / "t")
+    up = case.cli("cp", "-r", "--include", "*.jpg", "--min-size", "2b", str(tmp_path / "t"), f"{base}/up")
+    assert up.returncode == 0, up.stderr
+    assert _files(case.cli("ls", "-R", f"{base}/up")) == {"a.jpg", "docs/p.jpg"}
+    shards = []
+    for k in range(2):
+        assert case.cli("cp", "-r", "--shard", f"{k}/2", base, str(tmp_path / f"s{k}")).returncode == 0
+        shards.append(_tree_files(tmp_path / f"s{k}"))
+    everything = _files(case.cli("ls", "-R", base))
+    assert shards[0] | shards[1] == everything and not shards[0] & shards[1]
+    # keys below an excluded prefix are dropped from the flat listing before their names are checked
+    odd = case.fresh().split(":", 1)[1]
+    _raw_put(case, {f"{odd}/ok.txt": b"ok", f"{odd}/skip//b.txt": b"b", f"{odd}/skip/./c.txt": b"c"})
+    result = case.cli("cp", "-r", "--exclude", "skip/", f"{case.mount}:{odd}", str(tmp_path / "odd"))
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert _tree_files(tmp_path / "odd") == {"ok.txt"}
+
+
+def test_sftp_cp_r_skips_an_unreadable_excluded_directory(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    case: Case = request.getfixturevalue("case_sftp")
+    base = _write_tree(case)
+    secret = Path(case.mount_options["path"]) / base.split(":", 1)[1] / "secret"
+    secret.mkdir()
+    (secret / "hidden.txt").write_text("h")
+    secret.chmod(0)  # owned by root: the sftp account cannot list it
+    try:
+        assert case.cli("cp", "-r", base, str(tmp_path / "all")).returncode != 0
+        result = case.cli("cp", "-r", "--exclude", "secret/", base, str(tmp_path / "out"))
+        assert (result.returncode, result.stderr) == (0, b"")
+        assert _tree_files(tmp_path / "out") == {"a.jpg", "b.png", "cache/x.jpg", "cache/deep/y.txt", "docs/r.txt"}
     finally:
         secret.chmod(0o755)
         shutil.rmtree(secret)

@@ -16,9 +16,9 @@ from tests.clirun import Run
 # extra → the top-level packages it installs that genrostore imports (hiding one is enough to
 # break the backend; hiding all of them is what a machine without the extra looks like).
 HIDDEN: dict[str, tuple[str, ...]] = {
-    "s3": ("s3fs", "aiobotocore"),
-    "gcs": ("gcsfs",),
-    "azure": ("adlfs", "azure"),
+    "s3": ("s3fs", "aiobotocore", "obstore"),
+    "gcs": ("gcsfs", "obstore"),
+    "azure": ("adlfs", "azure", "obstore"),
     "sftp": ("paramiko",),
     "smb": ("smbclient", "smbprotocol"),
     "webdav": ("webdav4", "httpx"),

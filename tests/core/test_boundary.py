@@ -4,13 +4,16 @@ API's parameters in a hint, never a CLI flag."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from genrostore import Storage
-from genrostore.core.errors import DirectoryNotFound, FileNotFound, GenrostoreError, UsageError
+from genrostore.core.errors import DirectoryNotFound, FileNotFound, GenrostoreError, UsageError, for_cli
+from tests.cases._base import Case
+from tests.clirun import Run
 
 
 def test_a_read_that_fails_after_open_is_a_located_project_error() -> None:
@@ -58,3 +61,43 @@ def test_a_relative_mount_names_its_own_path(tmp_path: Path) -> None:
                               {"name": "pub", "path": "w:rel"}])
     with pytest.raises(DirectoryNotFound, match=r"^pub:a/b: parent directory does not exist"):
         storage.node("pub:a/b").mkdir()
+
+
+def test_recursive_fixes_name_the_parameter_in_the_api_and_the_flag_in_the_cli(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/x").write_text("x")
+    directory = Storage().node(str(tmp_path / "d"))
+    with pytest.raises(UsageError) as copy:
+        directory.copy_to(str(tmp_path / "e"))
+    with pytest.raises(UsageError) as md5:
+        directory.md5  # noqa: B018 - the property raises
+    assert str(copy.value) == f"{tmp_path}/d: is a directory (pass recursive=True to copy directories)"
+    assert str(md5.value) == f"{tmp_path}/d: is a directory"  # Node.md5 has no recursive parameter
+    with for_cli():
+        assert str(md5.value) == f"{tmp_path}/d: is a directory (use -r to hash every file below it)"
+    result = run("cp", "d", "e")
+    assert (result.returncode, result.stderr.decode()) == (
+        2, f"genrostore: {tmp_path}/d: is a directory (use -r to copy directories)\n")
+    result = run("md5", "d")
+    assert (result.returncode, result.stderr.decode()) == (
+        2, f"genrostore: {tmp_path}/d: is a directory (use -r to hash every file below it)\n")
+
+
+def test_local_reads_past_the_wrapper_fail_located(run: Run, tmp_path: Path) -> None:
+    # /proc/self/mem opens and fails at read (EIO). md5 opens the local path itself, cp's kernel
+    # copy writes to the writer's fileno: neither goes through a Mount stream, both are mapped.
+    with pytest.raises(GenrostoreError, match=r"^/proc/self/mem: Input/output error$"):
+        Storage().node("/proc/self/mem").md5  # noqa: B018 - the property raises
+    result = run("md5", "/proc/self/mem")
+    assert (result.returncode, result.stderr) == (1, b"genrostore: /proc/self/mem: Input/output error\n")
+    result = run("cp", "/proc/self/mem", "copy")
+    assert (result.returncode, result.stderr.decode()) == (1, f"genrostore: {tmp_path}/copy: Input/output error\n")
+    assert not (tmp_path / "copy").exists() and os.listdir(tmp_path) == ["home"]  # no partial destination
+
+
+def test_a_small_local_upload_read_on_the_event_loop_fails_located(case_s3: Case) -> None:
+    # the batch path reads a small local file with open() on the store's loop, past the wrapper
+    base = case_s3.fresh()
+    result = case_s3.cli("cp", "/proc/self/mem", f"{base}/mem")
+    assert (result.returncode, result.stderr) == (1, b"genrostore: /proc/self/mem: Input/output error\n")
+    assert case_s3.cli("ls", base).stdout == b""

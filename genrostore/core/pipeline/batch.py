@@ -175,11 +175,9 @@ class Batcher:
         """A small local file is read on the loop: microseconds, cheaper than a thread hand-over."""
         src, dst = action.src, action.dst
         async with self._turn():
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read(BATCH_MAX_SIZE + 1)
-            except OSError as exc:
-                raise src.mount.translate(exc, src.path) from exc
+            # open() of the local path: past the Mount's wrapper
+            with src.mount.bypassing(src.path), open(path, "rb") as handle:
+                data = handle.read(BATCH_MAX_SIZE + 1)
             if len(data) <= BATCH_MAX_SIZE:
                 rules.before_publish(dst, self.options)
                 await dst.mount.write_small(dst.path, data, mtime=_mtime(action))

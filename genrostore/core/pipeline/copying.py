@@ -65,10 +65,13 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
         source_path = None if src.is_stdio else src.mount.local_path(src.path)
         fileno = getattr(writer, "fileno", None)
         if source_path is not None and fileno is not None:
-            writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]  # a writer with a fileno is a local one
-            _kernel_copy(source_path, fileno, options)
+            # os calls on the source's path and the writer's fileno: past the Mount's wrapper
+            with dst.mount.bypassing(dst.path):
+                writer.source_mode = stat.S_IMODE(os.stat(source_path).st_mode)  # type: ignore[attr-defined]  # a writer with a fileno is a local one
+                _kernel_copy(source_path, fileno, options)
         elif fileno is not None and entry is not None and ranges.worth_ranges(src, entry.size or 0):
-            _download(src, fileno, entry, options)
+            with dst.mount.bypassing(dst.path):  # ranges written to the writer's fileno by os.pwrite
+                _download(src, fileno, entry, options)
         else:
             _stream(src, writer, options, dst.mount.settings)
 
@@ -91,13 +94,7 @@ def _download(src: Node, out_fd: int, entry: Entry, options: CopyOptions) -> Non
 def _stream(src: Node, writer: Writer, options: CopyOptions, settings: Settings) -> None:
     watchdog = _Watchdog(settings.low_speed_limit, settings.low_speed_time, src.fullpath)
     with src.mount.open_read(src.path) as stream:
-        while True:
-            try:
-                chunk = stream.read(CHUNK_SIZE)
-            except Exception as exc:
-                raise src.mount.translate(exc, src.path) from exc
-            if not chunk:
-                return
+        while chunk := stream.read(CHUNK_SIZE):
             writer.write(chunk)
             watchdog.tick(len(chunk))
             options.check_cancelled()

@@ -31,6 +31,8 @@ def run(pairs: Iterable[Pair], options: CopyOptions, decide: Decider = copy_or_s
 
     def finish(pair: Pair, outcome: bool | BaseException) -> None:
         if isinstance(outcome, BaseException):
+            # What the Mount raised is a project error already; this maps only what engine code
+            # raises itself (a bug, an os call outside `Mount.bypassing`), so no failure is lost.
             failure = outcome if isinstance(outcome, GenrostoreError) else translate(outcome, pair.name)
             with lock:
                 result.failures.append((pair.name, failure))

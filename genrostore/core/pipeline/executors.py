@@ -50,15 +50,22 @@ def move(action: Move, options: CopyOptions) -> bool:
         src.mount.permit(f"move {src.fullpath}", src.path, delete=True)  # raises: readwrite never removes
     if not rules.admit("move", src, dst):
         return False
-    if _rename(src, dst, options):
-        return True
     entry = action.entry or src.info()
     if entry.is_dir:
         raise UsageError(f"{src.fullpath}: is a directory; a move takes files (plan a tree as its files)")
+    if _server_move(src, dst, options) or _rename(src, dst, options):
+        options.advance(entry.size or 0)
+        return True
     copying.copy(Copy(src, dst, entry), options)
     _check_copied(src, dst, entry)
     src.mount.remove_file(src.path)
     return True
+
+
+def _server_move(src: Node, dst: Node, options: CopyOptions) -> bool:
+    """The store's own move (Backend.server_move: a rename, or a server-side copy + delete)."""
+    rules.before_publish(dst, options)
+    return src.mount.server_move(src.path, dst.mount, dst.path)
 
 
 def _rename(src: Node, dst: Node, options: CopyOptions) -> bool:
@@ -75,17 +82,22 @@ def _rename(src: Node, dst: Node, options: CopyOptions) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EXDEV, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EPERM, errno.EACCES):
             return False  # another file system, a missing parent...: the copy path says what is wrong
-        raise dst.mount.translate(exc, dst.path) from exc
+        with dst.mount.bypassing(dst.path):  # os.rename of the local paths: past the Mount's wrapper
+            raise
     options.advance(os.stat(target).st_size)
     return True
 
 
 def _check_copied(src: Node, dst: Node, entry: Entry) -> None:
-    """The copy is there and has the source's size; else the source stays and the move fails."""
+    """The copy is there with the source's size (and md5 where both stores know it without
+    reading); else the source stays and the move fails."""
     size = entry.size
     copied = dst.info()
     if size is not None and copied.size is not None and copied.size != size:
         raise GenrostoreError(f"{dst.fullpath}: has {copied.size} bytes after the copy, {src.fullpath} has {size}; "
+                              "the source was kept")
+    if entry.md5 is not None and copied.md5 is not None and entry.md5 != copied.md5:
+        raise GenrostoreError(f"{dst.fullpath}: md5 {copied.md5} after the copy, {src.fullpath} has {entry.md5}; "
                               "the source was kept")
 
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from genrostore.core.backend import Entry
 from genrostore.core.errors import DirectoryNotFound, FileNotFound, GenrostoreError, UnsafeName, UsageError
+from genrostore.core.filters import NO_FILTER, Filter
 from genrostore.core.paths import normalize
+from genrostore.core.scope import file_in_scope, walk_in_scope
 
 if TYPE_CHECKING:
     from genrostore.core.node import Node
@@ -47,8 +49,10 @@ def destination_for(src: Node, dst: Node, *, many: bool) -> Node:
     return dst
 
 
-def plan(sources: list[Node], dst: Node, *, recursive: bool) -> Iterator[Pair]:
-    """Yield one Pair per source file, streaming directory walks; a bad source yields its error.
+def plan(sources: list[Node], dst: Node, *, recursive: bool, filters: Filter = NO_FILTER) -> Iterator[Pair]:
+    """Yield one Pair per source file `filters` keeps, streaming directory walks; a bad source
+    yields its error. A directory's files are matched by their path below it, a file named
+    directly by its name (core/scope.py); an excluded directory is never listed.
 
     A read-only destination fails the whole copy (exit 6), and a copy of a file onto itself or
     of a directory into itself is refused (exit 2), before any source is read. With several
@@ -63,7 +67,7 @@ def plan(sources: list[Node], dst: Node, *, recursive: bool) -> Iterator[Pair]:
     planned = _Planned() if many else None
     for src in sources:
         try:
-            for pair in _plan_source(src, dst, many=many, recursive=recursive):
+            for pair in _plan_source(src, dst, many=many, recursive=recursive, filters=filters):
                 checked = planned.check(pair) if planned is not None else pair
                 if checked is not None:
                     yield checked
@@ -161,23 +165,26 @@ def _tree_root(src: Node, dst: Node, *, many: bool) -> Node:
     return dst
 
 
-def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool) -> Iterator[Pair]:
+def _plan_source(src: Node, dst: Node, *, many: bool, recursive: bool, filters: Filter) -> Iterator[Pair]:
     if src.is_stdio:
         yield Pair(src, destination_for(src, dst, many=many))
         return
     entry = src.info()
     if not entry.is_dir:
-        yield Pair(src, destination_for(src, dst, many=many), entry)
+        if file_in_scope(entry, filters):
+            yield Pair(src, destination_for(src, dst, many=many), entry)
         return
     if not recursive:
-        raise UsageError(f"{src.fullpath}: is a directory", hint="use -r to copy directories")
+        raise UsageError(f"{src.fullpath}: is a directory", fix="recursive-copy")
     if dst.is_stdio:
         raise UsageError("cannot copy a directory to standard output")
-    yield from _plan_tree(src, _tree_root(src, dst, many=many))
+    yield from _plan_tree(src, _tree_root(src, dst, many=many), filters)
 
 
-def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None) -> Iterator[Pair]:
-    """Pairs for a list of names read as they arrive (`cp --from-list`).
+def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None,
+                   filters: Filter = NO_FILTER) -> Iterator[Pair]:
+    """Pairs for a list of names read as they arrive (`cp --from-list`), those `filters` keeps:
+    matched by their path below `base`, or by their name when they are addresses.
 
     With `base`, each name is relative to it and keeps its relative path under `dst` (like
     rclone's --files-from); such a name must stay below both: `..` that would climb above
@@ -191,17 +198,28 @@ def plan_from_list(names: Iterable[str], dst: Node, *, base: Node | None = None)
         if not name.strip() or name.startswith("#"):
             continue
         try:
+            relative = None
             if base is not None:
                 relative = _below(name, base)
                 src, target = base.child(relative), dst.child(relative)
             else:
                 src = storage.node(name)
                 target = destination_for(src, dst, many=True)
-            checked = planned.check(Pair(src, target, src.info()))
+            entry = src.info()
+            if not _listed_in_scope(entry, relative, filters):
+                continue
+            checked = planned.check(Pair(src, target, entry))
             if checked is not None:
                 yield checked
         except GenrostoreError as exc:
             yield Pair(None, None, error=exc, label=name)
+
+
+def _listed_in_scope(entry: Entry, relative: str | None, filters: Filter) -> bool:
+    """A listed file is matched by its path below SRC (`relative`), else by its name."""
+    if entry.is_dir or not filters.active:
+        return True
+    return filters.include_file(relative, entry.size, entry.mtime) if relative is not None else file_in_scope(entry, filters)
 
 
 def _below(name: str, base: Node) -> str:
@@ -218,8 +236,9 @@ def _below(name: str, base: Node) -> str:
     return relative
 
 
-def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
-    """The files below `src`, and its empty directories where `root`'s store has directories.
+def _plan_tree(src: Node, root: Node, filters: Filter = NO_FILTER) -> Iterator[Pair]:
+    """The files below `src` that `filters` keeps, and its empty directories where `root`'s
+    store has directories (one that holds only what the filter left out is not made).
 
     Every listed name was checked by the mount (`Mount.walk`): an unusable one (`..`, `.`,
     an empty segment, a symlink loop) arrives here as an error Pair, so it is reported and
@@ -230,7 +249,13 @@ def _plan_tree(src: Node, root: Node) -> Iterator[Pair]:
     make_dirs = not root.is_stdio and backend.features.dirs and not backend.features.implicit_dirs
     prefix = len(src.path) + 1 if src.path else 0
     empty: Entry | None = Entry(src.path, "dir")  # the last directory seen, until something is below it
-    for entry in src.mount.walk(src.path, on_skip=skipped.append):
+
+    def left_out(entry: Entry) -> None:  # heard before the walk yields what comes after `entry`
+        nonlocal empty
+        if empty is not None and _within("/" + entry.path, "/" + empty.path):
+            empty = None  # not empty: it holds something out of scope
+
+    for entry in walk_in_scope(src.mount, src.path, filters, skipped.append, on_out=left_out):
         while skipped:
             error = skipped.pop(0)
             yield Pair(None, None, error=error, label=error.where)

@@ -127,10 +127,7 @@ def _fetch(node: Node, offset: int, length: int, version: str | None, streamed: 
     end = offset + length
     with node.mount.open_range(node.path, offset, length, version) as stream:
         while offset < end:
-            try:
-                chunk = stream.read(min(CHUNK_SIZE, end - offset))
-            except Exception as exc:
-                raise node.mount.translate(exc, node.path) from exc
+            chunk = stream.read(min(CHUNK_SIZE, end - offset))
             if not chunk:
                 raise SourceChanged(f"{node.fullpath}: the object changed while being read (short range)")
             put(offset, chunk)

@@ -41,10 +41,7 @@ def stream_to(node: Node, sink: Callable[[bytes], None], *, offset: int | None =
     with node.mount.open_read(node.path, start) as stream:
         while remaining is None or remaining > 0:
             size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-            try:
-                chunk = stream.read(size)
-            except Exception as exc:
-                raise node.mount.translate(exc, node.path) from exc
+            chunk = stream.read(size)
             if not chunk:
                 return
             sink(chunk)

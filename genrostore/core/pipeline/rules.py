@@ -74,13 +74,9 @@ def write_with(dst: Node, size: int | None, fill: Callable[[Writer], None], opti
     with options.active_lock:
         options.active.add(writer)
     try:
-        with writer:
+        with writer:  # the Mount's writer: a failed write or commit is already a located error
             fill(writer)
             before_publish(dst, options)
-    except GenrostoreError:
-        raise
-    except Exception as exc:  # a commit (full disk, a dead server) or the kernel copy
-        raise dst.mount.translate(exc, dst.path) from exc
     finally:
         with options.active_lock:
             options.active.discard(writer)

@@ -1,0 +1,368 @@
+"""The obstore data path (backends/_obstore.py) against moto: client choice, request counts
+seen by the server, md5 honesty, atomicity, version pins. The conformance suite runs every
+cloud case with both clients (tests/cases/cloud.py); this file holds what it cannot see."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genrostore import Storage
+from genrostore.backends.s3 import S3Backend
+from genrostore.core.errors import ConfigError, SourceChanged
+from tests.cases._base import Case
+from tests.cases.cloud import S3_BUCKET
+from tests.payloads import MIB, pattern
+from tests.servers import s3
+
+
+class ServerLog:
+    """The requests moto logged from `mark()` on (one werkzeug line per request)."""
+
+    def __init__(self, server: s3.S3Server) -> None:
+        self.path = server.processes[0].logfile
+        self.offset = 0
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size
+
+    def requests(self, needle: str = "") -> list[tuple[str, str]]:
+        """(method, target) of each request since `mark()` whose target holds `needle`."""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            text = handle.read().decode(errors="replace")
+        found = re.findall(r'"(GET|PUT|POST|HEAD|DELETE) (\S+) HTTP/1\.1"', text)
+        return [(method, target) for method, target in found if needle in target]
+
+
+@pytest.fixture
+def server_log(cloud_s3: s3.S3Server) -> ServerLog:
+    return ServerLog(cloud_s3)
+
+
+def _backend(case: Case) -> S3Backend:
+    backend = case.storage().mount(case.mount).backend
+    assert isinstance(backend, S3Backend)
+    return backend
+
+
+# -- which client --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("choice", "expected"), [(None, "data path obstore (auto:"),
+                                                  ("obstore", "data path obstore (client: obstore)"),
+                                                  ("fsspec", "data path fsspec (client: fsspec)")])
+def test_debug_says_which_client_a_mount_uses_and_why(cloud_s3: s3.S3Server, tmp_path: Path, choice: str | None,
+                                                     expected: str) -> None:
+    from tests.cases.cloud import s3_options
+
+    options = s3_options(cloud_s3, **({"client": choice} if choice else {}))
+    case = Case("choice", "s3x", options, tmp_path)
+    case.storage().node("s3x:choice/a.txt").write(b"a\n")
+    done = case.cli("--debug", "cat", "s3x:choice/a.txt")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"a\n"
+    assert expected in done.stderr.decode()
+    quiet = case.cli("cat", "s3x:choice/a.txt")
+    assert b"data path" not in quiet.stderr
+
+
+def test_an_unknown_client_is_a_configuration_error(cloud_s3: s3.S3Server, tmp_path: Path) -> None:
+    from tests.cases.cloud import s3_options
+
+    case = Case("bad", "s3b", s3_options(cloud_s3, client="rust"), tmp_path)
+    done = case.cli("ls", "s3b:")
+    assert done.returncode == 7, done.stderr  # README: a fatal configuration error
+    assert b"'client': expected one of auto, obstore, fsspec" in done.stderr
+
+
+def test_client_obstore_on_a_store_it_does_not_serve_is_a_configuration_error(cloud_gcs: object,
+                                                                               tmp_path: Path) -> None:
+    from genrostore.backends import _obstore
+    from genrostore.backends.gcs import GCSBackend
+    from tests.cases.cloud import gcs_options
+
+    storage = Storage(mounts=[{"name": "g", **gcs_options(cloud_gcs, client="obstore")}])  # type: ignore[arg-type]
+    backend = storage.mount("g").backend
+    assert isinstance(backend, GCSBackend)
+    if backend.obstore_unsupported() is None:
+        pytest.skip("[capability] obstore serves gcs mounts")
+    with pytest.raises(ConfigError, match="client: obstore cannot serve"):
+        _obstore.choose(backend)
+
+
+def test_help_and_a_local_cat_do_not_import_obstore(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a\n")
+    script = ("import runpy, sys, os\n"
+              "_exit = os._exit\n"
+              "def leave(code):\n"
+              "    sys.stderr.write('MODULES:' + ','.join(sorted(sys.modules)))\n"
+              "    _exit(code)\n"
+              "os._exit = leave\n"
+              "sys.argv = ['genrostore'] + sys.argv[1:]\n"
+              "try:\n"
+              "    runpy.run_module('genrostore', run_name='__main__')\n"
+              "except SystemExit:\n"
+              "    leave(0)\n")
+    for args in (["--help"], ["cat", str(tmp_path / "a.txt")]):
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, cwd=tmp_path)
+        modules = done.stderr.decode().split("MODULES:", 1)[1].split(",")
+        assert not [m for m in modules if m.startswith(("obstore", "genrostore.backends._obstore"))], args
+
+
+# -- requests the server sees ----------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["case_s3", "case_s3_fsspec"])
+def test_md5_r_of_single_part_objects_makes_no_head(which: str, request: pytest.FixtureRequest,
+                                                    server_log: ServerLog) -> None:
+    case: Case = request.getfixturevalue(which)
+    base = case.fresh()
+    files = {f"d/{i}.txt": f"object {i}\n".encode() for i in range(5)}
+    storage = case.storage()
+    for name, data in files.items():
+        storage.node(f"{base}/{name}").write(data)
+    server_log.mark()
+    done = case.cli("md5", "-r", f"{base}/d")
+    assert done.returncode == 0, done.stderr
+    lines = sorted(done.stdout.decode().splitlines())
+    assert lines == sorted(f"{hashlib.md5(d).hexdigest()}  {base}/{n}" for n, d in files.items())
+    prefix = base.split(":", 1)[1]
+    assert [r for r in server_log.requests(prefix) if r[0] == "HEAD" and "/d/" in r[1]] == []
+    assert [r for r in server_log.requests(prefix) if r[0] == "GET" and "list-type" not in r[1]] == []
+
+
+def test_a_directory_upload_is_one_put_per_object_and_nothing_else(case_s3: Case, tmp_path: Path,
+                                                                   server_log: ServerLog) -> None:
+    for i in range(12):
+        (tmp_path / "up").mkdir(exist_ok=True)
+        (tmp_path / "up" / f"{i:02}.json").write_bytes(pattern(100 + i))
+    base = case_s3.fresh()
+    _backend(case_s3).check_bucket()
+    server_log.mark()
+    done = case_s3.cli("cp", "-r", str(tmp_path / "up"), f"{base}/")
+    assert done.returncode == 0, done.stderr
+    prefix = base.split(":", 1)[1]
+    sent = server_log.requests(prefix)
+    assert sorted(m for m, _ in sent if "list-type" not in _) == ["PUT"] * 12
+    backend = _backend(case_s3)
+    head = backend.call("head_object", Bucket=S3_BUCKET, Key=f"{prefix}/up/03.json")
+    assert head["ETag"].strip('"') == hashlib.md5(pattern(103)).hexdigest()
+    assert head["ContentType"] == "application/json"
+
+
+def test_a_server_side_copy_is_one_copy_per_object(case_s3: Case, server_log: ServerLog) -> None:
+    storage = case_s3.storage()
+    base = case_s3.fresh()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        storage.node(f"{base}/d/{name}").write(name.encode())
+    server_log.mark()
+    done = case_s3.cli("cp", "-r", f"{base}/d", f"{base}/e")
+    assert done.returncode == 0, done.stderr
+    prefix = base.split(":", 1)[1]
+    puts = [t for m, t in server_log.requests(f"{prefix}/e/") if m == "PUT"]
+    assert len(puts) == 3
+    assert not [t for m, t in server_log.requests(f"{prefix}/d/") if m == "GET" and "list-type" not in t]
+    assert storage.node(f"{base}/e/b.txt").read_bytes() == b"b.txt"
+
+
+# -- md5 honesty and atomicity on the obstore multipart path ----------------------------------------
+def test_a_known_size_multipart_upload_through_obstore_stores_its_md5(case_s3: Case, tmp_path: Path) -> None:
+    data = pattern(20 * MIB + 5)
+    (tmp_path / "big.bin").write_bytes(data)
+    address = f"{case_s3.fresh()}/big.bin"
+    done = case_s3.cli("cp", str(tmp_path / "big.bin"), address)
+    assert done.returncode == 0, done.stderr
+    backend = _backend(case_s3)
+    key = backend.key(address.split(":", 1)[1])
+    head = backend.call("head_object", Bucket=S3_BUCKET, Key=key)
+    assert head["ContentLength"] == len(data)
+    assert "md5chksum" in head["Metadata"]
+    assert backend.md5(address.split(":", 1)[1]) == hashlib.md5(data).hexdigest()
+
+
+def test_an_aborted_obstore_multipart_upload_leaves_nothing(case_s3: Case) -> None:
+    backend = _backend(case_s3)
+    assert backend.obstore is not None
+    path = f"{case_s3.fresh().split(':', 1)[1]}/aborted.bin"
+    writer = backend.open_write(path, size_hint=30 * MIB)
+    for _ in range(12):
+        writer.write(bytes(MIB))
+    assert writer.file is not None  # type: ignore[attr-defined]  # a multipart upload is under way
+    writer.abort()
+    assert not case_s3.storage().node(f"{case_s3.mount}:{path}").exists()
+    uploads = backend.call("list_multipart_uploads", Bucket=S3_BUCKET).get("Uploads", [])
+    assert [u for u in uploads if u["Key"] == backend.key(path)] == []
+
+
+def test_a_multipart_etag_is_computed_as_the_store_does(case_s3: Case) -> None:
+    """The md5 self-copy is conditional on this ETag: if it were wrong, no md5 would be stored."""
+    backend = _backend(case_s3)
+    path = f"{case_s3.fresh().split(':', 1)[1]}/parts.bin"
+    writer = backend.open_write(path, size_hint=19 * MIB)
+    data = pattern(19 * MIB)
+    for start in range(0, len(data), MIB):
+        writer.write(data[start:start + MIB])
+    expected = writer.multipart_etag()  # type: ignore[attr-defined]
+    file = writer.file  # type: ignore[attr-defined]
+    file.close()
+    writer._done = True  # type: ignore[attr-defined]
+    writer._release()  # type: ignore[attr-defined]
+    head = backend.call("head_object", Bucket=S3_BUCKET, Key=backend.key(path))
+    assert head["ETag"] == expected
+
+
+def test_a_ranged_read_pinned_to_an_old_version_is_refused(case_s3: Case) -> None:
+    storage = case_s3.storage()
+    backend = _backend(case_s3)
+    node = storage.node(f"{case_s3.fresh()}/pinned.bin")
+    node.write(b"first version")
+    version = backend.info(node.path).version
+    node.write(b"second version!")
+    with pytest.raises(SourceChanged):
+        with backend.open_range(node.path, 0, 5, version) as stream:
+            stream.read()
+    with backend.open_range(node.path, 0, 6, backend.info(node.path).version) as stream:
+        assert stream.read() == b"second"
+
+
+def test_a_listing_with_keys_object_store_cannot_spell_falls_back_to_fsspec(case_s3: Case) -> None:
+    backend = _backend(case_s3)
+    base = case_s3.fresh().split(":", 1)[1]
+    key = backend.key(base)
+    backend.call("put_object", Bucket=S3_BUCKET, Key=f"{key}/ok.txt", Body=b"ok")
+    backend.call("put_object", Bucket=S3_BUCKET, Key=f"{key}/marker/", Body=b"")
+    names = {e.path: e.type for e in backend.walk(base)}
+    assert names == {f"{base}/ok.txt": "file", f"{base}/marker": "dir"}
+
+
+def test_a_directory_download_is_one_get_per_object_and_no_head(case_s3: Case, tmp_path: Path,
+                                                                 server_log: ServerLog) -> None:
+    storage = case_s3.storage()
+    base = case_s3.fresh()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        storage.node(f"{base}/d/{name}").write(name.encode())
+    server_log.mark()
+    done = case_s3.cli("cp", "-r", f"{base}/d", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.read_bytes() for p in (tmp_path / "d").iterdir()) == [b"a.txt", b"b.txt", b"c.txt"]
+    prefix = base.split(":", 1)[1]
+    objects = [(m, t) for m, t in server_log.requests(f"{prefix}/d/") if "list-type" not in t]
+    assert sorted(m for m, _ in objects) == ["GET"] * 3
+
+
+def test_rm_r_deletes_in_batches_of_1000(case_s3: Case, server_log: ServerLog) -> None:
+    backend = _backend(case_s3)
+    base = case_s3.fresh()
+    prefix = backend.key(base.split(":", 1)[1])
+    backend.fs.pipe({f"{S3_BUCKET}/{prefix}/d{i % 3}/f{i}.txt": b"x" for i in range(1003)})
+    server_log.mark()
+    done = case_s3.cli("rm", "-r", base)
+    assert done.returncode == 0, done.stderr
+    assert len([t for m, t in server_log.requests("?delete") if m == "POST"]) == 2  # DeleteObjects: 1,000 + 3
+    assert backend.call("list_objects_v2", Bucket=S3_BUCKET, Prefix=prefix + "/").get("KeyCount") == 0
+
+
+def test_a_large_download_is_parallel_ranged_gets(case_s3: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  server_log: ServerLog) -> None:
+    from genrostore.core.pipeline import ranges
+
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
+    data = pattern(3 * MIB + 123)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    address = f"a:{case_s3.fresh().split(':', 1)[1]}/large.bin"
+    storage.node(address).write(data)
+    server_log.mark()
+    storage.node(address).copy_to("l:large.bin")
+    assert (tmp_path / "large.bin").read_bytes() == data
+    key = storage.mount("a").backend.key(address.split(":", 1)[1])  # type: ignore[attr-defined]
+    gets = [t for m, t in server_log.requests(key) if m == "GET"]
+    assert len(gets) == -(-len(data) // (256 * 1024))
+
+
+def test_a_range_that_breaks_mid_stream_leaves_no_file(case_s3: Case, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends import _obstore
+    from genrostore.core.pipeline import ranges
+    from genrostore.core.errors import GenrostoreError
+
+    monkeypatch.setattr(ranges, "PARALLEL_THRESHOLD", MIB)
+    monkeypatch.setattr(ranges, "STREAM_PART", 256 * 1024)
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    address = f"a:{case_s3.fresh().split(':', 1)[1]}/large.bin"
+    storage.node(address).write(pattern(3 * MIB + 123))
+    storage.settings.retries = 0
+    real_read = _obstore.StreamReader.read
+    reads = {"n": 0}
+
+    def breaking(self: _obstore.StreamReader, size: int = -1) -> bytes:
+        reads["n"] += 1
+        if reads["n"] == 5:
+            raise ConnectionResetError("connection reset by peer")
+        return real_read(self, size)
+
+    monkeypatch.setattr(_obstore.StreamReader, "read", breaking)
+    with pytest.raises(GenrostoreError, match="connection"):
+        storage.node(address).copy_to("l:large.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_profile_of_the_aws_shared_files_reaches_obstore_through_botocore(cloud_s3: s3.S3Server,
+                                                                           tmp_path: Path) -> None:
+    """obstore alone reads no ~/.aws profile: botocore's chain resolves it and hands obstore the keys."""
+    import os
+
+    from tests.cases.cloud import s3_options
+
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[other]\naws_access_key_id = {cloud_s3.key}\naws_secret_access_key = {cloud_s3.secret}\n")
+    options = {k: v for k, v in s3_options(cloud_s3, profile="other").items() if k not in ("access_key", "secret_key")}
+    case = Case("profile", "s3pr", options, tmp_path,
+                env={"AWS_SHARED_CREDENTIALS_FILE": str(credentials), "AWS_CONFIG_FILE": str(tmp_path / "none")})
+    writer = Case("writer", "s3w", s3_options(cloud_s3), tmp_path / "w")
+    (tmp_path / "w").mkdir()
+    writer.storage().node("s3w:profiled/a.txt").write(b"via a profile\n")
+    saved = {k: os.environ.pop(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
+             if k in os.environ}
+    try:
+        done = case.cli("--debug", "cat", "s3pr:profiled/a.txt")
+    finally:
+        os.environ.update(saved)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"via a profile\n"
+    assert b"data path obstore" in done.stderr
+    missing = Case("missing", "s3m", {**options, "profile": "nobody"}, tmp_path / "m", env=case.env)
+    (tmp_path / "m").mkdir()
+    failed = missing.cli("cat", "s3m:profiled/a.txt")
+    assert failed.returncode == 6, failed.stderr  # README: authentication failed
+    assert cloud_s3.secret.encode() not in failed.stderr
+
+
+# -- Azure ---------------------------------------------------------------------------------------------
+def test_azure_small_blobs_go_through_obstore_and_keep_their_content_md5(case_azure: Case, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends.azure import AzureBackend
+
+    backend = case_azure.storage().mount(case_azure.mount).backend
+    assert isinstance(backend, AzureBackend) and backend.obstore is not None
+    (tmp_path / "up").mkdir()
+    for i in range(3):
+        (tmp_path / "up" / f"{i}.txt").write_bytes(f"blob {i}\n".encode())
+    base = case_azure.fresh()
+    done = case_azure.cli("--debug", "cp", "-r", str(tmp_path / "up"), f"{base}/")
+    assert done.returncode == 0, done.stderr
+    assert b"data path obstore" in done.stderr
+    monkeypatch.setattr(AzureBackend, "open_read", lambda *a, **k: pytest.fail("md5 downloaded the blob"))
+    node = case_azure.storage().node(f"{base}/up/1.txt")
+    assert node.md5 == hashlib.md5(b"blob 1\n").hexdigest()  # Put Blob: the service computed it
+
+
+def test_azure_with_the_default_credential_chain_stays_on_adlfs() -> None:
+    from genrostore.backends import _obstore
+
+    storage = Storage(mounts=[{"name": "z", "type": "azure", "container": "c", "account_name": "someone"}])
+    backend = storage.mount("z").backend
+    assert backend.obstore_unsupported() == "the default Azure credential chain is resolved by adlfs"  # type: ignore[attr-defined]
+    assert _obstore.choose(backend) is None  # type: ignore[arg-type]
