@@ -557,8 +557,12 @@ class ObjectStoreBackend(FsspecBackend):
         if self.obstore is not None and not metadata:
             await self.obstore.put_async(self.key(path), data, content_type(path))
             return
-        await self.fs._pipe_file(self.full(path), data, content_type=content_type(path),
-                                 **({"metadata": metadata} if metadata else {}))
+        import asyncio
+
+        pipe = self.fs._pipe_file(self.full(path), data, content_type=content_type(path),
+                                  **({"metadata": metadata} if metadata else {}))
+        # With obstore, the batch runs on obstore's loop: the fsspec client's calls run on its own.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(pipe, self.fs.loop))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):

@@ -77,6 +77,7 @@ class GCSBackend(ObjectStoreBackend):
     # mtime: rclone's `mtime` (RFC 3339, ns) and gsutil's `goog-reserved-file-mtime` metadata,
     # which object listings carry: no extra request to read them.
     features = dataclasses.replace(ObjectStoreBackend.features, mtime=True, mtime_precision=1e-9)
+    obstore_lists = False  # obstore's ObjectMeta carries no custom metadata: the stored mtime needs gcsfs's
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:

@@ -456,12 +456,14 @@ class S3Backend(ObjectStoreBackend):
 
     async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
         """One PUT with Content-MD5: the store rejects a body damaged on the way, and its ETag is the md5."""
-        if self.obstore is not None:
+        if self.obstore is not None and mtime is None:
             await super().write_small(path, data)  # obstore: the returned ETag is compared instead
             return
-        await self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
+        put = self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
                                ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
                                ContentType=content_type(path), Metadata=_mtime_metadata(mtime))
+        # With obstore, the batch runs on obstore's loop: s3fs's calls run on s3fs's own.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(put, self.fs.loop))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """One CopyObject, no HEAD (the engine batches only objects it listed, far below 5 GiB)."""
