@@ -215,7 +215,8 @@ class ObjectStoreBackend(FsspecBackend):
     def obstore_md5_attributes(self, md5: str | None) -> dict[str, str]:
         return {}
 
-    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str) -> None:
+    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str,
+                             metadata: dict[str, str] | None = None) -> None:
         """Store the real md5 of a finished obstore multipart upload whose ETag is `etag`."""
 
     def check_put(self, key: str, md5: str, etag: str | None) -> None:

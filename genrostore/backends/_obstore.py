@@ -302,13 +302,16 @@ class ObstoreClient:
         return list(found["objects"]), list(found["common_prefixes"])
 
     # -- writes ---------------------------------------------------------------------------------
-    def put(self, key: str, data: bytes, content_type: str) -> dict[str, Any]:
-        result = self.ob.put(self.store, key, data, attributes={"Content-Type": content_type}, use_multipart=False)
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+        # object_store sends an attribute it has no header for as user metadata (x-amz-meta-*).
+        result = self.ob.put(self.store, key, data, attributes={"Content-Type": content_type, **(metadata or {})},
+                             use_multipart=False)
         self.backend.check_put(key, hashlib.md5(data).hexdigest(), result.get("e_tag"))
         return result
 
-    async def put_async(self, key: str, data: bytes, content_type: str) -> None:
-        result = await self.ob.put_async(self.store, key, data, attributes={"Content-Type": content_type},
+    async def put_async(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        result = await self.ob.put_async(self.store, key, data,
+                                         attributes={"Content-Type": content_type, **(metadata or {})},
                                          use_multipart=False)
         digest = hashlib.md5(data).hexdigest()
         if etag_md5(result.get("e_tag")) != digest and self.backend.spec.type == "s3":
@@ -394,8 +397,9 @@ class ObstoreWriter(Writer):
     """
 
     def __init__(self, client: ObstoreClient, key: str, size_hint: int | None, content_type: str,
-                 fallback: Any, md5_known: str | None = None) -> None:
+                 fallback: Any, md5_known: str | None = None, metadata: dict[str, str] | None = None) -> None:
         self.client = client
+        self.metadata = metadata or {}  # user metadata (the mtime) sent with the object
         self.key = key
         self.size_hint = size_hint
         self.content_type = content_type
@@ -437,7 +441,8 @@ class ObstoreWriter(Writer):
                 self.inner.write(chunk)
             return
         self.part_size = multipart
-        attributes = {"Content-Type": self.content_type, **self.client.backend.obstore_md5_attributes(self.md5_known)}
+        attributes = {"Content-Type": self.content_type, **self.metadata,
+                      **self.client.backend.obstore_md5_attributes(self.md5_known)}
         _MULTIPART_SLOTS.acquire()
         self._slot = True
         self.file = self.client.ob.open_writer(self.client.store, self.key, attributes=attributes,
@@ -471,7 +476,7 @@ class ObstoreWriter(Writer):
             body = b"".join(self.pending)
             self.pending = []
             signals.refuse_publish(where)
-            self.client.put(self.key, body, self.content_type)
+            self.client.put(self.key, body, self.content_type, self.metadata)
             return
         try:
             signals.refuse_publish(where)
@@ -483,7 +488,7 @@ class ObstoreWriter(Writer):
             self._release()
         if not self.md5_known:
             self.client.backend.record_multipart_md5(self.key, self.digest.digest(), self.size, self.content_type,
-                                                     self.multipart_etag())
+                                                     self.multipart_etag(), self.metadata)
 
     def _abort(self) -> None:
         self.pending = []

@@ -177,9 +177,10 @@ class S3Backend(ObjectStoreBackend):
             return {}
         return {MD5_METADATA: base64.b64encode(bytes.fromhex(md5)).decode()}
 
-    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str) -> None:
+    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str,
+                             metadata: dict[str, str] | None = None) -> None:
         if not self.options.get("disable_checksum"):
-            record_md5(self, key, digest, size, content_type, etag)
+            record_md5(self, key, digest, size, content_type, etag, metadata)
 
     def check_put(self, key: str, md5: str, etag: str | None) -> None:
         """A single PUT's ETag is the md5 of what S3 stored, unless SSE-KMS/SSE-C makes it opaque."""
@@ -434,11 +435,12 @@ class S3Backend(ObjectStoreBackend):
 
     def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self.check_bucket()
-        if self.obstore is not None and mtime is None:
+        if self.obstore is not None:
             from genrostore.backends._obstore import ObstoreWriter
 
             return ObstoreWriter(self.obstore, self.key(path), size_hint, content_type(path),
-                                 lambda: self.fsspec_writer(path, size_hint))
+                                 lambda: S3Writer(self, self.key(path), size_hint, mtime),
+                                 metadata=_mtime_metadata(mtime))
         return S3Writer(self, self.key(path), size_hint, mtime)
 
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
@@ -456,8 +458,8 @@ class S3Backend(ObjectStoreBackend):
 
     async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
         """One PUT with Content-MD5: the store rejects a body damaged on the way, and its ETag is the md5."""
-        if self.obstore is not None and mtime is None:
-            await super().write_small(path, data)  # obstore: the returned ETag is compared instead
+        if self.obstore is not None:  # the returned ETag is compared instead of a Content-MD5
+            await self.obstore.put_async(self.key(path), data, content_type(path), _mtime_metadata(mtime))
             return
         put = self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
                                ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
