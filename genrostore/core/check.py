@@ -64,9 +64,9 @@ def check(storage: Storage, src: Node, dst: Node, report: Report, *, mode: str =
     Comparisons that need a round trip (stored md5s, hashes, downloads) run on `jobs` threads
     (default: `Comparator.default_jobs`) while the walk streams on; the report keeps tree order.
     """
-    trees = open_trees(src, dst, dst_missing_ok=False, scope=scope)
-    comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, download=download, notice=notice,
+    comparator = Comparator(storage, src.mount, dst.mount, mode, download=download, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
+    trees = open_trees(src, dst, dst_missing_ok=False, scope=scope, stored_mtimes=comparator.uses_mtime)
     result = CheckResult()
 
     def judge(pair: Pair) -> Verdict | GenrostoreError | None:

@@ -55,8 +55,9 @@ def capabilities(mount: Mount) -> Capabilities:
     changed again). A relative mount's backend shows its parent's features.
     """
     features = mount.backend.features
-    precision = getattr(features, "mtime_precision", None)
-    return Capabilities(bool(features.mtime), precision if isinstance(precision, timedelta) else _DEFAULT_PRECISION,
+    precision = features.mtime_precision  # seconds (float), None where mtimes are not kept
+    return Capabilities(bool(features.mtime),
+                        timedelta(seconds=precision) if precision is not None else _DEFAULT_PRECISION,
                         bool(features.stored_md5))
 
 

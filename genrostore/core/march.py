@@ -101,20 +101,23 @@ class Scope(Protocol):
 
 
 def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False, scope: Scope | None = None,
-                empty_dirs: bool = False) -> Iterator[Walked]:
+                empty_dirs: bool = False, stored_mtimes: bool = False) -> Iterator[Walked]:
     """Every file below `root` of `mount` in `scope`, in the total order (see the module docstring).
 
     `missing_ok`: a root that does not exist is an empty tree (a sync's new destination).
     `empty_dirs`: an empty directory below the root is yielded too (a directory entry; sync
     creates it on DST, as cp -r does); object stores have none to yield.
+    `stored_mtimes`: each file's mtime is the one a copy stored (S3: `X-Amz-Meta-Mtime`, read by
+    HEADs in batches), not the listing's upload time — what a size+mtime comparison needs.
     """
     if feature(mount.backend, "implicit_dirs"):
-        yield from _walk_flat(mount, root, missing_ok, scope)
+        yield from _walk_flat(mount, root, missing_ok, scope, stored_mtimes)
     else:
         yield from _walk_tree(mount, root, missing_ok, scope, empty_dirs)
 
 
-def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -> Iterator[Walked]:
+def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None,
+               stored_mtimes: bool = False) -> Iterator[Walked]:
     """An object store's recursive listing, streamed as the store orders it, order verified.
 
     Its directories come (derived from the keys) just before their content, so an excluded
@@ -124,7 +127,10 @@ def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -
     pruned: str | None = None
     try:
         prune = None if scope is None else (lambda entry: not scope.include_dir(_relative(root, entry.path)))
-        for entry in mount.walk(root, on_skip=_recording(mount, failures), prune=prune):
+        listing = mount.walk(root, on_skip=_recording(mount, failures), prune=prune)
+        if stored_mtimes:
+            listing = mount.stored_mtimes(listing, root)
+        for entry in listing:
             yield from _skipped(failures, last)
             relative = _relative(root, entry.path)
             if pruned is not None and relative.startswith(pruned):
@@ -290,7 +296,7 @@ class Trees:
 
 
 def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | None = None,
-               delete_excluded: bool = False, empty_dirs: bool = False) -> Trees:
+               delete_excluded: bool = False, empty_dirs: bool = False, stored_mtimes: bool = False) -> Trees:
     """The merged walk of `src` against `dst`.
 
     A missing SRC is DirectoryNotFound (exit 3) before anything is listed. A file SRC is
@@ -305,9 +311,11 @@ def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | Non
     if entry.is_dir:
         if not dst_missing_ok and _info_or_none(dst) is None:
             raise DirectoryNotFound(f"{dst.fullpath}: no such directory", hint="check DST")
-        return Trees(src, dst, merge(walk_sorted(src.mount, src.path, scope=scope, empty_dirs=empty_dirs),
+        return Trees(src, dst, merge(walk_sorted(src.mount, src.path, scope=scope, empty_dirs=empty_dirs,
+                                                 stored_mtimes=stored_mtimes),
                                      walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok,
-                                                 scope=None if delete_excluded else scope)))
+                                                 scope=None if delete_excluded else scope,
+                                                 stored_mtimes=stored_mtimes)))
     target = dst
     found = _info_or_none(target)
     if found is not None and found.is_dir:

@@ -367,9 +367,9 @@ def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | 
     (`core.filters.Filter`): DST's files out of it are never deleted unless `delete_excluded`.
     """
     refuse_overlap(src, dst)
-    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded, empty_dirs=True)
-    comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, notice=notice,
-                            labels=(src.fullpath, dst.fullpath))
+    comparator = Comparator(storage, src.mount, dst.mount, mode, notice=notice, labels=(src.fullpath, dst.fullpath))
+    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded, empty_dirs=True,
+                       stored_mtimes=comparator.uses_mtime)
     plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs)
     return plan, plan.actions(trees.pairs)
 

@@ -13,10 +13,15 @@ from tests.cases._base import Case
 from tests.clirun import Run
 
 
+STAMP = 1_000_000_000  # one mtime for every file written here: local disks keep mtimes, so two
+# trees written apart compare by size and mtime (auto), and only content that differs in size differs
+
+
 def _tree(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+        os.utime(root / rel, (STAMP, STAMP))
     return root
 
 
@@ -59,12 +64,28 @@ def test_path_lists_are_written_per_mark(run: Run, tmp_path: Path) -> None:
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
-def test_size_comparison_is_announced_once_and_misses_same_size_changes(run: Run, tmp_path: Path) -> None:
+def test_size_comparison_is_announced_once_and_misses_same_size_changes() -> None:
+    # memory keeps no mtimes and stores no md5: auto can only compare sizes, and says so once
+    storage = Storage(mounts=[{"name": "s", "type": "memory"}, {"name": "d", "type": "memory"}])
+    for rel, text in BASE.items():
+        storage.node(f"s:t/{rel}").write(text)
+    for rel, text in {**BASE, "changed": "abd", "dir/same": "x"}.items():
+        storage.node(f"d:t/{rel}").write(text)
+    notices: list[str] = []
+    marks: list[str] = []
+    result = run_check(storage, storage.node("s:t"), storage.node("d:t"), lambda m, p: marks.append(f"{m} {p}"),
+                       notice=notices.append)
+    assert marks == ["= changed", "= dir/same", "= grown", "= same"] and result.differences == 0
+    assert sum("comparing sizes only" in n for n in notices) == 1
+
+
+def test_local_trees_with_other_mtimes_differ_under_auto(run: Run, tmp_path: Path) -> None:
     _tree(tmp_path / "a", BASE)
-    _tree(tmp_path / "b", {**BASE, "changed": "abd", "dir/same": "x"})
+    _tree(tmp_path / "b", BASE)
+    os.utime(tmp_path / "b" / "same", (STAMP + 60, STAMP + 60))
     done = run("check", "a", "b")
-    assert done.returncode == 0
-    assert done.stderr.decode().count("comparing sizes only") == 1
+    assert done.returncode == 1, done.stderr
+    assert "* same" in _lines(done.stdout) and "comparing sizes only" not in done.stderr.decode()
 
 
 def test_download_compares_the_bytes(run: Run, tmp_path: Path) -> None:
@@ -154,9 +175,16 @@ def _write(case: Case, base: str, files: dict[str, str]) -> None:
 
 
 def test_s3_auto_compares_stored_md5_and_catches_same_size_changes(case_s3: Case) -> None:
+    from datetime import UTC, datetime
+
     a, b = case_s3.fresh(), case_s3.fresh()
     _write(case_s3, a, BASE)
     _write(case_s3, b, OTHER)
+    storage = case_s3.storage()
+    for base, files, when in ((a, BASE, 1_000_000_000), (b, OTHER, 1_000_000_100)):
+        for rel in files:  # other mtimes on each side: size+mtime falls to the stored md5s
+            node = storage.node(f"{base}/{rel}")
+            node.mount.set_mtime(node.path, datetime.fromtimestamp(when, UTC))
     done = case_s3.cli("check", a, b)
     assert done.returncode == 1, done.stderr
     assert _lines(done.stdout) == ["* changed", "= dir/same", "- extra", "* grown", "= same"]
