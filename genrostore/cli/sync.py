@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from genrostore.cli.clusteropts import Cluster, ShipProfile, cluster_target
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.filteropts import with_filters
@@ -35,6 +36,8 @@ def sync(
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Progress display.")] = None,
     delete_excluded: Annotated[bool, typer.Option("--delete-excluded",
                                help="Also delete DST's files that the filters exclude.")] = False,
+    cluster: Cluster = None,
+    ship_profile: ShipProfile = False,
     filters: Filter = NO_FILTER,
 ) -> None:
     """Make DST's files identical to SRC's; deletes run last, only if nothing failed.
@@ -55,13 +58,19 @@ def sync(
                           max_delete=DeleteLimit.parse(max_delete) if max_delete is not None else None,
                           max_delete_size=parse_size(max_delete_size) if max_delete_size is not None else None)
     storage = app.storage
+    where = cluster_target(app, cluster, ship_profile)
     src_node, dst_node = storage.node(src), storage.node(dst)
     plan, actions = prepare_sync(storage, src_node, dst_node, options, mode=mode, notice=app.info,
                                  scope=filters if filters.active else None, delete_excluded=delete_excluded)
     sink = make_progress(progress, app.settings.quiet)
     copy_options = CopyOptions(jobs=jobs or default_jobs(src_node.mount, dst_node.mount), progress=sink)
     try:
-        outcome = run_sync(plan, actions, copy_options, warn=app.warn)
+        if where is not None:
+            from genrostore.cluster.commands import sync as sync_on_cluster
+
+            outcome = sync_on_cluster(where, plan, actions, copy_options, warn=app.warn)
+        else:
+            outcome = run_sync(plan, actions, copy_options, warn=app.warn)
     finally:
         plan.close()
         if sink is not None:
