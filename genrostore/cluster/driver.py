@@ -79,15 +79,22 @@ class Runner:
                                                 retries=RETRIES, pure=False)
                 pending.append(Batch(records, future))
                 while len(pending) >= self.window or (pending and _ready(pending[0])):
-                    done = pending.popleft()
-                    yield done.records, _result(done)
+                    yield self._next(pending)
             while pending:
-                done = pending.popleft()
-                yield done.records, _result(done)
+                yield self._next(pending)
         except KeyboardInterrupt:
             self.cancel([batch.future for batch in pending if batch.future is not None])
             raise Interrupted("interrupted; the cluster's transfers were stopped, "
                               "partial destinations were removed") from None
+
+    @staticmethod
+    def _next(pending: deque[Batch[T]]) -> tuple[list[T], list[Any] | None]:
+        """The oldest batch's outcome; it leaves `pending` only once it has one (a Ctrl-C while
+        waiting for it must still cancel it)."""
+        head = pending[0]
+        outcome = _result(head)
+        pending.popleft()
+        return head.records, outcome
 
     def cancel(self, futures: list[Future]) -> None:
         """Tell the workers (their writers abort, temp files go), wait a little, drop the rest."""

@@ -74,17 +74,21 @@ def cancellable(job: Job) -> Iterator[threading.Event]:
     """An event set when the client sets the job's distributed Event (Ctrl-C)."""
     cancel = threading.Event()
     done = threading.Event()
+    try:
+        from distributed import Event, get_client
+
+        remote = Event(f"{job.token}-cancel", client=get_client())  # the task thread's own client
+    except Exception:  # noqa: BLE001 - not on a worker (a test calling the task): nothing to watch
+        yield cancel
+        return
 
     def watch() -> None:
-        from distributed import Event
-
         try:
-            remote = Event(f"{job.token}-cancel")
             while not done.is_set():
                 if remote.wait(timeout=0.5):
                     cancel.set()
                     return
-        except Exception:  # noqa: BLE001 - no scheduler to ask (it went away): the batch runs on
+        except Exception:  # noqa: BLE001 - the scheduler went away: the batch runs on, as a local run would
             return
 
     watcher = threading.Thread(target=watch, name="genrostore-cancel-watch", daemon=True)

@@ -203,3 +203,37 @@ def test_help_imports_no_dask() -> None:
                  % (args,))
         result = subprocess.run([sys.executable, "-c", probe], capture_output=True)
         assert result.stderr.decode().rsplit("HEAVY:", 1)[1] == "", args
+
+
+def test_ctrl_c_cancels_the_job_exit_130_and_leaves_no_partial_destination(scheduler: str, profile_file: Path,
+                                                                           tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    block = os.urandom(1 << 20)
+    for i in range(1500):
+        (source / f"f{i:04}").write_bytes(block[i:] + block[:i])
+    env = {**os.environ, "GENROSTORE_PROFILE": str(profile_file)}
+    job = subprocess.Popen([sys.executable, "-m", "genrostore", "cp", "-r", "--cluster", scheduler,
+                            str(source) + "/", str(tmp_path / "dst") + "/"], env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and job.poll() is None:
+        if (tmp_path / "dst").is_dir() and len(list((tmp_path / "dst").iterdir())) >= 20:
+            break
+        time.sleep(0.02)
+    assert job.poll() is None, "the copy ended before it could be interrupted"
+    job.send_signal(signal.SIGINT)
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 130, err
+    from distributed import Client
+
+    with Client(scheduler) as client:  # the job's tasks are gone from the scheduler, then nothing writes
+        deadline = time.monotonic() + 30
+        while client.run_on_scheduler(_batch_states).get("processing") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    time.sleep(1)
+    copied = sorted((tmp_path / "dst").iterdir())
+    assert 20 <= len(copied) < 1500
+    for path in copied:  # every published name holds the whole file; no temp file is left
+        assert not path.name.startswith("."), path
+        assert path.read_bytes() == (source / path.name).read_bytes(), path
