@@ -418,7 +418,7 @@ class ReadOnlyArchiveBackend(Backend):
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return self.open_member(self.archive.path(), self.index.member(path), offset)
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         raise self._readonly("write", path)
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

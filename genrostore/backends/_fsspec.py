@@ -66,6 +66,10 @@ class FsspecBackend(Backend):
         """The md5 from the store's metadata, only when it is the real md5 of the content."""
         return None
 
+    def stored_mtime(self, info: dict[str, Any]) -> datetime | None:
+        """The modification time a copy stored in the object's metadata (rclone's keys), if any."""
+        return None
+
     def version_of(self, info: dict[str, Any]) -> str | None:
         """The store's version tag of an object (ETag, generation), when its listing gives one."""
         return None
@@ -106,8 +110,8 @@ class FsspecBackend(Backend):
 
     def entry(self, info: dict[str, Any], path: str | None = None) -> Entry:
         kind = "dir" if info.get("type") == "directory" else "file"
-        mtime = None
-        for key in _MTIME_KEYS:
+        mtime = None if kind == "dir" else self.stored_mtime(info)
+        for key in () if mtime is not None else _MTIME_KEYS:
             if info.get(key) is not None:
                 mtime = to_datetime(info[key])
                 if mtime is not None:
@@ -152,7 +156,7 @@ class FsspecBackend(Backend):
             handle.seek(offset)
         return handle
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         full = self.full(path)
         parent = posixpath.dirname(full)
         if parent and parent != self.root and not self.features.implicit_dirs:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
@@ -213,7 +215,8 @@ class ObjectStoreBackend(FsspecBackend):
     def obstore_md5_attributes(self, md5: str | None) -> dict[str, str]:
         return {}
 
-    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str) -> None:
+    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str,
+                             metadata: dict[str, str] | None = None) -> None:
         """Store the real md5 of a finished obstore multipart upload whose ETag is `etag`."""
 
     def check_put(self, key: str, md5: str, etag: str | None) -> None:
@@ -546,11 +549,21 @@ class ObjectStoreBackend(FsspecBackend):
         data = await self.fs._cat_file(self.full(path))  # listings give sizes: `limit` is a safeguard
         return None if limit is not None and len(data) > limit else data
 
-    async def write_small(self, path: str, data: bytes) -> None:
-        if self.obstore is not None:
+    def mtime_metadata(self, mtime: datetime | None) -> dict[str, str]:
+        """The user metadata an upload carries for `mtime` (the store's rclone keys); {}: none."""
+        return {}
+
+    async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        metadata = self.mtime_metadata(mtime)
+        if self.obstore is not None and not metadata:
             await self.obstore.put_async(self.key(path), data, content_type(path))
             return
-        await self.fs._pipe_file(self.full(path), data, content_type=content_type(path))
+        import asyncio
+
+        pipe = self.fs._pipe_file(self.full(path), data, content_type=content_type(path),
+                                  **({"metadata": metadata} if metadata else {}))
+        # With obstore, the batch runs on obstore's loop: the fsspec client's calls run on its own.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(pipe, self.fs.loop))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst):
@@ -605,3 +618,104 @@ def content_type(name: str) -> str:
     if encoding:
         return _COMPRESSED_TYPES.get(encoding, DEFAULT_CONTENT_TYPE)
     return kind or DEFAULT_CONTENT_TYPE
+
+
+# -- modification times, stored as rclone stores them (so each reads the other's uploads) -------
+# S3: `X-Amz-Meta-Mtime`, seconds since the epoch as a decimal string (rclone's
+# swift.TimeToFloatString); GCS: `mtime` RFC 3339 with nanoseconds, plus gsutil's
+# `goog-reserved-file-mtime` in whole seconds; Azure: `mtime`, RFC 3339 with 9 fraction digits.
+S3_MTIME = "mtime"
+GCS_MTIME = "mtime"
+GCS_MTIME_GSUTIL = "goog-reserved-file-mtime"
+AZURE_MTIME = "mtime"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _split_ns(when: datetime) -> tuple[int, int]:
+    """(whole seconds since the epoch, nanoseconds in the second), without float rounding."""
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    delta = when - _EPOCH
+    return delta.days * 86_400 + delta.seconds, delta.microseconds * 1000
+
+
+def _rfc3339_nano(when: datetime) -> str:
+    seconds, nanos = _split_ns(when)
+    base = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{nanos:09d}Z"
+
+
+def _parse_rfc3339(value: str) -> datetime | None:
+    """RFC 3339 with up to 9 fraction digits (Python keeps 6: the rest is below its precision)."""
+    text = value.strip().replace("z", "Z")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        zone = rest[len(digits):]
+        text = f"{head}.{(digits + '000000')[:6]}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def s3_mtime_metadata(when: datetime) -> dict[str, str]:
+    """S3 user metadata carrying `when` as rclone writes it (`X-Amz-Meta-Mtime: 981173106.500000000`)."""
+    seconds, nanos = _split_ns(when)
+    if seconds < 0 and nanos:  # a float string: -1.5 is 1.5 s before the epoch
+        seconds, nanos = seconds + 1, 1_000_000_000 - nanos
+        return {S3_MTIME: f"-{abs(seconds)}.{nanos:09d}"}
+    return {S3_MTIME: f"{seconds}.{nanos:09d}"}
+
+
+def s3_mtime_from_metadata(metadata: dict[str, Any] | None) -> datetime | None:
+    """The mtime rclone (or genrostore) stored in S3 user metadata; None: none or unreadable."""
+    value = _get(metadata, S3_MTIME)
+    if value is None:
+        return None
+    try:
+        exact = Decimal(value.strip())
+        if not exact.is_finite():
+            return None
+        return _EPOCH + timedelta(microseconds=int(exact * 1_000_000))
+    except (ArithmeticError, ValueError, OverflowError):
+        return None
+
+
+def gcs_mtime_metadata(when: datetime) -> dict[str, str]:
+    """GCS custom metadata as rclone writes it: RFC 3339 nanoseconds, and gsutil's seconds."""
+    return {GCS_MTIME: _rfc3339_nano(when), GCS_MTIME_GSUTIL: str(_split_ns(when)[0])}
+
+
+def gcs_mtime_from_metadata(metadata: dict[str, Any] | None) -> datetime | None:
+    """rclone's `mtime`, else gsutil's `goog-reserved-file-mtime` (seconds), as rclone reads them."""
+    value = _get(metadata, GCS_MTIME)
+    if value is not None and (parsed := _parse_rfc3339(value)) is not None:
+        return parsed
+    seconds = _get(metadata, GCS_MTIME_GSUTIL)
+    if seconds is not None:
+        try:
+            return _EPOCH + timedelta(seconds=int(seconds))
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def azure_mtime_metadata(when: datetime) -> dict[str, str]:
+    """Azure blob metadata as rclone writes it (`mtime: 2001-02-03T04:05:06.500000000Z`)."""
+    return {AZURE_MTIME: _rfc3339_nano(when)}
+
+
+def azure_mtime_from_metadata(metadata: dict[str, Any] | None) -> datetime | None:
+    value = _get(metadata, AZURE_MTIME)
+    return None if value is None else _parse_rfc3339(value)
+
+
+def _get(metadata: dict[str, Any] | None, key: str) -> str | None:
+    """A metadata value by case-insensitive key (HTTP headers are; some clients keep their case)."""
+    if not metadata:
+        return None
+    for name, value in metadata.items():
+        if str(name).lower() == key and value is not None:
+            return str(value)
+    return None

@@ -61,6 +61,12 @@ class Unrepresentable(Exception):
     `a//b`, or a `dir/` marker it would show as a file): the fsspec listing is used instead."""
 
 
+def _invalid_path(exc: BaseException) -> bool:
+    """object_store refuses a listed key it cannot parse: as InvalidPathError (`a//b`) or, for a
+    `.`/`..` segment, as a generic error naming the invalid path."""
+    return type(exc).__name__ == "InvalidPathError" or "Encountered object with invalid path" in str(exc)
+
+
 # -- choosing the client ------------------------------------------------------------------------
 def choose(backend: ObjectStoreBackend) -> ObstoreClient | None:
     """The obstore client for this mount, or None for the fsspec path; says why under --debug."""
@@ -254,8 +260,13 @@ class ObstoreClient:
 
     def has_prefix(self, key: str) -> bool:
         """Whether any object lies below `key/` (one LIST request)."""
-        for chunk in self.ob.list(self.store, key or None, chunk_size=1):
-            return bool(chunk)
+        try:
+            for chunk in self.ob.list(self.store, key or None, chunk_size=1):
+                return bool(chunk)
+        except Exception as exc:
+            if _invalid_path(exc):
+                return True  # an object is there, only object_store cannot spell its key
+            raise
         return False
 
     def check_container(self) -> None:
@@ -273,7 +284,7 @@ class ObstoreClient:
                         raise Unrepresentable(f"zero-byte object {meta['path']}")
                     yield meta
         except Exception as exc:
-            if type(exc).__name__ == "InvalidPathError":
+            if _invalid_path(exc):
                 raise Unrepresentable(str(exc).split("\n", 1)[0]) from None
             raise
 
@@ -282,7 +293,7 @@ class ObstoreClient:
         try:
             found = self.ob.list_with_delimiter(self.store, key or None)
         except Exception as exc:
-            if type(exc).__name__ == "InvalidPathError":
+            if _invalid_path(exc):
                 raise Unrepresentable(str(exc).split("\n", 1)[0]) from None
             raise
         for meta in found["objects"]:
@@ -291,13 +302,16 @@ class ObstoreClient:
         return list(found["objects"]), list(found["common_prefixes"])
 
     # -- writes ---------------------------------------------------------------------------------
-    def put(self, key: str, data: bytes, content_type: str) -> dict[str, Any]:
-        result = self.ob.put(self.store, key, data, attributes={"Content-Type": content_type}, use_multipart=False)
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+        # object_store sends an attribute it has no header for as user metadata (x-amz-meta-*).
+        result = self.ob.put(self.store, key, data, attributes={"Content-Type": content_type, **(metadata or {})},
+                             use_multipart=False)
         self.backend.check_put(key, hashlib.md5(data).hexdigest(), result.get("e_tag"))
         return result
 
-    async def put_async(self, key: str, data: bytes, content_type: str) -> None:
-        result = await self.ob.put_async(self.store, key, data, attributes={"Content-Type": content_type},
+    async def put_async(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        result = await self.ob.put_async(self.store, key, data,
+                                         attributes={"Content-Type": content_type, **(metadata or {})},
                                          use_multipart=False)
         digest = hashlib.md5(data).hexdigest()
         if etag_md5(result.get("e_tag")) != digest and self.backend.spec.type == "s3":
@@ -383,8 +397,9 @@ class ObstoreWriter(Writer):
     """
 
     def __init__(self, client: ObstoreClient, key: str, size_hint: int | None, content_type: str,
-                 fallback: Any, md5_known: str | None = None) -> None:
+                 fallback: Any, md5_known: str | None = None, metadata: dict[str, str] | None = None) -> None:
         self.client = client
+        self.metadata = metadata or {}  # user metadata (the mtime) sent with the object
         self.key = key
         self.size_hint = size_hint
         self.content_type = content_type
@@ -426,7 +441,8 @@ class ObstoreWriter(Writer):
                 self.inner.write(chunk)
             return
         self.part_size = multipart
-        attributes = {"Content-Type": self.content_type, **self.client.backend.obstore_md5_attributes(self.md5_known)}
+        attributes = {"Content-Type": self.content_type, **self.metadata,
+                      **self.client.backend.obstore_md5_attributes(self.md5_known)}
         _MULTIPART_SLOTS.acquire()
         self._slot = True
         self.file = self.client.ob.open_writer(self.client.store, self.key, attributes=attributes,
@@ -460,7 +476,7 @@ class ObstoreWriter(Writer):
             body = b"".join(self.pending)
             self.pending = []
             signals.refuse_publish(where)
-            self.client.put(self.key, body, self.content_type)
+            self.client.put(self.key, body, self.content_type, self.metadata)
             return
         try:
             signals.refuse_publish(where)
@@ -472,7 +488,7 @@ class ObstoreWriter(Writer):
             self._release()
         if not self.md5_known:
             self.client.backend.record_multipart_md5(self.key, self.digest.digest(), self.size, self.content_type,
-                                                     self.multipart_etag())
+                                                     self.multipart_etag(), self.metadata)
 
     def _abort(self) -> None:
         self.pending = []

@@ -97,7 +97,7 @@ class Base64Backend(Backend):
         stream.seek(offset)
         return stream
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         return _EncodingWriter()
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

@@ -8,10 +8,19 @@ have no part-count limit, so gcsfs's fixed chunk size is fine for streams of any
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
+from datetime import datetime
 from typing import Any
 
-from genrostore.backends._objectstore import PART_SIZE, ObjectStoreBackend, bucket_url, content_type
+from genrostore.backends._objectstore import (
+    PART_SIZE,
+    ObjectStoreBackend,
+    bucket_url,
+    content_type,
+    gcs_mtime_from_metadata,
+    gcs_mtime_metadata,
+)
 from genrostore.core.backend import Writer
 from genrostore.core.options import CLIENT, TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
@@ -64,6 +73,11 @@ def _filesystem_class(custom_endpoint: bool) -> Any:
 
 class GCSBackend(ObjectStoreBackend):
     """One bucket (below an optional prefix) of Google Cloud Storage or an emulator."""
+
+    # mtime: rclone's `mtime` (RFC 3339, ns) and gsutil's `goog-reserved-file-mtime` metadata,
+    # which object listings carry: no extra request to read them.
+    features = dataclasses.replace(ObjectStoreBackend.features, mtime=True, mtime_precision=1e-9)
+    obstore_lists = False  # obstore's ObjectMeta carries no custom metadata: the stored mtime needs gcsfs's
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -137,9 +151,23 @@ class GCSBackend(ObjectStoreBackend):
         if failures:
             raise failures[0]
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def stored_mtime(self, info: dict[str, Any]) -> datetime | None:
+        return gcs_mtime_from_metadata(info.get("metadata"))
+
+    def mtime_metadata(self, mtime: datetime | None) -> dict[str, str]:
+        return {} if mtime is None else gcs_mtime_metadata(mtime)
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """A metadata PATCH: the other keys, the Content-Type and the md5 stay as they are."""
+        if self.info(path).is_dir:
+            raise IsADirectoryError(self.full(path))
+        self.fs.setxattrs(self.full(path), **gcs_mtime_metadata(mtime))
+
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self.check_bucket()
-        return GCSWriter(self.fs.open(self.full(path), "wb", block_size=PART_SIZE, content_type=content_type(path)))
+        metadata = self.mtime_metadata(mtime) or None
+        return GCSWriter(self.fs.open(self.full(path), "wb", block_size=PART_SIZE, content_type=content_type(path),
+                                      metadata=metadata))
 
 
 class GCSWriter(Writer):

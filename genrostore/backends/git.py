@@ -99,7 +99,7 @@ class GitBackend(Backend):
         stream.seek(offset)
         return stream
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         raise self._readonly(path)
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

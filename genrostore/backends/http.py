@@ -9,6 +9,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
@@ -230,7 +231,7 @@ class HTTPBackend(Backend):
                 held += len(chunk)
             return None
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         raise self.unsupported("writing")
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

@@ -6,7 +6,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from datetime import datetime, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from genrostore.core import signals, tempnames, writeback
@@ -57,8 +57,9 @@ def create_temp(target: str) -> tuple[int, str]:
 class AtomicFileWriter(Writer):
     """Writes to a temp file beside the target and renames it into place on commit."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, mtime: datetime | None = None) -> None:
         self.target = target
+        self.mtime = mtime  # set on the temp file before the rename: published with its time
         fd, self.temp = create_temp(target)
         self._file = os.fdopen(fd, "wb")
         self._written = 0  # through write(); the engine's kernel copy writes the fd itself
@@ -83,6 +84,8 @@ class AtomicFileWriter(Writer):
             written = os.fstat(self._file.fileno())
             self._file.close()
             os.chmod(self.temp, self._mode())
+            if self.mtime is not None:
+                os.utime(self.temp, ns=(written.st_atime_ns, mtime_ns(self.mtime)))
             signals.refuse_publish()
             os.replace(self.temp, self.target)
         except BaseException:
@@ -126,13 +129,22 @@ class AtomicFileWriter(Writer):
             pass
 
 
+def mtime_ns(mtime: datetime) -> int:
+    """A datetime as integer nanoseconds since the epoch, without float rounding."""
+    delta = mtime - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _entry(path: str, st: os.stat_result) -> Entry:
     is_dir = stat.S_ISDIR(st.st_mode)
     return Entry(
         path=path,
         type="dir" if is_dir else "file",
         size=None if is_dir else st.st_size,
-        mtime=datetime.fromtimestamp(st.st_mtime, tz=UTC),
+        mtime=_EPOCH + timedelta(microseconds=st.st_mtime_ns // 1000),  # no float rounding
     )
 
 
@@ -145,7 +157,8 @@ def _relative_to(top: str, depth: int, path: str) -> str:
 class LocalBackend(Backend):
     """A local directory; every path is checked to resolve inside the root, symlinks included."""
 
-    features = Features(server_move=True, ranged_reads=True, atomic_rename=True, local_disk=True)
+    features = Features(server_move=True, ranged_reads=True, atomic_rename=True, local_disk=True, mtime=True,
+                        mtime_precision=1e-9)
 
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -245,7 +258,7 @@ class LocalBackend(Backend):
             handle.seek(offset)
         return handle
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         full = self.full(path)
         if os.path.isdir(full):
             raise IsADirectoryError(full)
@@ -253,7 +266,7 @@ class LocalBackend(Backend):
             os.makedirs(os.path.dirname(full), exist_ok=True)
         except FileExistsError:  # a parent is a file: "not a directory", as the OS says deeper down
             raise NotADirectoryError(full) from None
-        return AtomicFileWriter(full)
+        return AtomicFileWriter(full, mtime)
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         full = self.full(path)
@@ -273,8 +286,9 @@ class LocalBackend(Backend):
 
     def set_mtime(self, path: str, mtime: datetime) -> None:
         full = self.full(path)
-        stamp = int(mtime.timestamp()) * 1_000_000_000 + mtime.microsecond * 1000  # no float rounding
-        os.utime(full, ns=(os.stat(full).st_atime_ns, stamp))
+        if os.path.isdir(full):
+            raise IsADirectoryError(full)
+        os.utime(full, ns=(os.stat(full).st_atime_ns, mtime_ns(mtime)))
 
     def remove_file(self, path: str) -> None:
         full = self.full(path)

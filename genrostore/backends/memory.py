@@ -113,7 +113,7 @@ class MemoryBackend(Backend):
         stream.seek(offset)
         return stream
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         with self._lock:
             if path in self._dirs:
                 raise IsADirectoryError(path)

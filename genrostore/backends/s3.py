@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from genrostore.backends._objectstore import (
@@ -30,9 +31,11 @@ from genrostore.backends._objectstore import (
     content_type,
     error_code,
     part_size_for,
+    s3_mtime_from_metadata,
+    s3_mtime_metadata,
 )
 from genrostore.core import signals
-from genrostore.core.backend import CHUNK_SIZE, Backend, Upload, Writer
+from genrostore.core.backend import CHUNK_SIZE, Backend, Entry, Skipped, Upload, Writer
 from genrostore.core.errors import GenrostoreError, SourceChanged
 from genrostore.core.options import CLIENT, TIMEOUT, VERIFY_SSL
 from genrostore.core.registry import require
@@ -79,12 +82,18 @@ _PROCESS_PARTS = threading.BoundedSemaphore(8)
 POOL_CONNECTIONS = 64
 # A read returns what arrived within this time, so the stall watchdog sees a trickling body.
 READ_GATHER_SECONDS = 0.2
+HEAD_BATCH = 256  # listed entries held while their metadata is asked for
+HEADS_IN_FLIGHT = 32
 
 
 class S3Backend(ObjectStoreBackend):
     """One bucket (below an optional prefix) of an S3-compatible store."""
 
-    features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True)
+    # mtime: `X-Amz-Meta-Mtime` as rclone stores it (nanoseconds in a decimal string). A listing
+    # does not carry user metadata: `info` reads it from its HEAD, a long listing asks each
+    # object's (`stored_mtimes`: HEADs, many at once), as rclone does for its modification times.
+    features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True,
+                                   mtime=True, mtime_precision=1e-9)
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -168,9 +177,10 @@ class S3Backend(ObjectStoreBackend):
             return {}
         return {MD5_METADATA: base64.b64encode(bytes.fromhex(md5)).decode()}
 
-    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str) -> None:
+    def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str,
+                             metadata: dict[str, str] | None = None) -> None:
         if not self.options.get("disable_checksum"):
-            record_md5(self, key, digest, size, content_type, etag)
+            record_md5(self, key, digest, size, content_type, etag, metadata)
 
     def check_put(self, key: str, md5: str, etag: str | None) -> None:
         """A single PUT's ETag is the md5 of what S3 stored, unless SSE-KMS/SSE-C makes it opaque."""
@@ -240,6 +250,82 @@ class S3Backend(ObjectStoreBackend):
     def abort_upload(self, upload: Upload) -> None:
         self.call("abort_multipart_upload", Bucket=self.bucket, Key=self.key(upload.path), UploadId=upload.upload_id)
 
+    def info(self, path: str) -> Entry:
+        """One HEAD for a file, whose user metadata gives the mtime rclone or genrostore stored."""
+        key = self.key(path)
+        if not key or path.endswith("/"):
+            return super().info(path)
+        try:
+            head = self.call("head_object", Bucket=self.bucket, Key=key)
+        except FileNotFoundError:
+            # A directory is a prefix some key starts with (one listing request, as s3fs asks).
+            try:
+                page = self.call("list_objects_v2", Bucket=self.bucket, Prefix=key.rstrip("/") + "/", MaxKeys=1,
+                                 Delimiter="/")
+            except FileNotFoundError:  # no such bucket: said with its name
+                self.check_bucket()
+                raise
+            if page.get("KeyCount") or page.get("Contents") or page.get("CommonPrefixes"):
+                return Entry(path, "dir")
+            self.check_bucket()
+            raise FileNotFoundError(self.full(path)) from None
+        return self._head_entry(path, head)
+
+    def _head_entry(self, path: str, head: dict[str, Any]) -> Entry:
+        stored = s3_mtime_from_metadata(head.get("Metadata"))
+        info = {"name": self.full(path), "type": "file", "size": head.get("ContentLength"),
+                "ETag": head.get("ETag"), "LastModified": stored or head.get("LastModified")}
+        return self.entry(info, path)
+
+    def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+        """The listing's entries in order, each file's mtime read from its metadata (HEADs run
+        `HEADS_IN_FLIGHT` at a time; memory bounded by one batch)."""
+        batch: list[Entry] = []
+        for entry in entries:
+            batch.append(entry)
+            if len(batch) >= HEAD_BATCH:
+                yield from self._stamp(batch)
+                batch = []
+        if batch:
+            yield from self._stamp(batch)
+
+    def _stamp(self, batch: list[Entry]) -> list[Entry]:
+        from fsspec.asyn import sync
+
+        files = [e for e in batch if not e.is_dir and not isinstance(e, Skipped)]
+        if not files:
+            return batch
+        limit = asyncio.Semaphore(HEADS_IN_FLIGHT)
+
+        async def head(entry: Entry) -> datetime | None:
+            async with limit:
+                try:
+                    found = await self.fs._call_s3("head_object", Bucket=self.bucket, Key=self.key(entry.path))
+                except FileNotFoundError:  # removed since it was listed: the listing's time stands
+                    return None
+            return s3_mtime_from_metadata(found.get("Metadata"))
+
+        async def all_heads() -> list[datetime | None]:
+            return await asyncio.gather(*(head(e) for e in files))
+
+        stamps = dict(zip((e.path for e in files), sync(self.fs.loop, all_heads), strict=True))
+        return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """A server-side self-copy replacing the metadata: the bytes stay, Content-Type and the
+        md5 metadata are kept (REPLACE would drop them), as rclone's SetModTime does."""
+        key = self.key(path)
+        if not key:
+            raise IsADirectoryError(self.full(path))
+        head = self.call("head_object", Bucket=self.bucket, Key=key)
+        if (head.get("ContentLength") or 0) > MAX_COPY_OBJECT:
+            raise self.unsupported("setting the mtime of an object over 5 GiB")
+        metadata = {**(head.get("Metadata") or {}), **s3_mtime_metadata(mtime)}
+        extra = {name: head[name] for name in ("ContentType", "ContentEncoding", "ContentDisposition",
+                                               "ContentLanguage", "CacheControl") if head.get(name)}
+        self.call("copy_object", Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                  CopySourceIfMatch=head["ETag"], Metadata=metadata, MetadataDirective="REPLACE", **extra)
+
     def stored_md5(self, info: dict[str, Any]) -> str | None:
         """A listing's single-part ETag (no HEAD per object, as rclone); KMS/SSE-C ETags are not md5s."""
         from genrostore.backends._obstore import etag_md5
@@ -250,7 +336,10 @@ class S3Backend(ObjectStoreBackend):
 
     def md5(self, path: str) -> str | None:
         """`md5chksum` metadata, else a single-part, unencrypted-by-KMS ETag; otherwise unknown."""
-        head = self.call("head_object", Bucket=self.bucket, Key=self.key(path))
+        return self._md5_of_head(self.call("head_object", Bucket=self.bucket, Key=self.key(path)))
+
+    @staticmethod
+    def _md5_of_head(head: dict[str, Any]) -> str | None:
         stored = (head.get("Metadata") or {}).get(MD5_METADATA)
         if stored:
             try:
@@ -344,14 +433,15 @@ class S3Backend(ObjectStoreBackend):
             self.fs.copy(self.full(src_path), dst.full(dst_path), ContentType=source_type or content_type(dst_path))
         return True
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self.check_bucket()
         if self.obstore is not None:
             from genrostore.backends._obstore import ObstoreWriter
 
             return ObstoreWriter(self.obstore, self.key(path), size_hint, content_type(path),
-                                 lambda: self.fsspec_writer(path, size_hint))
-        return S3Writer(self, self.key(path), size_hint)
+                                 lambda: S3Writer(self, self.key(path), size_hint, mtime),
+                                 metadata=_mtime_metadata(mtime))
+        return S3Writer(self, self.key(path), size_hint, mtime)
 
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         """One GET, no HEAD (s3fs's `_cat_file` asks for the size first)."""
@@ -366,14 +456,16 @@ class S3Backend(ObjectStoreBackend):
         finally:
             body.close()
 
-    async def write_small(self, path: str, data: bytes) -> None:
+    async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
         """One PUT with Content-MD5: the store rejects a body damaged on the way, and its ETag is the md5."""
-        if self.obstore is not None:
-            await super().write_small(path, data)  # obstore: the returned ETag is compared instead
+        if self.obstore is not None:  # the returned ETag is compared instead of a Content-MD5
+            await self.obstore.put_async(self.key(path), data, content_type(path), _mtime_metadata(mtime))
             return
-        await self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
+        put = self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data,
                                ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
-                               ContentType=content_type(path))
+                               ContentType=content_type(path), Metadata=_mtime_metadata(mtime))
+        # With obstore, the batch runs on obstore's loop: s3fs's calls run on s3fs's own.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(put, self.fs.loop))
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """One CopyObject, no HEAD (the engine batches only objects it listed, far below 5 GiB)."""
@@ -387,7 +479,12 @@ class S3Backend(ObjectStoreBackend):
         return True
 
 
-def record_md5(backend: S3Backend, key: str, digest: bytes, size: int, content_type: str, etag: str | None) -> None:
+def _mtime_metadata(mtime: datetime | None) -> dict[str, str]:
+    return {} if mtime is None else s3_mtime_metadata(mtime)
+
+
+def record_md5(backend: S3Backend, key: str, digest: bytes, size: int, content_type: str, etag: str | None,
+               metadata: dict[str, str] | None = None) -> None:
     """A multipart ETag is not the md5: store the real one in metadata, by a server-side self-copy.
 
     The copy is conditional on the ETag our upload created: if another writer replaced the
@@ -401,7 +498,7 @@ def record_md5(backend: S3Backend, key: str, digest: bytes, size: int, content_t
         backend.call(
             "copy_object", Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
             CopySourceIfMatch=etag,
-            Metadata={MD5_METADATA: base64.b64encode(digest).decode()},
+            Metadata={**(metadata or {}), MD5_METADATA: base64.b64encode(digest).decode()},
             ContentType=content_type,  # REPLACE replaces it too
             MetadataDirective="REPLACE",
         )
@@ -479,8 +576,10 @@ class S3Writer(Writer):
     multipart upload so no orphaned parts are left to be billed.
     """
 
-    def __init__(self, backend: S3Backend, key: str, size_hint: int | None) -> None:
+    def __init__(self, backend: S3Backend, key: str, size_hint: int | None, mtime: datetime | None = None) -> None:
         self.backend = backend
+        # The object's user metadata, sent with its PUT or multipart create (no extra request).
+        self.metadata = _mtime_metadata(mtime)
         self.key = key
         self.size_hint = size_hint
         # A known small size is sent as one PUT even past the first part: its ETag is the md5.
@@ -523,7 +622,7 @@ class S3Writer(Writer):
         bucket = self.backend.bucket
         if self.upload_id is None:
             self.upload_id = self.backend.call("create_multipart_upload", Bucket=bucket, Key=self.key,
-                                               ContentType=self.content_type)["UploadId"]
+                                               ContentType=self.content_type, Metadata=self.metadata)["UploadId"]
         while len(self.in_flight) >= PARTS_IN_FLIGHT:
             self._finish_oldest_part()
         while not _PROCESS_PARTS.acquire(timeout=0.05):
@@ -553,7 +652,8 @@ class S3Writer(Writer):
                 digest = (self.digest or hashlib.md5(body)).digest()
                 signals.refuse_publish()
                 self.backend.call("put_object", Bucket=self.backend.bucket, Key=self.key, Body=body,
-                                  ContentMD5=base64.b64encode(digest).decode(), ContentType=self.content_type)
+                                  ContentMD5=base64.b64encode(digest).decode(), ContentType=self.content_type,
+                                  Metadata=self.metadata)
                 return
             if self.pending_size:
                 self._send_part(self._take(self.pending_size))
@@ -570,7 +670,8 @@ class S3Writer(Writer):
 
     def _record_md5(self, etag: str | None) -> None:
         if self.digest is not None:
-            record_md5(self.backend, self.key, self.digest.digest(), self.size, self.content_type, etag)
+            record_md5(self.backend, self.key, self.digest.digest(), self.size, self.content_type, etag,
+                       self.metadata)
 
     def _abort(self) -> None:
         self.pending = []

@@ -8,12 +8,15 @@ import base64
 import dataclasses
 import hashlib
 import io
+import math
 import os
 import posixpath
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from functools import cache
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -330,11 +333,18 @@ def _ensure_file(path: str) -> None:
             os.chmod(path, 0o600)
 
 
+def _seconds(mtime: datetime) -> int:
+    """Whole seconds since the epoch, rounded down as the file's own clock would show them."""
+    return math.floor(mtime.timestamp())
+
+
 class SFTPBackend(FsspecBackend):
     """The mount's SSH connections (see CHANNELS_PER_CONNECTION); `root` is the real
     (symlink-free) path of the mount's root."""
 
-    features = Features(server_move=True, ranged_reads=True, atomic_rename=True, network=True)
+    # mtime: SFTP v3 attributes hold whole seconds (SETSTAT on the temp file before the rename).
+    features = Features(server_move=True, ranged_reads=True, atomic_rename=True, network=True, mtime=True,
+                        mtime_precision=1.0)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -507,7 +517,7 @@ class SFTPBackend(FsspecBackend):
         del result[filled:]
         return result  # type: ignore[return-value]  # a bytearray: bytes-like, without a copy
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         full = self.full(path)
         fs = self.fs
         parent = posixpath.dirname(full)
@@ -524,14 +534,16 @@ class SFTPBackend(FsspecBackend):
             raise
         handle.set_pipelined(True)
         return FileObjectWriter(_LeasedFile(handle, give_back),
-                                on_commit=lambda written: self._publish(temp, full, written),
+                                on_commit=lambda written: self._publish(temp, full, written, mtime),
                                 on_abort=lambda: self._discard(temp))
 
-    def _publish(self, temp: str, full: str, size: int | None = None) -> None:
+    def _publish(self, temp: str, full: str, size: int | None = None, mtime: datetime | None = None) -> None:
         # posix-rename@openssh.com replaces the target atomically; plain SFTP rename refuses to.
         try:
             ftp = self.fs.ftp
             ftp.chmod(temp, self._final_mode(ftp, full))
+            if mtime is not None:
+                ftp.utime(temp, (time.time(), _seconds(mtime)))
             signals.refuse_publish()
             ftp.posix_rename(temp, full)
         except BaseException:
@@ -550,6 +562,14 @@ class SFTPBackend(FsspecBackend):
             return stat.S_IMODE(ftp.stat(full).st_mode or 0) or _NEW_FILE_MODE
         except FileNotFoundError:
             return _NEW_FILE_MODE
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        full = self.full(path)
+        ftp = self.fs.ftp
+        attrs = ftp.stat(full)
+        if stat.S_ISDIR(attrs.st_mode or 0):
+            raise IsADirectoryError(full)
+        ftp.utime(full, (attrs.st_atime if attrs.st_atime is not None else time.time(), _seconds(mtime)))
 
     def remove_tree(self, path: str) -> None:
         full = self.full(path)

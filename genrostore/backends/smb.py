@@ -12,8 +12,9 @@ import errno
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterator
-from datetime import datetime, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
@@ -114,7 +115,9 @@ def join(parent: str, name: str) -> str:
 class SMBBackend(Backend):
     """One SMB connection and session per mount, opened on first use."""
 
-    features = Features(server_copy=True, server_move=True, ranged_reads=True, atomic_rename=True, network=True)
+    # mtime: the file basic information's LastWriteTime, in 100 ns units (set on the temp file).
+    features = Features(server_copy=True, server_move=True, ranged_reads=True, atomic_rename=True, network=True,
+                        mtime=True, mtime_precision=1e-7)
 
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
@@ -214,8 +217,10 @@ class SMBBackend(Backend):
     @staticmethod
     def _entry(path: str, st: Any) -> Entry:
         is_dir = stat.S_ISDIR(st.st_mode)
-        return Entry(path, "dir" if is_dir else "file", None if is_dir else st.st_size,
-                     datetime.fromtimestamp(st.st_mtime, tz=UTC))
+        stamp = getattr(st, "st_mtime_ns", None)
+        when = (datetime.fromtimestamp(st.st_mtime, tz=UTC) if stamp is None
+                else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=stamp // 1000))
+        return Entry(path, "dir" if is_dir else "file", None if is_dir else st.st_size, when)
 
     @staticmethod
     def _listed(path: str, info: Any) -> Entry:
@@ -265,22 +270,24 @@ class SMBBackend(Backend):
         del result[filled:]
         return result  # type: ignore[return-value]  # a bytearray: bytes-like, without a copy
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         client = self.client
         parent = dirname(path)
         if parent or self._root:
             client.makedirs(self.unc(parent), exist_ok=True, **self.kwargs)
         temp = self._temp_name(path)
         handle = client.open_file(self.unc(temp), mode="wb", **self.kwargs)
-        return FileObjectWriter(handle, on_commit=lambda written: self._publish(temp, path, written),
+        return FileObjectWriter(handle, on_commit=lambda written: self._publish(temp, path, written, mtime),
                                 on_abort=lambda: self._discard(temp))
 
     @staticmethod
     def _temp_name(path: str) -> str:
         return tempnames.temp_path(path)
 
-    def _publish(self, temp: str, path: str, size: int | None = None) -> None:
+    def _publish(self, temp: str, path: str, size: int | None = None, mtime: datetime | None = None) -> None:
         try:
+            if mtime is not None:
+                self._utime(temp, mtime)
             signals.refuse_publish()
             self.client.replace(self.unc(temp), self.unc(path), **self.kwargs)
         except BaseException:
@@ -293,6 +300,16 @@ class SMBBackend(Backend):
                 raise
             found = None
         check_published(found, size)
+
+    def _utime(self, path: str, mtime: datetime) -> None:
+        from genrostore.backends.local import mtime_ns
+
+        self.client.utime(self.unc(path), ns=(time.time_ns(), mtime_ns(mtime)), **self.kwargs)
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        if stat.S_ISDIR(self.client.stat(self.unc(path), **self.kwargs).st_mode):
+            raise IsADirectoryError(path)
+        self._utime(path, mtime)
 
     def _discard(self, temp: str) -> None:
         try:

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -341,7 +342,7 @@ class WebDAVBackend(Backend):
             stream.read(offset)  # the server ignored the range
         return stream
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self._makedirs(dirname(path))
         return StreamingUpload(self, path, size_hint)
 

@@ -214,7 +214,7 @@ class ZipBackend(Backend):
         return stream
 
     # -- contract: writes --------------------------------------------------------------------------
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self._check_writable(path, "write")
         with self._lock:
             view = self.view()

@@ -34,7 +34,7 @@ def ls(
     Examples: genrostore ls · genrostore ls -l home:docs · genrostore ls --json 's3:logs/*.gz'
     """
     app: App = ctx.obj
-    rows = _mount_rows(app) if path is None else _path_rows(app, path, recursive, filters)
+    rows = _mount_rows(app) if path is None else _path_rows(app, path, recursive, filters, long or as_json)
     if as_json:
         _print_json(app, rows)
         return
@@ -57,10 +57,10 @@ def _mount_rows(app: App) -> Iterator[Row]:
         yield Entry(name, "dir"), f"{name}:", f"{name}:"
 
 
-def _path_rows(app: App, path: str, recursive: bool, filters: Filter) -> Iterator[Row]:
+def _path_rows(app: App, path: str, recursive: bool, filters: Filter, mtimes: bool = False) -> Iterator[Row]:
     """Rows for one PATH. A directory lists its children by name, relative to it; a glob,
     which may match several directories, lists every entry by its full address (one that
-    cat, cp and rm accept unchanged), each once."""
+    cat, cp and rm accept unchanged), each once. `mtimes`: the stored mtimes (`-l`, `--json`)."""
     from genrostore.core.errors import DirectoryNotFound, FileNotFound
     from genrostore.core.globs import has_magic
     from genrostore.core.scope import file_in_scope, iterdir_in_scope, walk_in_scope
@@ -79,6 +79,8 @@ def _path_rows(app: App, path: str, recursive: bool, filters: Filter) -> Iterato
             continue
         walk = walk_in_scope if recursive else iterdir_in_scope
         entries = walk(node.mount, node.path, filters)
+        if mtimes:
+            entries = node.mount.stored_mtimes(entries, node.path)
         prefix = len(node.path) + 1 if node.path else 0
         for child in entries:
             address = node.mount.label(child.path) + ("/" if child.is_dir else "")

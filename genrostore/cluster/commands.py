@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from genrostore.core.pipeline.outcome import CopyResult
     from genrostore.core.pipeline.plan import Pair
     from genrostore.core.storage import Storage
-    from genrostore.core.syncplan import SyncPlan
-    from genrostore.core.syncrun import SyncOutcome
+    from genrostore.core.syncplan import SyncAction, SyncPlan
+    from genrostore.core.syncrun import Report, SyncOutcome
 
 
 @dataclass
@@ -116,15 +116,22 @@ def _advance(progress: ProgressSink | None, name: str, size: int) -> None:
 
 
 # -- sync ------------------------------------------------------------------------------------
-def sync(where: Target, plan: SyncPlan, actions: Iterator[Action], options: CopyOptions, *,
-         warn: Callable[[str], None]) -> SyncOutcome:
-    """`syncrun.run_sync` on the workers: transfers first, then (every gate passed) the deletes."""
-    from genrostore.core.syncrun import SyncOutcome, _count, _where
+def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions, *,
+         warn: Callable[[str], None], outcome: SyncOutcome | None = None,
+         report: Report | None = None) -> SyncOutcome:
+    """`syncrun.run_sync` with the per-file work on the workers: transfers first, then (every
+    gate passed on the whole plan) the deletes, then the directories they emptied; the counts,
+    `report` (--json) and progress as a local run gives them. Directories to create (MakeDir)
+    are made here, in their turn."""
+    from genrostore.core.syncplan import MakeDir
+    from genrostore.core.syncrun import SyncOutcome, _count, _remove_emptied_dirs, _where
 
-    outcome = SyncOutcome()
+    outcome = outcome if outcome is not None else SyncOutcome()
     dry_run = plan.dst.mount.settings.dry_run
     job = where.job(jobs=options.jobs)
     delete_failures: list[tuple[str, GenrostoreError]] = []
+    deleted_dirs: set[str] = set()
+    progress = options.progress
 
     def item(action: Action) -> worker.SyncItem:
         if isinstance(action, Copy):
@@ -135,28 +142,44 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[Action], options: Copy
         assert isinstance(action, Delete)
         return ("delete", where.ref(action.node.mount), action.node.path, None, "", action.entry, "", None)
 
-    def shipped(stream: Iterable[Action]) -> Iterator[tuple[Action, int]]:
+    def shipped(stream: Iterable[SyncAction]) -> Iterator[tuple[Action, int]]:
         for action in stream:
+            if isinstance(action, MakeDir):
+                try:
+                    action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
+                except GenrostoreError as exc:
+                    plan.transfer_failed(action.dst.fullpath, exc)
+                continue
             if isinstance(action, Skip):
                 _count(outcome, action, False)
                 continue
+            if isinstance(action, Copy) and progress is not None:
+                progress.add_total(1, action.entry.size if action.entry is not None else None)
             yield action, _size(action.entry) if isinstance(action, Copy) else 0
 
-    def work(stream: Iterable[Action]) -> Iterator[tuple[list[Action], list[worker.SyncItem]]]:
+    def work(stream: Iterable[SyncAction]) -> Iterator[tuple[list[Action], list[worker.SyncItem]]]:
         for batch in batches(shipped(stream)):
             yield batch, [item(action) for action in batch]
 
     def collect(records: list[Action], outcomes: list[worker.Outcome] | None) -> None:
         assert outcomes is not None
-        for action, (changed, error) in zip(records, outcomes, strict=True):
-            if error is None:
-                _count(outcome, action, bool(changed) or dry_run)
-                if options.progress is not None:
-                    _advance(options.progress, _where(action), _size(action.entry) if isinstance(action, Copy) else 0)
-            elif isinstance(action, Delete):
-                delete_failures.append((_where(action), from_wire(error)))
-            else:
-                plan.transfer_failed(_where(action), from_wire(error))
+        for action, (changed, wire) in zip(records, outcomes, strict=True):
+            if wire is not None:
+                error = from_wire(wire)
+                if isinstance(action, Delete):
+                    delete_failures.append((_where(action), error))
+                else:
+                    plan.transfer_failed(_where(action), error)
+                if report is not None:
+                    report(action, False, error)
+                continue
+            _count(outcome, action, bool(changed) or dry_run)
+            if isinstance(action, Delete) and changed:
+                deleted_dirs.add(action.node.path.rpartition("/")[0])
+            if report is not None:
+                report(action, bool(changed) or dry_run, None)
+            if isinstance(action, Copy) and progress is not None:
+                _advance(progress, action.dst.fullpath, _size(action.entry))
 
     try:
         with _runner(where, job) as runner:
@@ -164,6 +187,8 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[Action], options: Copy
                 collect(records, outcomes)
             for records, outcomes in runner.run(worker.sync_batch, work(plan.deletions(warn))):
                 collect(records, outcomes)
+        if not dry_run and not delete_failures:
+            _remove_emptied_dirs(plan, deleted_dirs)
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome

@@ -50,7 +50,9 @@ class Features:
     # download never mixes two; other stores are checked (size, mtime, version) at the end.
     pins_versions: bool = False
     atomic_rename: bool = False  # writes go to a `core.tempnames` temp file renamed into place
-    mtime: bool = False  # a copy keeps the source's modification time (none yet: issue 15)
+    mtime: bool = False  # a copy keeps the source's modification time (`open_write(mtime=)`, `set_mtime`)
+    # How finely a kept mtime survives, in seconds (sync's modify window: the coarser side's).
+    mtime_precision: float | None = None
     stored_md5: bool = False  # `md5` answers from what the store recorded, without reading the bytes
     async_client: bool = False  # `batch_loop` gives an asyncio loop: small files move as coroutines
     local_disk: bool = False  # `local_path` answers for every path (this machine's disk: kernel fast paths)
@@ -227,8 +229,12 @@ class Backend(ABC):
         """A binary stream of the file from `offset`."""
 
     @abstractmethod
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
-        """An atomic writer for `path`; parent directories are created as needed."""
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
+        """An atomic writer for `path`; parent directories are created as needed.
+
+        `mtime` (only passed where `features.mtime`): the modification time the published file
+        carries, set with the data (in the upload's metadata, on the temp file before the
+        rename), so no second request and no window where it shows the time of the copy."""
 
     @abstractmethod
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None: ...
@@ -288,6 +294,12 @@ class Backend(ABC):
         """The stored md5 when the store knows it to be the real md5 of the content."""
         return self.info(path).md5
 
+    def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+        """`entries` (from this backend's listing) with the mtime a copy stored for each file,
+        where the listing itself does not carry it (S3: one HEAD per object). What a long
+        listing (`ls -l`, `--json`) asks for; the default has nothing more to read."""
+        return entries
+
     def set_mtime(self, path: str, mtime: datetime) -> None:
         """Store `mtime` as the file's modification time, without touching its bytes."""
         raise self.unsupported("setting a modification time")
@@ -345,8 +357,8 @@ class Backend(ABC):
         """
         raise self.unsupported("batched reads")
 
-    async def write_small(self, path: str, data: bytes) -> None:
-        """Store a small file in one request, atomically, on `batch_loop()`."""
+    async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        """Store a small file in one request, atomically, on `batch_loop()` (`mtime` as `open_write`'s)."""
         raise self.unsupported("batched writes")
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:

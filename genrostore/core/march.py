@@ -100,15 +100,18 @@ class Scope(Protocol):
     def include_file(self, path: str, size: int | None = None, mtime: datetime | None = None) -> bool: ...
 
 
-def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False, scope: Scope | None = None) -> Iterator[Walked]:
+def walk_sorted(mount: Mount, root: str, *, missing_ok: bool = False, scope: Scope | None = None,
+                empty_dirs: bool = False) -> Iterator[Walked]:
     """Every file below `root` of `mount` in `scope`, in the total order (see the module docstring).
 
     `missing_ok`: a root that does not exist is an empty tree (a sync's new destination).
+    `empty_dirs`: an empty directory below the root is yielded too (a directory entry; sync
+    creates it on DST, as cp -r does); object stores have none to yield.
     """
     if feature(mount.backend, "implicit_dirs"):
         yield from _walk_flat(mount, root, missing_ok, scope)
     else:
-        yield from _walk_tree(mount, root, missing_ok, scope)
+        yield from _walk_tree(mount, root, missing_ok, scope, empty_dirs)
 
 
 def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -> Iterator[Walked]:
@@ -148,7 +151,8 @@ def _walk_flat(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -
             yield Failure(last, b"", "", exc)
 
 
-def _walk_tree(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -> Iterator[Walked]:
+def _walk_tree(mount: Mount, root: str, missing_ok: bool, scope: Scope | None,
+               empty_dirs: bool = False) -> Iterator[Walked]:
     """Depth-first over directories, each listed, sorted by `sort_key` and held while it is walked.
 
     On a local disk a directory that is one of its own ancestors (a symlink `up -> ..`) is
@@ -166,7 +170,10 @@ def _walk_tree(mount: Mount, root: str, missing_ok: bool, scope: Scope | None) -
             if identity is not None and any(identity == frame[0] for frame in stack):
                 yield _loop(mount, item)
                 continue
-            stack.append((identity, iter(_listing(mount, root, item.entry.path, item.key, scope=scope))))
+            children = _listing(mount, root, item.entry.path, item.key, scope=scope)
+            if not children and empty_dirs:
+                yield item  # an empty directory, for sync to create (its key ends in "/")
+            stack.append((identity, iter(children)))
             continue
         yield item
 
@@ -283,7 +290,7 @@ class Trees:
 
 
 def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | None = None,
-               delete_excluded: bool = False) -> Trees:
+               delete_excluded: bool = False, empty_dirs: bool = False) -> Trees:
     """The merged walk of `src` against `dst`.
 
     A missing SRC is DirectoryNotFound (exit 3) before anything is listed. A file SRC is
@@ -298,7 +305,7 @@ def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | Non
     if entry.is_dir:
         if not dst_missing_ok and _info_or_none(dst) is None:
             raise DirectoryNotFound(f"{dst.fullpath}: no such directory", hint="check DST")
-        return Trees(src, dst, merge(walk_sorted(src.mount, src.path, scope=scope),
+        return Trees(src, dst, merge(walk_sorted(src.mount, src.path, scope=scope, empty_dirs=empty_dirs),
                                      walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok,
                                                  scope=None if delete_excluded else scope)))
     target = dst

@@ -191,6 +191,10 @@ class Mount:
         what = "directory" if entry.is_dir else "name"
         return f"listed {what} {problem}, so it cannot be used as a path; skipped"
 
+    def stored_mtimes(self, entries: Iterator[Entry], path: str) -> Iterator[Entry]:
+        """A listing of `path` with each file's stored mtime (see `Backend.stored_mtimes`)."""
+        return self._iterate(lambda: self.backend.stored_mtimes(entries), path)
+
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return cast("BinaryIO", _Stream(self, path, self._call(lambda: self.backend.open_read(path, offset), path)))
 
@@ -226,10 +230,16 @@ class Mount:
             return False
         return True
 
-    def open_write(self, path: str, size_hint: int | None = None, *, action: str | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, *, action: str | None = None,
+                   mtime: datetime | None = None) -> Writer:
+        """`mtime`: the time the file is to carry (a copy's source's), kept where the backend can."""
         if not self.permit(action or f"write {self.label(path)}", path):
             return NullWriter()
-        return _Writer(self, path, self._call(lambda: self.backend.open_write(path, size_hint), path, retry=False))
+        backend = self.backend
+        if mtime is not None and backend.features.mtime:
+            return _Writer(self, path, self._call(lambda: backend.open_write(path, size_hint, mtime=mtime), path,
+                                                  retry=False))
+        return _Writer(self, path, self._call(lambda: backend.open_write(path, size_hint), path, retry=False))
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         if self.permit(f"mkdir {self.label(path)}", path):
@@ -302,9 +312,13 @@ class Mount:
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         return await self._acall(lambda: self.backend.read_small(path, limit), path)
 
-    async def write_small(self, path: str, data: bytes) -> None:
+    async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
         """The caller has already passed `permit` (it runs on the planning thread, not the loop)."""
-        await self._acall(lambda: self.backend.write_small(path, data), path)
+        backend = self.backend
+        if mtime is not None and backend.features.mtime:
+            await self._acall(lambda: backend.write_small(path, data, mtime=mtime), path)
+        else:
+            await self._acall(lambda: backend.write_small(path, data), path)
 
     async def copy_small(self, src_path: str, dst: Mount, dst_path: str) -> bool:
         if dst.readonly:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from genrostore.core.backend import Backend, Entry, Prune, Upload, Writer
@@ -79,8 +80,17 @@ class RelativeBackend(Backend):
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         return self.inner.open_read(self.full(path), offset)
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
-        return self.inner.open_write(self.full(path), size_hint)
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
+        if mtime is None:
+            return self.inner.open_write(self.full(path), size_hint)
+        return self.inner.open_write(self.full(path), size_hint, mtime=mtime)
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        self.inner.set_mtime(self.full(path), mtime)
+
+    def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+        inner = (dataclasses.replace(entry, path=self.full(entry.path)) for entry in entries)
+        return (self._own(entry) for entry in self.inner.stored_mtimes(inner))
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         self.inner.mkdir(self.full(path), parents=parents, exist_ok=exist_ok)
@@ -116,8 +126,11 @@ class RelativeBackend(Backend):
     async def read_small(self, path: str, limit: int | None = None) -> bytes | None:
         return await self.inner.read_small(self.full(path), limit)
 
-    async def write_small(self, path: str, data: bytes) -> None:
-        await self.inner.write_small(self.full(path), data)
+    async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        if mtime is None:
+            await self.inner.write_small(self.full(path), data)
+        else:
+            await self.inner.write_small(self.full(path), data, mtime=mtime)
 
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         target, target_path = self._unwrap(dst, dst_path)

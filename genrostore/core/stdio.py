@@ -13,6 +13,8 @@ from genrostore.core.errors import Interrupted, OutputClosed, UsageError
 from genrostore.core.schema import BackendSpec
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from _typeshed import WriteableBuffer
 
 SPEC = BackendSpec(type="stdio", summary="standard input and output", options=(), module=__name__, cls="StdioBackend")
@@ -103,7 +105,7 @@ class StdioBackend(Backend):
             remaining -= len(skipped)
         return stream
 
-    def open_write(self, path: str, size_hint: int | None = None) -> Writer:
+    def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         return _StdoutWriter()
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:

@@ -100,6 +100,7 @@ class DeleteSet:
         self.bound = bound
         self.count = 0
         self.bytes = 0
+        self.drained = 0  # already released by drain() (--delete-during)
         self._pending: list[tuple[str, int]] = []
         self._file: IO[bytes] | None = None
 
@@ -135,6 +136,20 @@ class DeleteSet:
                 yield self._file.read(length).decode("utf-8", "surrogateescape"), size
             self._file.seek(0, os.SEEK_END)
         yield from list(self._pending)
+
+    @property
+    def remaining(self) -> int:
+        return self.count - self.drained
+
+    def drain(self) -> Iterator[tuple[str, int]]:
+        """Release every delete held so far (--delete-during); `count` and `bytes` keep the totals."""
+        held = list(self._pending) if self._file is None else list(self)
+        self.drained += len(held)
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._pending.clear()
+        yield from held
 
     def close(self) -> None:
         if self._file is not None:
@@ -175,6 +190,17 @@ def decide(pair: Pair, verdict: Callable[[Pair], Verdict], options: SyncOptions,
     return "copy", "changed"
 
 
+@dataclass(frozen=True)
+class MakeDir:
+    """An empty SRC directory: created on DST (exist_ok), as cp -r does. Sync's own, not a
+    pipeline action: `syncrun` runs it through `Mount.mkdir` (read-only and dry-run checks)."""
+
+    dst: Node
+
+
+SyncAction = Action | MakeDir
+
+
 @dataclass
 class SyncPlan:
     """Streams actions for a sync of `src` (a directory node) into `dst`; see the module docstring."""
@@ -191,7 +217,7 @@ class SyncPlan:
     def __post_init__(self) -> None:
         self.deletes = DeleteSet(self.spill_after)
 
-    def actions(self, pairs: Iterator[Pair]) -> Iterator[Action]:
+    def actions(self, pairs: Iterator[Pair]) -> Iterator[SyncAction]:
         """Copy, SetMetadata and Skip actions, in order; deletes are only planned here.
 
         Comparisons that need I/O run on `jobs` threads while the merge streams on (see
@@ -203,7 +229,7 @@ class SyncPlan:
             if action is not None:
                 yield action
 
-    def action_for(self, pair: Pair) -> Action | None:
+    def action_for(self, pair: Pair) -> SyncAction | None:
         return self._record(pair, self._judge(pair))
 
     def _needs_io(self, pair: Pair) -> bool:
@@ -211,17 +237,19 @@ class SyncPlan:
 
     def _judge(self, pair: Pair) -> tuple[str, str] | GenrostoreError | None:
         """The decision for a pair with a source (may read or ask the store: runs on any thread)."""
-        if pair.error is not None or pair.src is None:
+        if pair.error is not None or pair.src is None or pair.src.is_dir:
             return None
         try:
             return decide(pair, self._verdict, self.options, self._newer_on_dst)
         except GenrostoreError as exc:
             return exc
 
-    def _record(self, pair: Pair, judged: tuple[str, str] | GenrostoreError | None) -> Action | None:
+    def _record(self, pair: Pair, judged: tuple[str, str] | GenrostoreError | None) -> SyncAction | None:
         if pair.error is not None:
             self.errors.append((pair.relative or "/", pair.error))
             return None
+        if pair.src is not None and pair.src.is_dir:  # an empty SRC directory: made on DST
+            return MakeDir(_below(self.dst, pair.dst_name))
         if pair.src is None:
             assert pair.dst is not None
             self.tally.dst_files += 1
@@ -272,14 +300,28 @@ class SyncPlan:
 
         Raises Refused (exit 7) for gates (b) and (c); for (a) says so with `warn` and yields none.
         """
-        if not self.deletes.count:
+        if not self.deletes.remaining:
             return
         if self.errors:
-            warn(f"genrostore: {self.deletes.count} deletion{'s' if self.deletes.count != 1 else ''} "
-                 "skipped because of errors")
+            left = self.deletes.remaining
+            warn(f"genrostore: {left} deletion{'s' if left != 1 else ''} skipped because of errors")
             return
         check_gates(self.deletes, self.tally, self.options, self.src.fullpath, self.dst.fullpath)
-        for path, size in self.deletes:
+        yield from self._deletes(self.deletes.drain() if self.deletes.drained else iter(self.deletes))
+
+    def deletions_during(self, warn: Callable[[str], None]) -> Iterator[Delete]:
+        """--delete-during: the deletes planned so far, released while the merge goes on, only
+        while no error has happened yet and SRC has shown a file (the empty-source gate); the
+        count and size limits need the whole set, so the CLI refuses them with this mode.
+        A delete released here cannot be undone by an error found later (as rclone warns)."""
+        if not self.deletes.remaining or self.errors or self.tally.src_files == 0:
+            return
+        if self.options.max_delete is not None or self.options.max_delete_size is not None:
+            return
+        yield from self._deletes(self.deletes.drain())
+
+    def _deletes(self, planned: Iterator[tuple[str, int]]) -> Iterator[Delete]:
+        for path, size in planned:
             node = _below(self.dst, path)
             yield Delete(node, Entry(node.path, "file", size))
 
@@ -316,7 +358,7 @@ def check_gates(deletes: DeleteSet, tally: Tally, options: SyncOptions, src: str
 def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | None = None, *,
                  mode: str = "auto", notice: Callable[[str], None] | None = None,
                  jobs: int | None = None, scope: Scope | None = None,
-                 delete_excluded: bool = False) -> tuple[SyncPlan, Iterator[Action]]:
+                 delete_excluded: bool = False) -> tuple[SyncPlan, Iterator[SyncAction]]:
     """Everything a sync does before executing: refuse overlapping trees (exit 2) and a missing
     SRC (exit 3), choose the comparison, and stream the actions (deletes held in the plan).
 
@@ -325,7 +367,7 @@ def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | 
     (`core.filters.Filter`): DST's files out of it are never deleted unless `delete_excluded`.
     """
     refuse_overlap(src, dst)
-    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded)
+    trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded, empty_dirs=True)
     comparator = Comparator(storage, trees.src.mount, trees.dst.mount, mode, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
     plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs)
@@ -342,6 +384,25 @@ def refuse_overlap(src: Node, dst: Node) -> None:
     if a == b or not a or not b or a.startswith(b + "/") or b.startswith(a + "/"):
         raise UsageError(f"{src.fullpath} and {dst.fullpath} overlap: a sync would change its own source",
                          hint="sync into a directory outside SRC")
+
+
+def refuse_backup_overlap(backup: Node, src: Node, dst: Node, scope: Scope | None) -> None:
+    """--backup-dir inside DST (or DST inside it), or overlapping SRC: exit 2, as rclone does,
+    unless the filters exclude it from DST's tree (then the sync never sees nor deletes it)."""
+    where, path = _location(backup)
+    for side, label in ((src, "SRC"), (dst, "DST")):
+        store, root = _location(side)
+        if store != where:
+            continue
+        inside = not root or path.startswith(root + "/")
+        if path == root or (root.startswith(path + "/") if path else True):
+            pass
+        elif not inside:
+            continue
+        elif label == "DST" and scope is not None and not scope.include_dir(path[len(root) + 1:] if root else path):
+            continue
+        raise UsageError(f"--backup-dir {backup.fullpath} overlaps {label} {side.fullpath}",
+                         hint="put the backup dir outside both trees, or exclude it with a filter")
 
 
 def _location(node: Node) -> tuple[object, str]:

@@ -12,13 +12,18 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
+from genrostore.core.actions import Action, Copy, Delete, Move, SetMetadata, Skip
 from genrostore.core import signals
+from genrostore.core.compare import feature
 from genrostore.core.errors import GenrostoreError, Interrupted, PartialFailure, translate
 from genrostore.core.pipeline.executors import perform
 from genrostore.core.pipeline.options import CopyOptions
-from genrostore.core.syncplan import SyncPlan
+from genrostore.core.syncplan import MakeDir, SyncAction, SyncPlan
+
+if TYPE_CHECKING:
+    from genrostore.core.node import Node
 
 @dataclass
 class SyncOutcome:
@@ -44,8 +49,13 @@ class SyncOutcome:
             raise PartialFailure(f"{len(self.failures)} error(s) during the sync", self.failures, all_failed=True)
 
 
-def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | None = None, *,
-             warn: Callable[[str], None] = print) -> SyncOutcome:
+Report = Callable[[Action, bool, "GenrostoreError | None"], None]  # one finished action, for --json
+
+
+def run_sync(plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions | None = None, *,
+             warn: Callable[[str], None] = print, report: Report | None = None,
+             outcome: SyncOutcome | None = None, delete_during: bool = False,
+             backup: Backup | None = None) -> SyncOutcome:
     """Perform every action of `plan`, then its deletes if every gate passes.
 
     Each action goes through the pipeline's executor (`pipeline.executors.perform`) with
@@ -57,17 +67,41 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
     done, so the summary and the exit code are the real run's.
 
     Refused (exit 7) from a gate propagates after the transfers; listing, reading, transfer and
-    delete failures are all collected in the outcome (`raise_for` gives their exit code).
+    delete failures are all collected in the outcome (`raise_for` gives their exit code); pass
+    `outcome` to read the counts even then. `report(action, changed, error)` hears of every
+    action once it is done (`--json`), on one thread at a time. Transfers are announced to the
+    progress sink (`add_total`) as the plan yields them, so the progress shows totals.
+
+    `delete_during`: each planned delete runs as soon as the merge passed it (`plan.deletions_during`
+    says which gates hold it back); the rest of the gates run at the end as usual.
+
+    `backup` (--backup-dir): a file to be deleted is moved there instead, and a file to be
+    overwritten is moved there just before its replacement is copied (a failed backup copies
+    nothing over it). The move is `pipeline.executors.move`: a rename or the store's server-side
+    copy where the backend declares it, else copy, verify, remove.
     """
     options = options or CopyOptions()
-    outcome = SyncOutcome()
+    outcome = outcome if outcome is not None else SyncOutcome()
     lock = threading.Lock()
     dry_run = plan.dst.mount.settings.dry_run
     delete_failures: list[tuple[str, GenrostoreError]] = []
+    deleted_dirs: set[str] = set()  # parents of deleted files: removed once empty (as rclone sync)
 
-    def one(action: Action) -> None:
+    def one(action: SyncAction) -> None:
+        if isinstance(action, MakeDir):
+            try:
+                action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
+            except GenrostoreError as exc:
+                with lock:
+                    plan.transfer_failed(action.dst.fullpath, exc)
+            return
         try:
-            changed = perform(action, options)
+            if backup is not None and isinstance(action, Delete):
+                changed = perform(Move(action.node, backup.target(action.node), action.entry), options)
+            else:
+                if backup is not None and isinstance(action, Copy) and action.reason == "changed":
+                    perform(Move(action.dst, backup.target(action.dst)), options)
+                changed = perform(action, options)
         except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
             error = exc if isinstance(exc, GenrostoreError) else translate(exc, _where(action))
             with lock:
@@ -75,21 +109,73 @@ def run_sync(plan: SyncPlan, actions: Iterator[Action], options: CopyOptions | N
                     delete_failures.append((_where(action), error))
                 else:
                     plan.transfer_failed(_where(action), error)
+                if report is not None:
+                    report(action, False, error)
             return
         with lock:
             _count(outcome, action, changed or dry_run)
+            if isinstance(action, Delete) and changed:
+                deleted_dirs.add(action.node.path.rpartition("/")[0])
+            if report is not None:
+                report(action, changed or dry_run, None)
+        if isinstance(action, Copy) and options.progress is not None:
+            options.progress.file_done(action.dst.fullpath)
+
+    def announced(stream: Iterator[SyncAction]) -> Iterator[SyncAction]:
+        for action in stream:
+            if isinstance(action, Copy) and options.progress is not None:
+                options.progress.add_total(1, action.entry.size if action.entry is not None else None)
+            if delete_during:  # the merge passed these: released before the next transfer
+                yield from plan.deletions_during(warn)
+            yield action
 
     try:
         with signals.cancelling(options.cancel):
-            _each(actions, one, options.jobs)
+            _each(announced(actions), one, options.jobs)
             for delete in plan.deletions(warn):
                 one(delete)
+            if not dry_run and not delete_failures:
+                _remove_emptied_dirs(plan, deleted_dirs)
     except KeyboardInterrupt:
         _abort_writers(options)
         raise Interrupted(f"{signals.describe()}; nothing was deleted, partial destinations were removed") from None
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
+
+
+@dataclass(frozen=True)
+class Backup:
+    """--backup-dir: where replaced and deleted files of `dst_root` go, same relative path + suffix."""
+
+    root: Node
+    dst_root: str
+    suffix: str = ""
+
+    def target(self, node: Node) -> Node:
+        relative = node.path[len(self.dst_root) + 1:] if self.dst_root else node.path
+        path = f"{self.root.path}/{relative}" if self.root.path else relative
+        return type(self.root)(self.root.storage, self.root.mount, path + self.suffix)
+
+
+def _remove_emptied_dirs(plan: SyncPlan, parents: set[str]) -> None:
+    """Directories under DST (never DST itself) left empty by the deletes are removed, deepest
+    first, as rclone sync does; a directory that still holds anything, or on a store whose
+    directories are only key prefixes, is left alone. A failure here is no data loss: ignored."""
+    mount, root = plan.dst.mount, plan.dst.path
+    if feature(mount.backend, "implicit_dirs"):
+        return
+    candidates: set[str] = set()
+    for parent in parents:
+        while parent != root and (not root or parent.startswith(root + "/")) and parent:
+            candidates.add(parent)
+            parent = parent.rpartition("/")[0]
+    for path in sorted(candidates, key=lambda p: (-p.count("/"), p)):
+        try:
+            if next(iter(mount.iterdir(path)), None) is None:
+                mount.remove_dir(path)
+        except GenrostoreError:
+            continue
 
 
 def _abort_writers(options: CopyOptions) -> None:
@@ -105,7 +191,7 @@ def _abort_writers(options: CopyOptions) -> None:
             pass
 
 
-def _each(actions: Iterator[Action], one: Callable[[Action], None], jobs: int) -> None:
+def _each(actions: Iterator[SyncAction], one: Callable[[SyncAction], None], jobs: int) -> None:
     """Run `one` over the actions on `jobs` threads, a bounded number queued (memory stays flat).
 
     On Ctrl-C the queued ones are dropped and a worker stuck on a source that never answers is

@@ -50,7 +50,8 @@ def test_sync_shards_together_equal_the_unsharded_sync_copies_and_deletes(run: R
         assert counts != _counts(whole.stderr)  # each shard did only its part
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
     assert _files(tmp_path / "sharded") == _files(tmp_path / "whole") == _files(tmp_path / "src")
-    assert totals == _counts(whole.stderr) == [20, 10, 12, 1, 0]
+    assert totals == _counts(whole.stderr)
+    assert totals[0] == 20 and totals[2] == 12 and totals[1] + totals[3] == 11 and totals[4] == 0
 
 
 def test_check_shards_together_report_what_the_unsharded_check_reports(run: Run, tmp_path: Path) -> None:
@@ -94,7 +95,8 @@ def test_s3_sync_shards_together_equal_the_unsharded_sync(case_s3: Case, tmp_pat
         part = case_s3.cli("sync", "--shard", f"{k}/3", str(tmp_path / "src"), sharded)
         assert part.returncode == 0, part.stderr
         totals = [a + b for a, b in zip(totals, _counts(part.stderr), strict=True)]
-    assert totals == _counts(done.stderr) == [20, 10, 12, 1, 0]
+    assert totals == _counts(done.stderr)  # "same" is updated (its mtime) or unchanged: alike in both
+    assert totals[0] == 20 and totals[2] == 12 and totals[1] + totals[3] == 11 and totals[4] == 0
     for bucket, name in ((whole, "w"), (sharded, "s")):
         assert case_s3.cli("cp", "-r", bucket + "/", str(tmp_path / name) + "/").returncode == 0
     assert _files(tmp_path / "w") == _files(tmp_path / "s") == _files(tmp_path / "src")

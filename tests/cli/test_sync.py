@@ -124,3 +124,166 @@ def test_ctrl_c_mid_sync_deletes_nothing_leaves_no_partial_file_and_a_rerun_conv
     assert done.returncode == 0, done.stderr
     assert b"copied 0, updated 0, deleted 1, unchanged 2" in done.stderr
     assert _files(tmp_path / "dst") == {"a": "1", "b": "2"}
+
+
+def _records(stdout: bytes) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+def test_json_one_record_per_action_and_a_summary_also_in_a_dry_run(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "11", "d/b": "222", "same": "s"})
+    _tree(tmp_path / "dst", {"a": "1", "same": "s", "old": "oo"})
+    dry = run("sync", "--json", "--dry-run", "--checksum", "src", "dst")
+    assert dry.returncode == 0, dry.stderr
+    records = _records(dry.stdout)  # every line is JSON: no DRY-RUN: text mixed in
+    assert {(r["action"], r["path"], r["size"]) for r in records[:-1]} == {
+        ("update", "a", 2), ("copy", "d/b", 3), ("delete", "old", 2)}
+    assert all(r["dry_run"] is True for r in records[:-1])
+    assert records[-1] == {"summary": {"copied": 1, "updated": 1, "deleted": 1, "unchanged": 1, "errors": 0, "bytes": 5}}
+    assert _files(tmp_path / "dst") == {"a": "1", "same": "s", "old": "oo"}
+    done = run("sync", "--json", "--checksum", "src", "dst")
+    assert done.returncode == 0
+    assert _records(done.stdout)[-1] == records[-1]
+    assert b"copied 1, updated 1, deleted 1, unchanged 1, errors 0, 5 bytes" in done.stderr
+    assert b"copied" not in run("-q", "sync", "--json", "src", "dst").stderr
+
+
+def test_json_stays_valid_lines_when_a_transfer_fails_and_deletes_are_skipped(run: Run, tmp_path: Path) -> None:
+    """DST holds a directory where SRC has the file `clash`: that copy fails (even as root)."""
+    _tree(tmp_path / "src", {"ok": "1", "clash": "2"})
+    _tree(tmp_path / "dst", {"clash/inner": "i", "old": "o"})
+    done = run("sync", "--json", "src", "dst")
+    assert done.returncode != 0
+    records = _records(done.stdout)
+    failed = [r for r in records if "error" in r]
+    assert [r["path"] for r in failed] == ["clash"]
+    summary = records[-1]["summary"]
+    assert isinstance(summary, dict) and summary["errors"] == 1 and summary["deleted"] == 0
+    assert b"skipped because of errors" in done.stderr
+    assert (tmp_path / "dst" / "old").exists()
+
+
+def test_json_against_s3(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    done = case_s3.cli("sync", "--json", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    records = _records(done.stdout)
+    assert sorted(r["path"] for r in records[:-1]) == ["a", "d/b"]  # type: ignore[type-var]
+    assert records[-1]["summary"]["bytes"] == 3  # type: ignore[index]
+
+
+def test_delete_during_deletes_as_the_merge_goes_and_keeps_the_up_front_gates(run: Run, tmp_path: Path) -> None:
+    """`b_old` sorts before `c`, whose copy fails (a directory is in the way): --delete-during has
+    already deleted it (documented: a later error cannot undo a delete); --delete-after keeps it."""
+    _tree(tmp_path / "src", {"a": "1", "c": "2"})
+    _tree(tmp_path / "dst", {"b_old": "o", "c/inner": "i"})
+    after = run("sync", "--delete-after", "src", "dst")
+    assert after.returncode != 0 and (tmp_path / "dst" / "b_old").exists()
+    during = run("sync", "--delete-during", "src", "dst")
+    assert during.returncode != 0
+    assert not (tmp_path / "dst" / "b_old").exists()
+    assert b"deleted 1" in during.stderr
+    (tmp_path / "empty").mkdir()
+    refused = run("sync", "--delete-during", "empty", "dst")
+    assert refused.returncode == 7 and (tmp_path / "dst" / "c" / "inner").exists()
+    assert run("sync", "--delete-during", "--max-delete", "5", "src", "dst").returncode == 2
+    assert run("sync", "--delete-during", "--delete-after", "src", "dst").returncode == 2
+
+
+def test_progress_announces_the_totals(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    done = run("sync", "--progress", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert b"done: 2/2 files" in done.stderr
+
+
+def test_delete_during_and_progress_against_s3(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    assert case_s3.cli("sync", str(tmp_path / "src"), bucket).returncode == 0
+    (tmp_path / "src" / "a").unlink()
+    _tree(tmp_path / "src", {"z": "333"})
+    done = case_s3.cli("sync", "--delete-during", "--progress", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    assert b"deleted 1" in done.stderr and b"done: 1/1 files" in done.stderr
+    assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0
+
+
+def test_directories_emptied_by_the_deletes_are_removed_never_dst_itself(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"keep/a": "1"})
+    _tree(tmp_path / "dst", {"keep/a": "1", "keep/gone": "g", "old/deep/x": "x", "old/y": "y"})
+    (tmp_path / "dst" / "busy").mkdir()
+    (tmp_path / "dst" / "busy" / ".hidden-by-filter").write_text("h")
+    done = run("sync", "--exclude", ".hidden-by-filter", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["busy", "keep"]
+    assert (tmp_path / "dst" / "busy" / ".hidden-by-filter").exists()
+    (tmp_path / "empty").mkdir()
+    assert run("sync", "--allow-empty-src", "empty", "dst/keep").returncode == 0
+    assert (tmp_path / "dst" / "keep").is_dir() and not list((tmp_path / "dst" / "keep").iterdir())
+
+
+def test_backup_dir_keeps_overwritten_and_deleted_files_with_their_paths(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "new", "same": "s"})
+    _tree(tmp_path / "dst", {"a": "old", "same": "s", "d/gone": "g"})
+    dry = run("sync", "--checksum", "--dry-run", "--backup-dir", "bk", "src", "dst")
+    assert dry.returncode == 0 and not (tmp_path / "bk").exists()
+    done = run("sync", "--checksum", "--backup-dir", "bk", "--suffix", ".1", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "dst") == {"a": "new", "same": "s"}
+    assert _files(tmp_path / "bk") == {"a.1": "old", "d/gone.1": "g"}
+    assert b"updated 1, deleted 1" in done.stderr
+
+
+def test_backup_dir_overlapping_dst_or_src_is_refused_exit_2_unless_excluded(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    _tree(tmp_path / "dst", {"a": "0", "x": "x"})
+    assert run("sync", "--backup-dir", "dst/bk", "src", "dst").returncode == 2
+    assert run("sync", "--backup-dir", "src/bk", "src", "dst").returncode == 2
+    assert run("sync", "--backup-dir", ".", "src", "dst").returncode == 2
+    assert _files(tmp_path / "dst") == {"a": "0", "x": "x"}
+    assert run("sync", "--suffix", ".1", "src", "dst").returncode == 2
+    done = run("sync", "--checksum", "--exclude", "/bk/", "--backup-dir", "dst/bk", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "dst") == {"a": "1", "bk/a": "0", "bk/x": "x"}
+
+
+def test_backup_dir_within_an_s3_bucket(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1", "d/b": "22"})
+    bucket = case_s3.fresh()
+    assert case_s3.cli("sync", str(tmp_path / "src"), f"{bucket}/live").returncode == 0
+    _tree(tmp_path / "src", {"a": "111"})
+    (tmp_path / "src" / "d" / "b").unlink()
+    done = case_s3.cli("sync", "--checksum", "--backup-dir", f"{bucket}/old", str(tmp_path / "src"), f"{bucket}/live")
+    assert done.returncode == 0, done.stderr
+    assert case_s3.cli("cat", f"{bucket}/old/a").stdout == b"1"
+    assert case_s3.cli("cat", f"{bucket}/old/d/b").stdout == b"22"
+    assert case_s3.cli("cat", f"{bucket}/live/a").stdout == b"111"
+    assert b"no such file" in case_s3.cli("cat", f"{bucket}/live/d/b").stderr
+
+
+def test_empty_src_directories_are_created_on_dst(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    (tmp_path / "src" / "e").mkdir()
+    (tmp_path / "src" / "f" / "g").mkdir(parents=True)
+    dry = run("sync", "--dry-run", "src", "dst")
+    assert dry.returncode == 0 and not (tmp_path / "dst").exists()
+    assert b"mkdir" in dry.stdout
+    done = run("sync", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dst" / "e").is_dir() and (tmp_path / "dst" / "f" / "g").is_dir()
+    assert run("check", "src", "dst").returncode == 0
+    again = run("sync", "src", "dst")
+    assert again.returncode == 0 and b"copied 0, updated 0, deleted 0, unchanged 1" in again.stderr
+
+
+def test_empty_src_directories_against_s3_do_not_fail(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"a": "1"})
+    (tmp_path / "src" / "e").mkdir()
+    bucket = case_s3.fresh()
+    done = case_s3.cli("sync", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from genrostore.core.actions import Copy
@@ -178,7 +180,7 @@ class Batcher:
                 data = handle.read(BATCH_MAX_SIZE + 1)
             if len(data) <= BATCH_MAX_SIZE:
                 rules.before_publish(dst, self.options)
-                await dst.mount.write_small(dst.path, data)
+                await dst.mount.write_small(dst.path, data, mtime=_mtime(action))
                 self.options.advance(len(data))
                 return
         await self._streamed(action)  # it grew since it was listed
@@ -193,7 +195,7 @@ class Batcher:
             data = await src.mount.read_small(src.path, BATCH_MAX_SIZE)
             if data is not None:
                 rules.before_publish(dst, self.options)
-                await dst.mount.write_small(dst.path, data)
+                await dst.mount.write_small(dst.path, data, mtime=_mtime(action))
                 self.options.advance(len(data))
                 return
         await self._streamed(action)
@@ -211,7 +213,10 @@ class Batcher:
     async def _streamed(self, action: Copy) -> None:
         """Larger than a batch after all (the listing gave no size, or the file grew): the
         thread path's streamed copy, on the disk pool."""
-        unsized = Copy(action.src, action.dst, None, action.reason)
+        entry = action.entry
+        # The size is dropped (it changed), the mtime kept for the destination.
+        unsized = Copy(action.src, action.dst, None if entry is None else dataclasses.replace(entry, size=None),
+                       action.reason)
         await self._on_disk(lambda: copying.copy(unsized, self.options))
 
     async def _on_disk(self, work: Callable[[], object]) -> None:
@@ -246,13 +251,19 @@ class Batcher:
         return self._disk
 
     def _write_local(self, action: Copy, data: bytes) -> None:
-        rules.write_with(action.dst, len(data), lambda writer: writer.write(data), self.options)
+        rules.write_with(action.dst, len(data), lambda writer: writer.write(data), self.options,
+                         mtime=_mtime(action))
 
     def close(self) -> None:
         """Stop the disk pool; after Ctrl-C its queued writes are dropped, not waited for."""
         if self._disk is not None:
             interrupted = self.options.cancel.is_set()
             self._disk.shutdown(wait=not interrupted, cancel_futures=interrupted)
+
+
+def _mtime(action: Copy) -> datetime | None:
+    """The source's mtime, which the destination keeps where its backend can."""
+    return None if action.entry is None or action.src.is_stdio else action.entry.mtime
 
 
 def _local_path(node: Any) -> str | None:

@@ -75,7 +75,8 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
         else:
             _stream(src, writer, options, dst.mount.settings)
 
-    rules.write_with(dst, entry.size if entry is not None else None, fill, options)
+    rules.write_with(dst, entry.size if entry is not None else None, fill, options,
+                     mtime=None if entry is None or src.is_stdio else entry.mtime)
 
 
 def _download(src: Node, out_fd: int, entry: Entry, options: CopyOptions) -> None:

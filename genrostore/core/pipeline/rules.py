@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 from genrostore.core import hashing, signals
 from genrostore.core.backend import Writer
 from genrostore.core.errors import GenrostoreError, SourceChanged, TemporaryError
@@ -58,13 +61,16 @@ def retrying(src: Node, dst: Node, attempt_once: Callable[[bool], T]) -> T:
             time.sleep(backoff(attempt))
 
 
-def write_with(dst: Node, size: int | None, fill: Callable[[Writer], None], options: CopyOptions) -> None:
+def write_with(dst: Node, size: int | None, fill: Callable[[Writer], None], options: CopyOptions,
+               mtime: datetime | None = None) -> None:
     """Open `dst`'s atomic writer, let `fill` write it, publish it; any failure aborts it.
+
+    `mtime` (the source's) is what the published file carries, wherever `dst`'s backend keeps it.
 
     The writer is registered in `options.active` meanwhile, so Ctrl-C can abort it even while
     `fill` is blocked on a source that never answers.
     """
-    writer = dst.mount.open_write(dst.path, size)
+    writer = dst.mount.open_write(dst.path, size, mtime=mtime)
     with options.active_lock:
         options.active.add(writer)
     try:
