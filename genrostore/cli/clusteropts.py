@@ -1,4 +1,4 @@
-"""`--cluster ADDRESS` and `--ship-profile`, shared by cp -r, sync, check and md5 -r (issue 17)."""
+"""`--cluster ADDRESS` and `--ship-profile`, shared by cp -r, sync, check, md5 -r and rm -r (issue 17)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def cluster_target(app: App, address: str | None, ship_profile: bool) -> Target 
     """The cluster to run on, or None for a local run (dask is imported only past this point)."""
     if address is None and not ship_profile:
         return None
+    if app.settings.dry_run:
+        return None  # a dry run lists and compares here and sends nothing: its DRY-RUN: lines are local
     from genrostore.cluster.commands import target
 
     local = (address or "").startswith("local")

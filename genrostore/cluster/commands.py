@@ -20,6 +20,7 @@ from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.errors import GenrostoreError, UsageError
 
 if TYPE_CHECKING:
+    from genrostore.core.filters import Filter
     from genrostore.core.compare import Comparator, Verdict
     from genrostore.core.march import Pair as TreePair
     from genrostore.core.mount import Mount
@@ -192,6 +193,39 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: 
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
+
+
+# -- rm -r ----------------------------------------------------------------------------------
+def remove(where: Target, node: Node, filters: Filter) -> None:
+    """rm -r of a directory: the whole listing first (a listing error removes nothing), the
+    files in scope removed by the workers, then here the directories left empty (with filters:
+    only those that held nothing out of scope, as `scope.remove_in_scope`)."""
+    from genrostore.core.errors import DirectoryNotFound, FileNotFound, PartialFailure
+    from genrostore.core.scope import remove_in_scope, walk_in_scope
+
+    files = [entry for entry in walk_in_scope(node.mount, node.path, filters) if not entry.is_dir]
+    job = where.job(jobs=16)
+    ref = where.ref(node.mount)
+    failures: list[tuple[str, GenrostoreError]] = []
+
+    def work() -> Iterator[tuple[list[str], list[worker.SyncItem]]]:
+        for batch in batches((entry.path, 0) for entry in files):
+            yield batch, [("delete", ref, path, None, "", None, "", None) for path in batch]
+
+    with _runner(where, job) as runner:
+        for paths, outcomes in runner.run(worker.sync_batch, work()):
+            assert outcomes is not None
+            failures += [(node.mount.label(path), from_wire(error))
+                         for path, (_, error) in zip(paths, outcomes, strict=True) if error is not None]
+    if failures:
+        raise PartialFailure(f"{len(failures)} file(s) could not be removed", failures, all_failed=True)
+    if filters.active:
+        remove_in_scope(node.mount, node.path, filters)  # no file in scope is left: the emptied directories
+    else:
+        try:
+            node.mount.remove_tree(node.path)  # the directories (on a store of key prefixes, none is left)
+        except (DirectoryNotFound, FileNotFound):
+            pass
 
 
 # -- md5 -r ----------------------------------------------------------------------------------

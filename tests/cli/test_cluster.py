@@ -237,3 +237,19 @@ def test_ctrl_c_cancels_the_job_exit_130_and_leaves_no_partial_destination(sched
     for path in copied:  # every published name holds the whole file; no temp file is left
         assert not path.name.startswith("."), path
         assert path.read_bytes() == (source / path.name).read_bytes(), path
+
+
+def test_rm_r_on_the_cluster_removes_the_tree_and_with_a_filter_only_what_is_in_scope(
+        scheduler: str, profile_file: Path, tmp_path: Path) -> None:
+    _tree(tmp_path / "seed", 400, tag="r")
+    (tmp_path / "seed" / "keep.log").write_text("kept")
+    whole, filtered = _fresh(), _fresh()
+    for bucket in (whole, filtered):
+        assert cli(profile_file, "cp", "-r", str(tmp_path / "seed") + "/", bucket + "/").returncode == 0
+    done = cli(profile_file, "rm", "-r", "--cluster", scheduler, whole)
+    assert done.returncode == 0, done.stderr
+    assert cli(profile_file, "ls", "-R", whole).stdout.strip() == b""
+    done = cli(profile_file, "rm", "-r", "--cluster", scheduler, "--exclude", "*.log", filtered)
+    assert done.returncode == 0, done.stderr
+    assert _sums(cli(profile_file, "md5", "-r", filtered).stdout, filtered) == {
+        "keep.log": hashlib.md5(b"kept").hexdigest()}
