@@ -169,8 +169,8 @@ def test_check_on_the_cluster_reports_what_a_local_check_reports(scheduler: str,
 
 def test_sync_on_the_cluster_gives_the_result_and_summary_of_a_local_sync(scheduler: str, profile_file: Path,
                                                                           tmp_path: Path) -> None:
-    _tree(tmp_path / "seed", 200, tag="old")
-    sums = _tree(tmp_path / "src", 500, tag="new")
+    _tree(tmp_path / "seed", 120, tag="old")
+    sums = _tree(tmp_path / "src", 300, tag="new")
     (tmp_path / "seed" / "extra").mkdir()
     (tmp_path / "seed" / "extra" / "gone.txt").write_text("gone")
     local_dst, cluster_dst = _fresh(), _fresh()
@@ -181,7 +181,7 @@ def test_sync_on_the_cluster_gives_the_result_and_summary_of_a_local_sync(schedu
     assert clustered.returncode == local.returncode == 0, clustered.stderr
     summary = re.compile(rb"copied \d+, updated \d+, deleted \d+, unchanged \d+, errors \d+, \d+ bytes")
     assert summary.findall(clustered.stderr) == summary.findall(local.stderr) != []
-    assert b"copied 300, updated 200, deleted 1, unchanged 0, errors 0" in local.stderr
+    assert b"copied 180, updated 120, deleted 1, unchanged 0, errors 0" in local.stderr
     for bucket in (local_dst, cluster_dst):
         assert _sums(cli(profile_file, "md5", "-r", bucket).stdout, bucket) == sums
 
@@ -241,7 +241,7 @@ def test_ctrl_c_cancels_the_job_exit_130_and_leaves_no_partial_destination(sched
 
 def test_rm_r_on_the_cluster_removes_the_tree_and_with_a_filter_only_what_is_in_scope(
         scheduler: str, profile_file: Path, tmp_path: Path) -> None:
-    _tree(tmp_path / "seed", 400, tag="r")
+    _tree(tmp_path / "seed", 200, tag="r")
     (tmp_path / "seed" / "keep.log").write_text("kept")
     whole, filtered = _fresh(), _fresh()
     for bucket in (whole, filtered):
