@@ -8,6 +8,7 @@ from typing import IO, Annotated
 
 import typer
 
+from genrostore.cli.clusteropts import Cluster, ShipProfile, cluster_target
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.filteropts import with_filters
@@ -43,6 +44,8 @@ def check(
     jobs: Annotated[int | None, typer.Option("-j", "--checkers", min=1,
                     help="Parallel comparisons that read or ask the store (default 16 for remote stores, "
                          "4 for local disks).")] = None,
+    cluster: Cluster = None,
+    ship_profile: ShipProfile = False,
     filters: Filter = NO_FILTER,
 ) -> None:
     """Compare two trees by the comparison sync uses; print '= path' (identical), '* path' (differs),
@@ -63,6 +66,14 @@ def check(
     targets = {"match": match, "differ": differ, "missing_on_dst": missing_on_dst,
                "missing_on_src": missing_on_src, "error": error}
     lists = {_LIST_OPTIONS[name]: _ListFile(path) for name, path in targets.items() if path is not None}
+    where = cluster_target(app, cluster, ship_profile)
+    mapper = None
+    if where is not None:
+        import functools
+
+        from genrostore.cluster.commands import compare as compare_on_cluster
+
+        mapper = functools.partial(compare_on_cluster, where)
     src_node, dst_node = app.storage.node(src), app.storage.node(dst)
     published = False
 
@@ -73,7 +84,8 @@ def check(
 
     try:
         result = run_check(app.storage, src_node, dst_node, report, mode=mode, download=download,
-                           one_way=one_way, notice=app.info, jobs=jobs, scope=filters if filters.active else None)
+                           one_way=one_way, notice=app.info, jobs=jobs, scope=filters if filters.active else None,
+                           mapper=mapper)
         for target in lists.values():
             target.publish()
         published = True

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
+from genrostore.cli.clusteropts import Cluster, ShipProfile, cluster_target
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.filteropts import with_filters
@@ -35,6 +36,8 @@ def cp(
     from_list: Annotated[str | None, typer.Option("--from-list", metavar="FILE",
                          help="Copy the sources named in FILE ('-': stdin), one per line, as they arrive. "
                               "With SRC DST, names are relative to SRC and keep their paths.")] = None,
+    cluster: Cluster = None,
+    ship_profile: ShipProfile = False,
     filters: Filter = NO_FILTER,
 ) -> None:
     """Copy files; a DST that is a directory or ends in '/' receives basenames.
@@ -54,6 +57,7 @@ def cp(
     app: App = ctx.obj
     app.settings.dry_run = dry_run
     storage = app.storage
+    where = cluster_target(app, cluster, ship_profile) if recursive or from_list is not None else None
     if from_list is not None:
         pairs, destination, first = _from_list(app, from_list, paths, filters)
     else:
@@ -71,7 +75,14 @@ def cp(
                           jobs=jobs or default_jobs(destination.mount, *([first.mount] if first else [])),
                           progress=sink)
     try:
-        outcome = run(pairs, options)
+        if where is not None:
+            from genrostore.cluster.commands import copy as copy_on_cluster
+            from genrostore.core.pipeline.outcome import CopyResult
+
+            outcome = CopyResult()
+            copy_on_cluster(where, pairs, options, outcome)
+        else:
+            outcome = run(pairs, options)
     finally:
         if sink is not None:
             sink.close()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from genrostore.cli.clusteropts import Cluster, ShipProfile, cluster_target
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.filteropts import with_filters
@@ -23,6 +24,8 @@ def rm(
     force: Annotated[bool, typer.Option("-f", "--force", help="Ignore files that do not exist.")] = False,
     allow_root: Annotated[bool, typer.Option("--allow-root", help="Allow removing everything in a mount's root.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be removed (DRY-RUN:), change nothing.")] = False,
+    cluster: Cluster = None,
+    ship_profile: ShipProfile = False,
     filters: Filter = NO_FILTER,
 ) -> None:
     """Remove files (and, with -r, directories).
@@ -37,11 +40,16 @@ def rm(
     from genrostore.core.pipeline.outcome import CopyResult, raise_for
     app: App = ctx.obj
     app.settings.dry_run = dry_run
+    where = cluster_target(app, cluster, ship_profile) if recursive else None
     outcome = CopyResult()
     for path in paths:
         try:
             for node in iter_expand(app.storage, path):
-                if filters.active:
+                if where is not None and (node.path or allow_root) and node.is_dir():
+                    from genrostore.cluster.commands import remove
+
+                    remove(where, node, filters)
+                elif filters.active:
                     _delete_in_scope(node, filters, recursive=recursive, allow_root=allow_root)
                 else:
                     node.delete(recursive=recursive, allow_root=allow_root)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from genrostore.cli.clusteropts import Cluster, ShipProfile, cluster_target
 from genrostore.cli.complete import complete_path
 from genrostore.cli.context import App
 from genrostore.cli.filteropts import with_filters
@@ -48,6 +49,8 @@ def sync(
                           help="Move overwritten and deleted files there (same relative paths).")] = None,
     suffix: Annotated[str, typer.Option("--suffix", help="Appended to each file moved to --backup-dir.")] = "",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON record per action, then a summary record, on stdout.")] = False,
+    cluster: Cluster = None,
+    ship_profile: ShipProfile = False,
     filters: Filter = NO_FILTER,
 ) -> None:
     """Make DST's files identical to SRC's; deletes run last, only if nothing failed.
@@ -75,6 +78,10 @@ def sync(
                           max_delete=DeleteLimit.parse(max_delete) if max_delete is not None else None,
                           max_delete_size=parse_size(max_delete_size) if max_delete_size is not None else None)
     storage = app.storage
+    where = cluster_target(app, cluster, ship_profile)
+    if where is not None and (delete_during or backup_dir is not None):
+        raise UsageError("--cluster runs deletes after the transfers and keeps no --backup-dir yet",
+                         hint="drop --delete-during/--backup-dir, or run without --cluster")
     src_node, dst_node = storage.node(src), storage.node(dst)
     if suffix and backup_dir is None:
         raise UsageError("--suffix needs --backup-dir", hint="--backup-dir MOUNT:PATH --suffix .bak")
@@ -90,9 +97,15 @@ def sync(
     if records is not None:
         app.settings.report = _silent  # the records replace the DRY-RUN: lines
     try:
-        run_sync(plan, actions, copy_options, warn=app.warn, outcome=outcome, delete_during=delete_during,
-                 report=records.action if records is not None else None,
-                 backup=Backup(backup_node, plan.dst.path, suffix) if backup_node is not None else None)
+        if where is not None:
+            from genrostore.cluster.commands import sync as sync_on_cluster
+
+            sync_on_cluster(where, plan, actions, copy_options, warn=app.warn, outcome=outcome,
+                            report=records.action if records is not None else None)
+        else:
+            run_sync(plan, actions, copy_options, warn=app.warn, outcome=outcome, delete_during=delete_during,
+                     report=records.action if records is not None else None,
+                     backup=Backup(backup_node, plan.dst.path, suffix) if backup_node is not None else None)
     finally:
         plan.close()
         if sink is not None:

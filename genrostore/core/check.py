@@ -7,7 +7,7 @@ when all match, 1 when something differs, the errors' own code when something co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 IDENTICAL, DIFFERS, MISSING_ON_DST, MISSING_ON_SRC, ERROR = "=", "*", "+", "-", "!"
 Report = Callable[[str, str], None]  # (mark, path relative to the roots)
+Judged = Iterator[tuple[Pair, Verdict | GenrostoreError | None]]
+# check --cluster: (comparator, roots, pairs, judge) -> (pair, verdict) in tree order
+Mapper = Callable[[Comparator, tuple[str, str], Iterator[Pair], Callable[[Pair], Verdict | GenrostoreError | None]],
+                  Judged]
 
 
 @dataclass
@@ -58,11 +62,12 @@ class CheckResult:
 
 def check(storage: Storage, src: Node, dst: Node, report: Report, *, mode: str = "auto", download: bool = False,
           one_way: bool = False, notice: Callable[[str], None] | None = None, jobs: int | None = None,
-          scope: Scope | None = None) -> CheckResult:
+          scope: Scope | None = None, mapper: Mapper | None = None) -> CheckResult:
     """Compare `src` with `dst`, calling `report(mark, path)` for every path in tree order.
 
     Comparisons that need a round trip (stored md5s, hashes, downloads) run on `jobs` threads
     (default: `Comparator.default_jobs`) while the walk streams on; the report keeps tree order.
+    `mapper` runs those comparisons elsewhere (`check --cluster`: on Dask workers).
     """
     comparator = Comparator(storage, src.mount, dst.mount, mode, download=download, notice=notice,
                             labels=(src.fullpath, dst.fullpath))
@@ -79,7 +84,9 @@ def check(storage: Storage, src: Node, dst: Node, report: Report, *, mode: str =
             return exc
 
     workers = jobs or comparator.default_jobs
-    for pair, verdict in ordered_map(judge, trees.pairs, workers=workers, parallel=comparator.needs_io):
+    judged = (mapper(comparator, (trees.src.path, trees.dst.path), trees.pairs, judge) if mapper is not None
+              else ordered_map(judge, trees.pairs, workers=workers, parallel=comparator.needs_io))
+    for pair, verdict in judged:
         mark = _mark(pair, verdict, result, one_way)
         if mark is not None:
             report(mark, pair.relative)

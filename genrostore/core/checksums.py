@@ -64,15 +64,24 @@ def check_label(name: str) -> str:
 def hashes(storage: Storage, text: str, *, recursive: bool, filters: Filter = NO_FILTER) -> Iterator[tuple[str, str]]:
     """(name, hex md5) for every file `text` names (and `filters` keeps); each name is an
     address `md5 -c` reads back."""
+    for name, node, listed, _ in files_to_hash(storage, text, recursive=recursive, filters=filters):
+        # The listing's md5 (an S3 single-part ETag, GCS md5Hash): no request per object.
+        yield name, listed or md5_of(node)
+
+
+def files_to_hash(storage: Storage, text: str, *, recursive: bool,
+                  filters: Filter = NO_FILTER) -> Iterator[tuple[str, Node, str | None, int]]:
+    """(name, node, the md5 its listing gave or None, size) for every file `text` names, in
+    walk order: what `hashes` hashes here and `md5 -r --cluster` hashes on the workers."""
     for match in iter_matches(storage, text):
         node = match.node
         if node.is_stdio:
-            yield "-", md5_of(node)
+            yield "-", node, None, 0
             continue
         entry = node.info()
         if not entry.is_dir:
             if file_in_scope(entry, filters):
-                yield match.address, md5_of(node)
+                yield match.address, node, None, entry.size or 0
             continue
         if not recursive:
             raise UsageError(f"{node.fullpath}: is a directory", fix="recursive-hash")
@@ -80,8 +89,7 @@ def hashes(storage: Storage, text: str, *, recursive: bool, filters: Filter = NO
         base = match.address if match.address.endswith(("/", ":")) else match.address + "/"
         for child in walk_in_scope(node.mount, node.path, filters):
             if not child.is_dir:
-                # The listing's md5 (an S3 single-part ETag, GCS md5Hash): no request per object.
-                yield base + child.path[prefix:], child.md5 or md5_of(Node(storage, node.mount, child.path))
+                yield base + child.path[prefix:], Node(storage, node.mount, child.path), child.md5, child.size or 0
 
 
 def _lines(source: Node) -> Iterator[str]:
