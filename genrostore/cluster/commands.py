@@ -95,7 +95,7 @@ def copy(where: Target, pairs: Iterable[Pair], options: CopyOptions, result: Cop
 
     def work() -> Iterator[tuple[list[Pair], list[worker.CopyItem]]]:
         for batch in batches(planned()):
-            yield batch, [(where.ref(p.src.mount), p.src.path, where.ref(p.dst.mount), p.dst.path,  # type: ignore[union-attr]
+            yield batch, [(where.ref(p.src.mount), p.src.path, where.ref(p.dst.mount), p.dst.path,  # type: ignore[union-attr]  # planned() yields only pairs with src and dst
                            p.entry, p.name) for p in batch]
 
     with _runner(where, job) as runner:
@@ -267,7 +267,7 @@ def compare(where: Target, comparator: Comparator, roots: tuple[str, str], pairs
         return pair.error is None and pair.src is not None and pair.dst is not None and comparator.needs_io(pair)
 
     def items(batch: list[TreePair]) -> list[worker.CompareItem]:
-        return [(_join(roots[0], p.relative), p.src, _join(roots[1], p.dst_name), p.dst)  # type: ignore[misc]
+        return [(_join(roots[0], p.relative), p.src, _join(roots[1], p.dst_name), p.dst)  # type: ignore[misc]  # remote() admitted only pairs with both entries
                 for p in batch]
 
     def cut() -> Iterator[tuple[list[TreePair], list[worker.CompareItem] | None]]:
