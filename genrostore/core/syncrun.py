@@ -137,7 +137,7 @@ def run_sync(plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions
             if not dry_run and not delete_failures:
                 _remove_emptied_dirs(plan, deleted_dirs)
     except KeyboardInterrupt:
-        _abort_writers(options)
+        options.abort_active()
         raise Interrupted(f"{signals.describe()}; nothing was deleted, partial destinations were removed") from None
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
@@ -176,19 +176,6 @@ def _remove_emptied_dirs(plan: SyncPlan, parents: set[str]) -> None:
                 mount.remove_dir(path)
         except GenrostoreError:
             continue
-
-
-def _abort_writers(options: CopyOptions) -> None:
-    """Ctrl-C: the writers of transfers still blocked (a source that never answers) are aborted
-    from here, so their temp files go too (as `pipeline.execute` does for cp)."""
-    options.cancel.set()
-    with options.active_lock:
-        stuck = list(options.active)
-    for writer in stuck:
-        try:
-            writer.abort()
-        except Exception:  # noqa: BLE001 - best effort while the command is being interrupted
-            pass
 
 
 def _each(actions: Iterator[SyncAction], one: Callable[[SyncAction], None], jobs: int) -> None:

@@ -98,10 +98,4 @@ def _interrupt(pool: ThreadPoolExecutor, pending: set[Future[None]], options: Co
     options.cancel.set()
     pool.shutdown(wait=False, cancel_futures=True)
     wait(pending, timeout=2.0)
-    with options.active_lock:
-        stuck = list(options.active)
-    for writer in stuck:
-        try:
-            writer.abort()
-        except Exception:  # noqa: BLE001 - best effort while the command is being interrupted
-            pass
+    options.abort_active()

@@ -35,6 +35,18 @@ class CopyOptions:
         if self.cancel.is_set():
             raise Interrupted("interrupted")
 
+    def abort_active(self) -> None:
+        """Ctrl-C: cancel, and abort from here the writers of transfers still blocked (a source
+        that never answers), so their temp files go too."""
+        self.cancel.set()
+        with self.active_lock:
+            stuck = list(self.active)
+        for writer in stuck:
+            try:
+                writer.abort()
+            except Exception:  # noqa: BLE001 - best effort while the command is being interrupted
+                pass
+
     def advance(self, size: int) -> None:
         if self.progress is not None and size:
             self.progress.advance(size)
