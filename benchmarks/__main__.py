@@ -50,6 +50,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--big-size", type=size, default=None, help="Local copy and md5 file size (default 1G).")
     parser.add_argument("--s3-big-size", type=size, default=None, help="Large S3 object size (default 1G).")
     parser.add_argument("--small-count", type=int, default=None, help="Small files in cases 4 and 6 (default 1000).")
+    parser.add_argument("--sync-count", type=int, default=None, help="Files in the sync cases (default 100000).")
     parser.add_argument("--small-size", type=size, default=None, help="Size of each small file (default 4K).")
     parser.add_argument("--workdir", type=Path, default=None, help="Scratch directory (default: a new temp dir, removed).")
     parser.add_argument("--output", type=Path, default=None, help=f"Markdown to write (default {DEFAULT_OUTPUT}).")
@@ -71,6 +72,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         s3_big=args.s3_big_size or args.big_size or (2**20 if quick else 2**30),
         small_count=args.small_count or (20 if quick else 1000),
         small_size=args.small_size or 4096,
+        sync_count=args.sync_count or (200 if quick else 100_000),
     )
     if not quick:
         args.output = args.output or DEFAULT_OUTPUT

@@ -294,6 +294,9 @@ class SyncPlan:
         self._watch = kept
         return skip, released
 
+    def action_for(self, pair: Pair) -> SyncAction | None:
+        return self._record(pair, self._judge(pair))
+
     def _dst_dir_at(self, held: SyncAction) -> None:
         """DST has a directory where `held` (SRC's empty directory or new file) goes."""
         if isinstance(held, MakeDir):
