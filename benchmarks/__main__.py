@@ -61,7 +61,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="Venv holding rclone, s5cmd, awscli and matplotlib (default %(default)s).")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.case_keys = args.cases.split(",") if args.cases else (list(catalogue.LOCAL_CASES) if quick else ALL_CASES)
+    quick_cases = [key for key in catalogue.LOCAL_CASES if not key.startswith("sync-")]  # sync: by --cases
+    args.case_keys = args.cases.split(",") if args.cases else (quick_cases if quick else ALL_CASES)
     unknown = set(args.case_keys) - set(ALL_CASES)
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
