@@ -258,6 +258,26 @@ class ObstoreClient:
     def head(self, key: str) -> dict[str, Any]:
         return self.ob.head(self.store, key)
 
+    def attributes_of(self, keys: list[str], in_flight: int) -> list[dict[str, str] | None]:
+        """Each object's attributes (its user metadata among them), `in_flight` HEADs at a time on
+        the shared loop; None for an object gone since it was listed. obstore's plain `head` drops
+        user metadata, a GET with `head` keeps it."""
+
+        async def heads() -> list[dict[str, str] | None]:
+            limit = asyncio.Semaphore(in_flight)
+
+            async def one(key: str) -> dict[str, str] | None:
+                async with limit:
+                    try:
+                        result = await self.ob.get_async(self.store, key, options={"head": True})
+                    except FileNotFoundError:
+                        return None
+                    return dict(result.attributes)
+
+            return await asyncio.gather(*(one(key) for key in keys))
+
+        return asyncio.run_coroutine_threadsafe(heads(), event_loop()).result()
+
     def has_prefix(self, key: str) -> bool:
         """Whether any object lies below `key/` (one LIST request)."""
         try:
