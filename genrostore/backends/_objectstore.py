@@ -8,6 +8,7 @@ objects made by other tools (consoles, gcsfuse) are tolerated: they are never sh
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -156,6 +157,9 @@ class ObjectStoreBackend(FsspecBackend):
     # True: listings go through obstore too; False: its ObjectMeta lacks what the fsspec listing
     # gives (Azure's Content-MD5), so listings stay on fsspec.
     obstore_lists: ClassVar[bool] = True
+    # True: `info` asks obstore for the user metadata too (one HEAD all the same), so the mtime a
+    # copy stored there (`stored_mtime`) is the entry's.
+    obstore_head_metadata: ClassVar[bool] = False
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -284,7 +288,12 @@ class ObjectStoreBackend(FsspecBackend):
         if fast is not None:
             key = self.key(path)
             try:
-                return fast.entry(fast.head(key), path)
+                if not self.obstore_head_metadata:
+                    return fast.entry(fast.head(key), path)
+                meta, attributes = fast.head_with_metadata(key)
+                found = fast.entry(meta, path)
+                stored = self.stored_mtime({"metadata": attributes})
+                return dataclasses.replace(found, mtime=stored) if stored is not None else found
             except FileNotFoundError:
                 self.check_bucket()  # a missing bucket is exit 3, not a missing file
                 if fast.has_prefix(key):

@@ -366,3 +366,89 @@ def test_azure_with_the_default_credential_chain_stays_on_adlfs() -> None:
     backend = storage.mount("z").backend
     assert backend.obstore_unsupported() == "the default Azure credential chain is resolved by adlfs"  # type: ignore[attr-defined]
     assert _obstore.choose(backend) is None  # type: ignore[arg-type]
+
+
+def test_azure_on_obstore_stores_the_mtime_as_rclone_does_and_reads_it_back(case_azure: Case,
+                                                                           tmp_path: Path) -> None:
+    """Small (one Put Blob from the batch path) and large (staged blocks) uploads carry the
+    `mtime` metadata in rclone's RFC 3339 nanosecond form; `info` on obstore reads it back."""
+    import os
+    from datetime import UTC, datetime
+
+    from genrostore.backends.azure import AzureBackend
+
+    old = datetime(2001, 2, 3, 4, 5, 6, 500000, tzinfo=UTC)
+    stamp = int(old.timestamp()) * 1_000_000_000 + old.microsecond * 1000
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "small.txt").write_bytes(b"small\n")
+    (tmp_path / "up" / "large.bin").write_bytes(pattern(9 * MIB))
+    for name in ("small.txt", "large.bin"):
+        os.utime(tmp_path / "up" / name, ns=(stamp, stamp))
+    base = case_azure.fresh()
+    done = case_azure.cli("--debug", "cp", "-r", str(tmp_path / "up"), f"{base}/")
+    assert done.returncode == 0, done.stderr
+    assert b"data path obstore" in done.stderr
+    backend = case_azure.storage().mount(case_azure.mount).backend
+    assert isinstance(backend, AzureBackend) and backend.obstore is not None
+    for name in ("small.txt", "large.bin"):
+        path = f"{base.split(':', 1)[1]}/up/{name}"
+        blob = backend.blob_client(backend.key(path))
+        metadata = backend.run(blob.get_blob_properties).metadata
+        assert metadata["mtime"] == "2001-02-03T04:05:06.500000000Z"
+        assert backend.info(path).mtime == old
+    large = case_azure.storage().node(f"{base}/up/large.bin")
+    assert large.md5 == hashlib.md5(pattern(9 * MIB)).hexdigest()
+
+
+# -- GCS -----------------------------------------------------------------------------------------------
+def test_obstore_cannot_write_to_fake_gcs_server(cloud_gcs: object) -> None:
+    """Why GCS mounts on an emulator stay on gcsfs (decided here, not assumed): object_store
+    speaks the XML API, and fake-gcs-server answers its PUT, multipart POST and LIST with errors.
+    A bearer token is given so no request goes near the metadata server. If this starts to pass,
+    obstore can serve the emulator: revisit `GCSBackend.obstore_unsupported`."""
+    import obstore
+    from obstore.store import GCSStore
+
+    from tests.cases.cloud import GCS_BUCKET
+
+    endpoint = cloud_gcs.endpoint_url  # type: ignore[attr-defined]
+    store = GCSStore(GCS_BUCKET, config={"base_url": endpoint, "bearer_token": "emulator"},
+                     client_options={"allow_http": True})
+    failures = []
+    for name, attempt in [("put", lambda: obstore.put(store, "probe/a.txt", b"a\n", use_multipart=False)),
+                          ("multipart", lambda: obstore.put(store, "probe/b.bin", b"b" * 6 * MIB, use_multipart=True,
+                                                            chunk_size=5 * MIB)),
+                          ("list", lambda: [list(chunk) for chunk in obstore.list(store, "probe")])]:
+        try:
+            attempt()
+        except Exception as exc:  # any refusal is the evidence
+            assert "169.254.169.254" not in str(exc)
+            failures.append(name)
+    assert failures == ["put", "multipart", "list"]
+
+
+def test_gcs_on_an_emulator_uses_gcsfs_and_debug_says_why(cloud_gcs: object, tmp_path: Path) -> None:
+    from tests.cases.cloud import gcs_options
+
+    reason = "auto: object_store speaks GCS's XML API, which this custom endpoint (an emulator) does not serve"
+    case = Case("gchoice", "gx", gcs_options(cloud_gcs), tmp_path)  # type: ignore[arg-type]
+    case.storage().node("gx:choice/a.txt").write(b"a\n")
+    done = case.cli("--debug", "cat", "gx:choice/a.txt")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"a\n"
+    assert f"data path fsspec ({reason})" in done.stderr.decode()
+
+
+@pytest.mark.parametrize(("token", "reason"), [
+    (None, "the default Google chain (gcloud, metadata server) is resolved by gcsfs"),
+    ("anon", "obstore's anonymous GCS writes would ask the metadata server for a token"),
+])
+def test_gcs_never_hands_obstore_a_chain_that_reaches_the_metadata_server(token: str | None, reason: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends import _obstore
+
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    options = {"name": "g", "type": "gcs", "bucket": "b", **({"token": token} if token else {})}
+    backend = Storage(mounts=[options]).mount("g").backend
+    assert backend.obstore_unsupported() == reason  # type: ignore[attr-defined]
+    assert _obstore.choose(backend) is None  # type: ignore[arg-type]
