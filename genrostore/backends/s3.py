@@ -94,6 +94,7 @@ class S3Backend(ObjectStoreBackend):
     # object's (`stored_mtimes`: HEADs, many at once), as rclone does for its modification times.
     features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True,
                                    mtime=True, mtime_precision=1e-9)
+    obstore_head_metadata = True  # on obstore, a HEAD's attributes carry the `mtime` user metadata
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -253,8 +254,8 @@ class S3Backend(ObjectStoreBackend):
     def info(self, path: str) -> Entry:
         """One HEAD for a file, whose user metadata gives the mtime rclone or genrostore stored."""
         key = self.key(path)
-        if not key or path.endswith("/"):
-            return super().info(path)
+        if not key or path.endswith("/") or self.obstore is not None:
+            return super().info(path)  # on obstore: its HEAD with the metadata (no botocore import)
         try:
             head = self.call("head_object", Bucket=self.bucket, Key=key)
         except FileNotFoundError:
@@ -295,6 +296,26 @@ class S3Backend(ObjectStoreBackend):
         files = [e for e in batch if not e.is_dir and not isinstance(e, Skipped)]
         if not files:
             return batch
+        if self.obstore is not None:
+            from genrostore.backends._obstore import event_loop
+
+            fast = self.obstore
+            gate = asyncio.Semaphore(HEADS_IN_FLIGHT)
+
+            async def fast_head(entry: Entry) -> datetime | None:
+                async with gate:
+                    try:
+                        result = await fast.ob.get_async(fast.store, self.key(entry.path), options={"head": True})
+                    except FileNotFoundError:  # removed since it was listed: the listing's time stands
+                        return None
+                return self.stored_mtime({"metadata": result.attributes})
+
+            async def fast_heads() -> list[datetime | None]:
+                return await asyncio.gather(*(fast_head(e) for e in files))
+
+            found = asyncio.run_coroutine_threadsafe(fast_heads(), event_loop()).result()
+            stamps = dict(zip((e.path for e in files), found, strict=True))
+            return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
         limit = asyncio.Semaphore(HEADS_IN_FLIGHT)
 
         async def head(entry: Entry) -> datetime | None:
@@ -310,6 +331,10 @@ class S3Backend(ObjectStoreBackend):
 
         stamps = dict(zip((e.path for e in files), sync(self.fs.loop, all_heads), strict=True))
         return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+
+    def stored_mtime(self, info: dict[str, Any]) -> datetime | None:
+        """The `mtime` user metadata of an obstore HEAD (`{"metadata": attributes}`); listings carry none."""
+        return s3_mtime_from_metadata(info.get("metadata")) if "metadata" in info else None
 
     def set_mtime(self, path: str, mtime: datetime) -> None:
         """A server-side self-copy replacing the metadata: the bytes stay, Content-Type and the

@@ -113,6 +113,39 @@ def test_help_and_a_local_cat_do_not_import_obstore(tmp_path: Path) -> None:
         assert not [m for m in modules if m.startswith(("obstore", "genrostore.backends._obstore"))], args
 
 
+def test_listing_and_stat_on_the_obstore_path_do_not_import_botocore(case_s3: Case, tmp_path: Path) -> None:
+    """`ls -R`, `ls -l` and `stat` with keys in the mount read sizes and the stored mtime through
+    obstore: importing s3fs/botocore alone costs more than the whole listing of a small tree."""
+    import os
+    from datetime import UTC, datetime
+
+    old = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
+    source = tmp_path / "old.txt"
+    source.write_bytes(b"old\n")
+    os.utime(source, (old.timestamp(), old.timestamp()))
+    base = case_s3.fresh()
+    assert case_s3.cli("cp", str(source), f"{base}/d/old.txt").returncode == 0
+    script = ("import runpy, sys, os\n"
+              "_exit = os._exit\n"
+              "def leave(code):\n"
+              "    sys.stderr.write('MODULES:' + ','.join(sorted(sys.modules)))\n"
+              "    _exit(code)\n"
+              "os._exit = leave\n"
+              "sys.argv = ['genrostore'] + sys.argv[1:]\n"
+              "try:\n"
+              "    runpy.run_module('genrostore', run_name='__main__')\n"
+              "except SystemExit as exit:\n"
+              "    leave(exit.code or 0)\n")
+    env = {**os.environ, **case_s3.env, "GENROSTORE_PROFILE": str(case_s3.profile)}
+    for args in (["ls", "-R", f"{base}/"], ["ls", "-l", f"{base}/d/"], ["stat", f"{base}/d/old.txt"]):
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, env=env, timeout=120)
+        assert b"old.txt" in done.stdout, (args, done.stderr[-2000:])
+        if args[1] == "-l":
+            assert b"2001-02-03" in done.stdout  # the stored mtime, read from obstore's HEAD
+        modules = done.stderr.decode().split("MODULES:", 1)[1].split(",")
+        assert not [m for m in modules if m.startswith(("botocore", "s3fs", "aiobotocore"))], args
+
+
 # -- requests the server sees ----------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["case_s3", "case_s3_fsspec"])
 def test_md5_r_of_single_part_objects_makes_no_head(which: str, request: pytest.FixtureRequest,
