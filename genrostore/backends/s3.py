@@ -13,6 +13,7 @@ import base64
 import dataclasses
 import hashlib
 import io
+import logging
 import os
 import sys
 import threading
@@ -82,6 +83,7 @@ _PROCESS_PARTS = threading.BoundedSemaphore(8)
 POOL_CONNECTIONS = 64
 # A read returns what arrived within this time, so the stall watchdog sees a trickling body.
 READ_GATHER_SECONDS = 0.2
+log = logging.getLogger(__name__)
 HEAD_BATCH = 256  # listed entries held while their metadata is asked for
 HEADS_IN_FLIGHT = 32
 
@@ -379,8 +381,12 @@ class S3Backend(ObjectStoreBackend):
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         """One GET, streamed: no HEAD first (a missing key answers 404 just the same)."""
-        if self.obstore is not None:
-            return self._obstore_open(path, offset)
+        if self.obstore is not None and not (offset and self._ranges_refused):
+            try:
+                return self._obstore_open(path, offset)
+            except Exception as exc:
+                if not (offset and self._range_refused(exc)):
+                    raise
         key = self.key(path)
         if not key:
             raise IsADirectoryError(self.full(path))
@@ -400,14 +406,32 @@ class S3Backend(ObjectStoreBackend):
         return S3Reader(self.fs.loop, response["Body"])  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
 
+    # A server that answers a ranged GET with 200 and a Content-Range (rclone serve s3 does)
+    # is refused by object_store ("non-partial response"); botocore reads it as the range it is.
+    _ranges_refused = False
+
+    def _range_refused(self, exc: BaseException) -> bool:
+        """Whether `exc` is object_store refusing such an answer; ranges go through botocore from then on."""
+        if "non-partial response" not in str(exc):
+            return False
+        if not self._ranges_refused:
+            self._ranges_refused = True
+            log.warning("%s: ranged reads through botocore (the server answers a Range with 200, "
+                        "which object_store refuses)", self.name)
+        return True
+
     def version_of(self, info: dict[str, Any]) -> str | None:
         etag = info.get("ETag") or info.get("etag")
         return str(etag) if etag else None
 
     def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
         """One GET of exactly this range, streamed as it arrives; with `version`, only of that ETag."""
-        if self.obstore is not None:
-            return self._obstore_open(path, offset, length, version)
+        if self.obstore is not None and not self._ranges_refused:
+            try:
+                return self._obstore_open(path, offset, length, version)
+            except Exception as exc:
+                if not self._range_refused(exc):
+                    raise
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path),
                                    "Range": f"bytes={offset}-{offset + length - 1}"}
         if version:

@@ -270,6 +270,20 @@ def test_a_listing_with_keys_object_store_cannot_spell_falls_back_to_fsspec(case
     assert names == {f"{base}/ok.txt": "file", f"{base}/marker": "dir"}
 
 
+def test_a_streamed_walk_that_meets_an_unspellable_key_goes_on_through_fsspec(case_s3: Case) -> None:
+    """The obstore walk streams pages as they come; a `dir/` marker after the first keys hands
+    the rest of the tree to the fsspec listing, from past the last key given: nothing twice,
+    nothing lost, the same order."""
+    backend = _backend(case_s3)
+    base = case_s3.fresh().split(":", 1)[1]
+    key = backend.key(base)
+    for name, body in [("a.txt", b"a"), ("b/ok.txt", b"ok"), ("m/", b""), ("n/x.txt", b"x"), ("z.txt", b"z")]:
+        backend.call("put_object", Bucket=S3_BUCKET, Key=f"{key}/{name}", Body=body)
+    walked = [(e.path[len(base) + 1:], e.type) for e in backend.walk(base)]
+    assert walked == [("a.txt", "file"), ("b", "dir"), ("b/ok.txt", "file"), ("m", "dir"), ("n", "dir"),
+                      ("n/x.txt", "file"), ("z.txt", "file")]
+
+
 def test_a_directory_download_is_one_get_per_object_and_no_head(case_s3: Case, tmp_path: Path,
                                                                  server_log: ServerLog) -> None:
     storage = case_s3.storage()
@@ -485,3 +499,33 @@ def test_gcs_never_hands_obstore_a_chain_that_reaches_the_metadata_server(token:
     backend = Storage(mounts=[options]).mount("g").backend
     assert backend.obstore_unsupported() == reason  # type: ignore[attr-defined]
     assert _obstore.choose(backend) is None  # type: ignore[arg-type]
+
+
+def test_a_server_answering_a_range_with_200_is_read_through_botocore(tmp_path: Path) -> None:
+    """rclone serve s3 answers a ranged GET with 200 and a Content-Range; object_store refuses
+    that ("non-partial response"), so a large download failed outright. The ranges now go
+    through botocore, and --debug says so once."""
+    import shutil
+
+    from benchmarks import s3server
+
+    rclone = shutil.which("rclone")
+    if rclone is None:
+        pytest.skip("the rclone binary is not installed")
+    root = tmp_path / "s3"
+    (root / s3server.BUCKET / "src").mkdir(parents=True)
+    data = pattern(65 * MIB)  # past PARALLEL_THRESHOLD: fetched in parallel ranges
+    (root / s3server.BUCKET / "src" / "big.bin").write_bytes(data)
+    server = s3server.start(rclone, root)
+    try:
+        profile = tmp_path / "profile.yaml"
+        profile.write_text(server.profile_yaml("rs"))
+        profile.chmod(0o600)
+        env = {**__import__("os").environ, "GENROSTORE_PROFILE": str(profile)}
+        done = subprocess.run([sys.executable, "-m", "genrostore", "--debug", "cp", "rs:src/big.bin",
+                               str(tmp_path / "big.bin")], capture_output=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert (tmp_path / "big.bin").read_bytes() == data
+        assert done.stderr.count(b"ranged reads through botocore") == 1
+    finally:
+        server.stop()
