@@ -50,6 +50,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--big-size", type=size, default=None, help="Local copy and md5 file size (default 1G).")
     parser.add_argument("--s3-big-size", type=size, default=None, help="Large S3 object size (default 1G).")
     parser.add_argument("--small-count", type=int, default=None, help="Small files in cases 4 and 6 (default 1000).")
+    parser.add_argument("--sync-count", type=int, default=None, help="Files in the sync cases (default 100000).")
     parser.add_argument("--small-size", type=size, default=None, help="Size of each small file (default 4K).")
     parser.add_argument("--workdir", type=Path, default=None, help="Scratch directory (default: a new temp dir, removed).")
     parser.add_argument("--output", type=Path, default=None, help=f"Markdown to write (default {DEFAULT_OUTPUT}).")
@@ -60,7 +61,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="Venv holding rclone, s5cmd, awscli and matplotlib (default %(default)s).")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.case_keys = args.cases.split(",") if args.cases else (list(catalogue.LOCAL_CASES) if quick else ALL_CASES)
+    quick_cases = [key for key in catalogue.LOCAL_CASES if not key.startswith("sync-")]  # sync: by --cases
+    args.case_keys = args.cases.split(",") if args.cases else (quick_cases if quick else ALL_CASES)
     unknown = set(args.case_keys) - set(ALL_CASES)
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
@@ -72,6 +74,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         small_count=args.small_count or (20 if quick else 1000),
         small_size=args.small_size or 4096,
         many_count=50 if quick else 100_000,
+        sync_count=args.sync_count or (200 if quick else 100_000),
     )
     if not quick:
         args.output = args.output or DEFAULT_OUTPUT

@@ -44,6 +44,7 @@ class Sizes:
     small_count: int
     small_size: int
     many_count: int = 100_000
+    sync_count: int = 100_000  # files of the sync cases (issue 15)
 
 
 @dataclass
@@ -346,8 +347,19 @@ S3_CASES = {"small-upload": small_upload, "big-upload": big_upload, "big-downloa
             "small-download": small_download, "server-copy": server_copy, "ls-many": list_many}
 
 
+def _sync_cases() -> None:
+    """Issue 15's sync cases (benchmarks/synccases.py, which builds on this module)."""
+    from benchmarks import synccases
+
+    LOCAL_CASES.update(synccases.LOCAL_SYNC_CASES)
+    S3_CASES.update(synccases.S3_SYNC_CASES)
+
+
 def _size(size: int) -> str:
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if size >= scale and size % scale == 0:
             return f"{size // scale} {unit}"
     return f"{size} B"
+
+
+_sync_cases()

@@ -14,8 +14,8 @@ from genrostore.core.filters import NO_FILTER, Filter
 from genrostore.cli.progress import make_progress
 
 if TYPE_CHECKING:
-    from genrostore.core.actions import Action
     from genrostore.core.errors import GenrostoreError
+    from genrostore.core.syncplan import SyncAction
     from genrostore.core.syncrun import SyncOutcome
 
 
@@ -133,8 +133,9 @@ class JsonRecords:
         self.dry_run = dry_run
         self.seen: set[int] = set()
 
-    def action(self, action: Action, changed: bool, error: GenrostoreError | None) -> None:
+    def action(self, action: SyncAction, changed: bool, error: GenrostoreError | None) -> None:
         from genrostore.core.actions import Copy, Delete, SetMetadata, Skip
+        from genrostore.core.syncplan import MakeDir
 
         if isinstance(action, Skip):
             return
@@ -149,6 +150,9 @@ class JsonRecords:
         elif isinstance(action, Delete):
             record = {"action": "delete", "path": self._rel(action.node.path),
                       "size": action.entry.size if action.entry is not None else None, "reason": "not in source"}
+        elif isinstance(action, MakeDir):
+            record = {"action": "mkdir", "path": self._rel(action.dst.path), "size": None,
+                      "reason": "empty directory in source"}
         else:
             return
         if self.dry_run:
@@ -165,6 +169,8 @@ class JsonRecords:
         summary = {"copied": outcome.copied, "updated": outcome.updated + outcome.metadata,
                    "deleted": outcome.deleted, "unchanged": outcome.unchanged,
                    "errors": len(outcome.failures), "bytes": outcome.bytes}
+        if outcome.dirs:
+            summary["dirs"] = outcome.dirs  # empty directories made (only when there were any)
         _emit({"summary": summary})
 
     def _rel(self, path: str) -> str:

@@ -150,6 +150,12 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: 
                     action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
                 except GenrostoreError as exc:
                     plan.transfer_failed(action.dst.fullpath, exc)
+                    if report is not None:
+                        report(action, False, exc)
+                    continue
+                _count(outcome, action, True)
+                if report is not None:
+                    report(action, True, None)
                 continue
             if isinstance(action, Skip):
                 _count(outcome, action, False)
@@ -188,8 +194,11 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: 
                 collect(records, outcomes)
             for records, outcomes in runner.run(worker.sync_batch, work(plan.deletions(warn))):
                 collect(records, outcomes)
-        if not dry_run and not delete_failures:
-            _remove_emptied_dirs(plan, deleted_dirs)
+            deleted = not plan.errors and not delete_failures
+            if not dry_run and deleted:
+                _remove_emptied_dirs(plan, deleted_dirs)
+            for records, outcomes in runner.run(worker.sync_batch, work(plan.replacements(deleted, warn))):
+                collect(records, outcomes)  # file/directory conflicts, once the deletes made room
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome

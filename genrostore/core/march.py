@@ -300,7 +300,8 @@ def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | Non
     """The merged walk of `src` against `dst`.
 
     A missing SRC is DirectoryNotFound (exit 3) before anything is listed. A file SRC is
-    compared with the file DST names (or with DST/name when DST is a directory). `scope` applies
+    compared with the file DST names (or with DST/name when DST is a directory). `empty_dirs`:
+    both walks yield their empty directories (sync makes SRC's, and matches DST's). `scope` applies
     to both trees; with `delete_excluded` (sync) DST is walked whole, so its excluded files show
     as DST-only.
     """
@@ -314,7 +315,7 @@ def open_trees(src: Node, dst: Node, *, dst_missing_ok: bool, scope: Scope | Non
         return Trees(src, dst, merge(walk_sorted(src.mount, src.path, scope=scope, empty_dirs=empty_dirs,
                                                  stored_mtimes=stored_mtimes),
                                      walk_sorted(dst.mount, dst.path, missing_ok=dst_missing_ok,
-                                                 scope=None if delete_excluded else scope,
+                                                 scope=None if delete_excluded else scope, empty_dirs=empty_dirs,
                                                  stored_mtimes=stored_mtimes)))
     target = dst
     found = _info_or_none(target)

@@ -26,10 +26,13 @@ from typing import IO, TYPE_CHECKING
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.backend import Entry
 from genrostore.core.compare import Comparator, Verdict, feature
-from genrostore.core.errors import GenrostoreError, Refused, UsageError
-from genrostore.core.march import Pair, Scope, open_trees, ordered_map
+from genrostore.core.errors import DirectoryNotFound, FileNotFound, GenrostoreError, NotADirectory, Refused, UsageError
+from genrostore.core.march import Failure, Pair, Scope, open_trees, ordered_map, sort_key, walk_sorted
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from genrostore.core.mount import Mount
     from genrostore.core.node import Node
     from genrostore.core.storage import Storage
 
@@ -211,26 +214,116 @@ class SyncPlan:
     options: SyncOptions = field(default_factory=SyncOptions)
     spill_after: int = SPILL_AFTER
     jobs: int | None = None  # threads for comparisons that need I/O (default: the comparator's)
+    scope: Scope | None = None  # the filters, for the trees walked by `replacements`
     tally: Tally = field(default_factory=Tally)
     errors: list[tuple[str, GenrostoreError]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.deletes = DeleteSet(self.spill_after)
+        # file/directory conflicts, resolved after the deletes (`replacements`): the Copy of SRC's
+        # file a DST directory is in the way of, or the relative path of SRC's tree a DST file is
+        self.deferred: list[Copy | str] = []
+        self.kept_dirs: set[str] = set()  # DST directories SRC has (empty): never removed once emptied
+        self._hierarchical = not feature(self.dst.mount.backend, "implicit_dirs")
+        self._watch: list[tuple[bytes, SyncAction | str]] = []  # see `_watched`
+        self._in_way: bytes | None = None  # the key prefix of a SRC tree a DST file is in the way of
 
     def actions(self, pairs: Iterator[Pair]) -> Iterator[SyncAction]:
-        """Copy, SetMetadata and Skip actions, in order; deletes are only planned here.
+        """Copy, SetMetadata, MakeDir and Skip actions, in order; deletes are only planned here.
 
         Comparisons that need I/O run on `jobs` threads while the merge streams on (see
         `march.ordered_map`); the tally and the delete set are kept on this thread only.
+
+        A new file or an empty directory of SRC is held until the next pair shows whether DST
+        has a directory of that name (its files follow in the merge order): then the directory
+        is already there (MakeDir dropped), or it is in the way of SRC's file (a conflict, see
+        `deferred`). A DST file where SRC has a directory is in the way of everything below it.
         """
         workers = self.jobs or self.comparator.default_jobs
         for pair, judged in ordered_map(self._judge, pairs, workers=workers, parallel=self._needs_io):
+            if self._watch or self._in_way is not None:
+                key = sort_key(pair.relative, pair.error is None and _is_dir(pair))
+                if self._in_way is not None:
+                    if key.startswith(self._in_way):
+                        if pair.src is not None and not pair.src.is_dir:
+                            self.tally.src_files += 1
+                        continue
+                    self._in_way = None
+                skip, released = self._watched(pair, key)
+                yield from released
+                if skip:
+                    continue
             action = self._record(pair, judged)
-            if action is not None:
-                yield action
+            if pair.error is None and pair.src is None and pair.dst is not None and not pair.dst.is_dir \
+                    and self._hierarchical:
+                self._watch.append((sort_key(pair.relative) + b"/", pair.relative))
+            if action is None:
+                continue
+            if self._hierarchical and (isinstance(action, MakeDir) or (isinstance(action, Copy) and action.reason == "new")):
+                self._watch.append((sort_key(pair.dst_name) + b"/", action))
+                continue
+            yield action
+        for _, watched in self._watch:
+            if not isinstance(watched, str):
+                yield watched
+        self._watch.clear()
+
+    def _watched(self, pair: Pair, key: bytes) -> tuple[bool, list[SyncAction]]:
+        """Pass `pair` (at `key`) by the watched names: an action held until the merge passed
+        the place of a DST directory of its name, or a DST file SRC may have a directory at.
+        Returns (skip this pair, the actions released)."""
+        released: list[SyncAction] = []
+        kept: list[tuple[bytes, SyncAction | str]] = []
+        skip = False
+        for prefix, watched in self._watch:
+            if key.startswith(prefix) and pair.error is None:
+                if isinstance(watched, str):
+                    if pair.src is not None:  # SRC has a directory where DST has this file
+                        self._file_in_the_way(watched, pair)
+                        skip = True
+                        continue
+                elif pair.dst is not None:  # DST has a directory where this goes
+                    self._dst_dir_at(watched)
+                    continue
+                kept.append((prefix, watched))
+            elif key > prefix:
+                if not isinstance(watched, str):
+                    released.append(watched)
+            else:
+                kept.append((prefix, watched))
+        self._watch = kept
+        return skip, released
 
     def action_for(self, pair: Pair) -> SyncAction | None:
         return self._record(pair, self._judge(pair))
+
+    def _dst_dir_at(self, held: SyncAction) -> None:
+        """DST has a directory where `held` (SRC's empty directory or new file) goes."""
+        if isinstance(held, MakeDir):
+            self.kept_dirs.add(held.dst.path)  # there already: not made, and not removed once emptied
+            return
+        assert isinstance(held, Copy)
+        self.tally.new -= 1
+        self.tally.bytes -= held.entry.size or 0 if held.entry is not None else 0
+        if not self.options.delete:
+            self.errors.append((held.dst.fullpath, GenrostoreError(
+                f"{held.dst.fullpath}: is a directory on DST, a file in SRC; --no-delete keeps it",
+                hint="sync without --no-delete to replace it")))
+            return
+        self.deferred.append(held)
+
+    def _file_in_the_way(self, relative: str, pair: Pair) -> None:
+        """DST's file `relative` is where SRC has a directory: it goes with the planned deletes
+        (already in the set), and SRC's tree there is copied after them (`deferred`)."""
+        self._in_way = sort_key(relative) + b"/"
+        if pair.src is not None and not pair.src.is_dir:
+            self.tally.src_files += 1
+        if not self.options.delete:
+            where = _below(self.dst, relative).fullpath
+            self.errors.append((where, GenrostoreError(f"{where}: is a file on DST, a directory in SRC; "
+                                                       "--no-delete keeps it", hint="sync without --no-delete to replace it")))
+            return
+        self.deferred.append(relative)
 
     def _needs_io(self, pair: Pair) -> bool:
         return not self.options.ignore_existing and self.comparator.needs_io(pair)
@@ -249,9 +342,13 @@ class SyncPlan:
             self.errors.append((pair.relative or "/", pair.error))
             return None
         if pair.src is not None and pair.src.is_dir:  # an empty SRC directory: made on DST
+            if pair.dst is not None and pair.dst.is_dir:
+                return None
             return MakeDir(_below(self.dst, pair.dst_name))
         if pair.src is None:
             assert pair.dst is not None
+            if pair.dst.is_dir:  # an empty DST directory SRC does not have: left alone
+                return None
             self.tally.dst_files += 1
             if self.options.delete:
                 self.deletes.add(pair.relative, pair.dst.size or 0)
@@ -320,6 +417,49 @@ class SyncPlan:
             return
         yield from self._deletes(self.deletes.drain())
 
+    def replacements(self, deleted: bool, warn: Callable[[str], None]) -> Iterator[SyncAction]:
+        """What the file/directory conflicts need once the deletes ran (`deleted`: all of them
+        did): SRC's file where DST's directory was (its files were planned deletes; the emptied
+        directories are removed here first), and SRC's whole tree where DST's file was. Without
+        the deletes nothing is replaced (the conflicting DST side stays, as every DST file does
+        after an error)."""
+        if not self.deferred:
+            return
+        if not deleted:
+            count = len(self.deferred)
+            warn(f"genrostore: {count} file/directory conflict{'s' if count != 1 else ''} left in place because "
+                 "of errors")
+            return
+        mount = self.dst.mount
+        for item in self.deferred:
+            if isinstance(item, Copy):
+                try:
+                    _clear_dirs(mount, item.dst.path)
+                except GenrostoreError as exc:
+                    self.errors.append((item.dst.fullpath, exc))
+                    continue
+                yield Copy(item.src, item.dst, item.entry, "replaced")
+                continue
+            yield from self._tree(item)
+
+    def _tree(self, relative: str) -> Iterator[SyncAction]:
+        """SRC's tree at `relative` (DST has nothing there now): every file new, empty directories made."""
+        root = _join(self.src.path, relative)
+        scope = _Below(self.scope, relative) if self.scope is not None else None
+        found = False
+        for item in walk_sorted(self.src.mount, root, scope=scope, empty_dirs=True):
+            if isinstance(item, Failure):
+                self.errors.append((_join(relative, item.relative), item.error))
+                continue
+            found = True
+            path = _join(relative, item.relative)
+            if item.entry.is_dir:
+                yield MakeDir(_below(self.dst, path))
+            else:
+                yield Copy(_below(self.src, path), _below(self.dst, path), item.entry, "new")
+        if not found:
+            yield MakeDir(_below(self.dst, relative))
+
     def _deletes(self, planned: Iterator[tuple[str, int]]) -> Iterator[Delete]:
         for path, size in planned:
             node = _below(self.dst, path)
@@ -327,6 +467,44 @@ class SyncPlan:
 
     def close(self) -> None:
         self.deletes.close()
+
+
+def _clear_dirs(mount: Mount, path: str) -> None:
+    """Remove the directory `path` whose files the sync deleted, and the empty directories in it;
+    a file still there (excluded, or put there meanwhile) stops it: nothing unplanned is deleted."""
+    if mount.settings.dry_run:
+        mount.remove_dir(path)  # reported only; its files are still there in a dry run
+        return
+    try:
+        entries = list(mount.iterdir(path))
+    except (DirectoryNotFound, FileNotFound) as exc:
+        if isinstance(exc, NotADirectory):
+            raise
+        return  # removed already, once the deletes emptied it
+    for entry in entries:
+        if not entry.is_dir:
+            raise GenrostoreError(f"{mount.label(entry.path)}: still in the directory SRC has a file in place of; "
+                                  "not replaced", hint="remove it, or exclude the file in SRC")
+        _clear_dirs(mount, entry.path)
+    mount.remove_dir(path)
+
+
+class _Below:
+    """The sync's scope seen from a subtree at `relative` (paths are matched from the sync's root)."""
+
+    def __init__(self, scope: Scope, relative: str) -> None:
+        self.scope, self.relative = scope, relative
+
+    def include_dir(self, path: str) -> bool:
+        return self.scope.include_dir(_join(self.relative, path))
+
+    def include_file(self, path: str, size: int | None = None, mtime: datetime | None = None) -> bool:
+        return self.scope.include_file(_join(self.relative, path), size, mtime)
+
+
+def _is_dir(pair: Pair) -> bool:
+    entry = pair.src if pair.src is not None else pair.dst
+    return entry is not None and entry.is_dir
 
 
 def _join(root: str, relative: str) -> str:
@@ -370,7 +548,7 @@ def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | 
     comparator = Comparator(storage, src.mount, dst.mount, mode, notice=notice, labels=(src.fullpath, dst.fullpath))
     trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded, empty_dirs=True,
                        stored_mtimes=comparator.uses_mtime)
-    plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs)
+    plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs, scope=scope)
     return plan, plan.actions(trees.pairs)
 
 

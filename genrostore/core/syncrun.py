@@ -1,23 +1,25 @@
 """Running a sync plan: transfers first (bounded, parallel), then the gated deletes.
 
-`perform(action) -> bool` is the pipeline's executor for one action (`pipeline.executors.perform`:
-it dispatches on the action's type and goes through the Mount's read-only, permission and dry-run
-checks); this module only orders the work: no delete can start before every transfer has finished without error,
-because `SyncPlan.deletions` runs the gates on the whole set first.
+The work goes through the pipeline's `execute.Executor`, as cp's does: a small-file Copy that
+`batch.route` admits travels as a coroutine on the store's event loop, everything else runs
+`pipeline.executors.perform` on the `-j` threads (the Mount's read-only, permission and dry-run
+checks included). This module only orders the work: no delete can start before every transfer
+has finished without error, because `SyncPlan.deletions` runs the gates on the whole set first.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from genrostore.core.actions import Action, Copy, Delete, Move, SetMetadata, Skip
+from genrostore.core.actions import Copy, Delete, Move, SetMetadata, Skip
 from genrostore.core import signals
 from genrostore.core.compare import feature
 from genrostore.core.errors import GenrostoreError, Interrupted, PartialFailure, translate
+from genrostore.core.pipeline.execute import Executor
 from genrostore.core.pipeline.executors import perform
 from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.syncplan import MakeDir, SyncAction, SyncPlan
@@ -35,12 +37,14 @@ class SyncOutcome:
     deleted: int = 0
     unchanged: int = 0
     skipped: int = 0
+    dirs: int = 0  # empty SRC directories made on DST
     bytes: int = 0
     failures: list[tuple[str, GenrostoreError]] = field(default_factory=list)
 
     def summary(self) -> str:
+        made = f", {self.dirs} dir{'s' if self.dirs != 1 else ''} made" if self.dirs else ""
         return (f"copied {self.copied}, updated {self.updated + self.metadata}, deleted {self.deleted}, "
-                f"unchanged {self.unchanged}, errors {len(self.failures)}, {self.bytes} bytes")
+                f"unchanged {self.unchanged}, errors {len(self.failures)}, {self.bytes} bytes{made}")
 
     def raise_for(self) -> None:
         """The errors' own exit code when they share one (issue 15: "exit code from the errors"),
@@ -49,7 +53,7 @@ class SyncOutcome:
             raise PartialFailure(f"{len(self.failures)} error(s) during the sync", self.failures, all_failed=True)
 
 
-Report = Callable[[Action, bool, "GenrostoreError | None"], None]  # one finished action, for --json
+Report = Callable[[SyncAction, bool, "GenrostoreError | None"], None]  # one finished action, for --json
 
 
 def run_sync(plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions | None = None, *,
@@ -87,23 +91,9 @@ def run_sync(plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions
     delete_failures: list[tuple[str, GenrostoreError]] = []
     deleted_dirs: set[str] = set()  # parents of deleted files: removed once empty (as rclone sync)
 
-    def one(action: SyncAction) -> None:
-        if isinstance(action, MakeDir):
-            try:
-                action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
-            except GenrostoreError as exc:
-                with lock:
-                    plan.transfer_failed(action.dst.fullpath, exc)
-            return
-        try:
-            if backup is not None and isinstance(action, Delete):
-                changed = perform(Move(action.node, backup.target(action.node), action.entry), options)
-            else:
-                if backup is not None and isinstance(action, Copy) and action.reason == "changed":
-                    perform(Move(action.dst, backup.target(action.dst)), options)
-                changed = perform(action, options)
-        except Exception as exc:  # noqa: BLE001 - a worker's failure must never vanish in its future
-            error = exc if isinstance(exc, GenrostoreError) else translate(exc, _where(action))
+    def finish(action: SyncAction, result: bool | BaseException) -> None:
+        if isinstance(result, BaseException):
+            error = result if isinstance(result, GenrostoreError) else translate(result, _where(action))
             with lock:
                 if isinstance(action, Delete):
                     delete_failures.append((_where(action), error))
@@ -113,35 +103,64 @@ def run_sync(plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions
                     report(action, False, error)
             return
         with lock:
-            _count(outcome, action, changed or dry_run)
-            if isinstance(action, Delete) and changed:
+            _count(outcome, action, result or dry_run)
+            if isinstance(action, Delete) and result:
                 deleted_dirs.add(action.node.path.rpartition("/")[0])
             if report is not None:
-                report(action, changed or dry_run, None)
+                report(action, result or dry_run, None)
         if isinstance(action, Copy) and options.progress is not None:
             options.progress.file_done(action.dst.fullpath)
 
-    def announced(stream: Iterator[SyncAction]) -> Iterator[SyncAction]:
-        for action in stream:
-            if isinstance(action, Copy) and options.progress is not None:
-                options.progress.add_total(1, action.entry.size if action.entry is not None else None)
-            if delete_during:  # the merge passed these: released before the next transfer
-                yield from plan.deletions_during(warn)
-            yield action
+    def submit(executor: Executor[SyncAction], action: SyncAction) -> None:
+        if isinstance(action, Skip):
+            finish(action, False)
+        elif isinstance(action, Copy) and (backup is None or action.reason != "changed") \
+                and executor.batched(action, action):
+            return
+        else:
+            executor.submit(action, functools.partial(_perform, action, options, backup))
 
     try:
-        with signals.cancelling(options.cancel):
-            _each(announced(actions), one, options.jobs)
-            for delete in plan.deletions(warn):
-                one(delete)
-            if not dry_run and not delete_failures:
-                _remove_emptied_dirs(plan, deleted_dirs)
+        with signals.cancelling(options.cancel), Executor(options, finish, prefix="genrostore-sync") as executor:
+            try:
+                for action in actions:
+                    if isinstance(action, Copy) and options.progress is not None:
+                        options.progress.add_total(1, action.entry.size if action.entry is not None else None)
+                    if delete_during:  # the merge passed these: released before the next transfer
+                        for delete in plan.deletions_during(warn):
+                            submit(executor, delete)
+                    submit(executor, action)
+                executor.drain()  # every transfer finished before the gates look at the errors
+                for delete in plan.deletions(warn):
+                    submit(executor, delete)
+                executor.drain()
+                deleted = not plan.errors and not delete_failures
+                if not dry_run and deleted:
+                    _remove_emptied_dirs(plan, deleted_dirs)
+                for action in plan.replacements(deleted, warn):  # file/directory conflicts, in place now
+                    submit(executor, action)
+                executor.drain()
+            except KeyboardInterrupt:
+                executor.interrupt()
+                raise
     except KeyboardInterrupt:
-        options.abort_active()
         raise Interrupted(f"{signals.describe()}; nothing was deleted, partial destinations were removed") from None
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
+
+
+def _perform(action: SyncAction, options: CopyOptions, backup: Backup | None) -> bool:
+    """One action on a worker thread: the pipeline's `perform`, with --backup-dir's move first
+    (a replaced file) or instead (a deleted one); a failed backup copies nothing over the file."""
+    if isinstance(action, MakeDir):
+        action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
+        return not action.dst.mount.settings.dry_run
+    if backup is not None and isinstance(action, Delete):
+        return perform(Move(action.node, backup.target(action.node), action.entry), options)
+    if backup is not None and isinstance(action, Copy) and action.reason == "changed":
+        perform(Move(action.dst, backup.target(action.dst)), options)
+    return perform(action, options)
 
 
 @dataclass(frozen=True)
@@ -166,11 +185,12 @@ def _remove_emptied_dirs(plan: SyncPlan, parents: set[str]) -> None:
     if feature(mount.backend, "implicit_dirs"):
         return
     candidates: set[str] = set()
+    keep = plan.kept_dirs  # SRC has them (empty): they stay
     for parent in parents:
         while parent != root and (not root or parent.startswith(root + "/")) and parent:
             candidates.add(parent)
             parent = parent.rpartition("/")[0]
-    for path in sorted(candidates, key=lambda p: (-p.count("/"), p)):
+    for path in sorted(candidates - keep, key=lambda p: (-p.count("/"), p)):
         try:
             if next(iter(mount.iterdir(path)), None) is None:
                 mount.remove_dir(path)
@@ -178,36 +198,10 @@ def _remove_emptied_dirs(plan: SyncPlan, parents: set[str]) -> None:
             continue
 
 
-def _each(actions: Iterator[SyncAction], one: Callable[[SyncAction], None], jobs: int) -> None:
-    """Run `one` over the actions on `jobs` threads, a bounded number queued (memory stays flat).
-
-    On Ctrl-C the queued ones are dropped and a worker stuck on a source that never answers is
-    left behind (the pipeline's cancel event makes the others abort their writers), as cp does.
-    """
-    if jobs <= 1:
-        for action in actions:
-            one(action)
-        return
-    pending: set[Future[None]] = set()
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-sync")
-    try:
-        for action in actions:
-            if isinstance(action, Skip):
-                one(action)
-                continue
-            pending.add(pool.submit(one, action))
-            if len(pending) >= jobs * 4:
-                _, pending = wait(pending, return_when=FIRST_COMPLETED)
-        wait(pending)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        wait(pending, timeout=2.0)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _count(outcome: SyncOutcome, action: Action, changed: bool) -> None:
-    if isinstance(action, Skip):
+def _count(outcome: SyncOutcome, action: SyncAction, changed: bool) -> None:
+    if isinstance(action, MakeDir):
+        outcome.dirs += changed
+    elif isinstance(action, Skip):
         if action.reason == "unchanged":
             outcome.unchanged += 1
         else:
@@ -227,7 +221,9 @@ def _count(outcome: SyncOutcome, action: Action, changed: bool) -> None:
         outcome.deleted += 1
 
 
-def _where(action: Action) -> str:
+def _where(action: SyncAction) -> str:
+    if isinstance(action, MakeDir):
+        return action.dst.fullpath
     if isinstance(action, Delete):
         return action.node.fullpath
     if isinstance(action, SetMetadata):

@@ -150,11 +150,26 @@ def test_json_one_record_per_action_and_a_summary_also_in_a_dry_run(run: Run, tm
     assert b"copied" not in run("-q", "sync", "--json", "src", "dst").stderr
 
 
+def _escaping(tmp_path: Path, name: str, files: dict[str, str]) -> dict[str, str]:
+    """SRC `m:src` on a mount rooted at tmp_path/m, whose file `name` is a symlink out of the
+    mount: its copy fails (the jail refuses it, even as root). Returns the env naming the profile.
+    (A directory in DST where SRC has a file no longer fails: sync replaces it.)"""
+    import os
+
+    _tree(tmp_path / "m" / "src", files)
+    _tree(tmp_path / "outside", {"secret": "s"})
+    os.symlink(tmp_path / "outside" / "secret", tmp_path / "m" / "src" / name)
+    profile = tmp_path / "mounts.yaml"
+    profile.write_text(f"mounts:\n  m:\n    type: local\n    path: {tmp_path / 'm'}\n")
+    profile.chmod(0o600)
+    return {"GENROSTORE_PROFILE": str(profile)}
+
+
 def test_json_stays_valid_lines_when_a_transfer_fails_and_deletes_are_skipped(run: Run, tmp_path: Path) -> None:
-    """DST holds a directory where SRC has the file `clash`: that copy fails (even as root)."""
-    _tree(tmp_path / "src", {"ok": "1", "clash": "2"})
-    _tree(tmp_path / "dst", {"clash/inner": "i", "old": "o"})
-    done = run("sync", "--json", "src", "dst")
+    """SRC's file `clash` cannot be read (a symlink out of its mount): that copy fails (even as root)."""
+    env = _escaping(tmp_path, "clash", {"ok": "1"})
+    _tree(tmp_path / "dst", {"old": "o"})
+    done = run("sync", "--json", "m:src", "dst", env=env)
     assert done.returncode != 0
     records = _records(done.stdout)
     failed = [r for r in records if "error" in r]
@@ -176,13 +191,13 @@ def test_json_against_s3(case_s3: Case, tmp_path: Path) -> None:
 
 
 def test_delete_during_deletes_as_the_merge_goes_and_keeps_the_up_front_gates(run: Run, tmp_path: Path) -> None:
-    """`b_old` sorts before `c`, whose copy fails (a directory is in the way): --delete-during has
+    """`b_old` sorts before `bz`, whose copy fails (a symlink out of SRC's mount): --delete-during has
     already deleted it (documented: a later error cannot undo a delete); --delete-after keeps it."""
-    _tree(tmp_path / "src", {"a": "1", "c": "2"})
+    env = _escaping(tmp_path, "bz", {"a": "1"})
     _tree(tmp_path / "dst", {"b_old": "o", "c/inner": "i"})
-    after = run("sync", "--delete-after", "src", "dst")
+    after = run("sync", "--delete-after", "m:src", "dst", env=env)
     assert after.returncode != 0 and (tmp_path / "dst" / "b_old").exists()
-    during = run("sync", "--delete-during", "src", "dst")
+    during = run("sync", "--delete-during", "m:src", "dst", env=env)
     assert during.returncode != 0
     assert not (tmp_path / "dst" / "b_old").exists()
     assert b"deleted 1" in during.stderr

@@ -72,15 +72,13 @@ class Batcher:
     the planning thread and the loop thread from trading the GIL a thousand times.
     """
 
-    def __init__(self, options: CopyOptions, finish: Callable[[Pair, bool | BaseException], None], jobs: int,
-                 decide: Decider) -> None:
+    def __init__(self, options: CopyOptions, finish: Callable[[Any, bool | BaseException], None], jobs: int) -> None:
         self.options = options
-        self.decide = decide
-        self.finish = finish
+        self.finish = finish  # (the token given to `take`, True or the failure)
         self.jobs = jobs
         self.chunk = 2 * jobs
         self._loops: dict[int, Any] = {}
-        self._queued: dict[int, tuple[Any, list[tuple[Callable[[], Any], Pair]]]] = {}
+        self._queued: dict[int, tuple[Any, list[tuple[Callable[[], Any], Any]]]] = {}
         self._running: list[Future[None]] = []
         self._slots: dict[int, asyncio.Semaphore] = {}
         self._disk: ThreadPoolExecutor | None = None
@@ -96,13 +94,22 @@ class Batcher:
                 self._loops[key] = None
         return self._loops[key]
 
-    def submit(self, pair: Pair) -> bool:
+    def submit(self, pair: Pair, decide: Decider) -> bool:
         """Take `pair` when `route` sends it to an event loop; False: a worker thread takes it."""
         how = route(pair, self.options, self._loop_of)
         if how is None:
             return False
-        action = self.decide(pair, self.options)  # needs no look at the destination (see route)
-        if not isinstance(action, Copy) or not rules.admit("copy", action.src, action.dst):
+        action = decide(pair, self.options)  # needs no look at the destination (see route)
+        return isinstance(action, Copy) and self._queue(action, pair, how)
+
+    def take(self, action: Copy, token: Any) -> bool:
+        """Take an already decided Copy when `route` admits it (sync's plan decides before the
+        executor sees it); `finish(token, ...)` hears how it ended. False: threads take it."""
+        how = route(Pair(action.src, action.dst, action.entry), self.options, self._loop_of)
+        return how is not None and self._queue(action, token, how)
+
+    def _queue(self, action: Copy, token: Any, how: tuple[Any, str]) -> bool:
+        if not rules.admit("copy", action.src, action.dst):
             return False
         loop, kind = how
         make: Make
@@ -115,7 +122,7 @@ class Batcher:
         else:
             make = functools.partial(self._download, action)
         _, queued = self._queued.setdefault(id(loop), (loop, []))
-        queued.append((make, pair))
+        queued.append((make, token))
         if len(queued) >= self.chunk:
             self._flush(id(loop))
         return True
@@ -146,18 +153,18 @@ class Batcher:
         for future in self._running:
             future.cancel()
 
-    async def _run_chunk(self, items: list[tuple[Callable[[], Any], Pair]]) -> None:
-        await asyncio.gather(*(self._guarded(make, pair) for make, pair in items))
+    async def _run_chunk(self, items: list[tuple[Callable[[], Any], Any]]) -> None:
+        await asyncio.gather(*(self._guarded(make, token) for make, token in items))
 
-    async def _guarded(self, make: Callable[[], Any], pair: Pair) -> None:
+    async def _guarded(self, make: Callable[[], Any], token: Any) -> None:
         try:
             await make()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - recorded against the file, like a worker's failure
-            self.finish(pair, exc)
+            self.finish(token, exc)
             return
-        self.finish(pair, True)
+        self.finish(token, True)
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
