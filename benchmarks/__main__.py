@@ -73,6 +73,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         s3_big=args.s3_big_size or args.big_size or (2**20 if quick else 2**30),
         small_count=args.small_count or (20 if quick else 1000),
         small_size=args.small_size or 4096,
+        many_count=50 if quick else 100_000,
         sync_count=args.sync_count or (200 if quick else 100_000),
     )
     if not quick:

@@ -43,6 +43,7 @@ class Sizes:
     s3_big: int
     small_count: int
     small_size: int
+    many_count: int = 100_000
     sync_count: int = 100_000  # files of the sync cases (issue 15)
 
 
@@ -117,6 +118,13 @@ def make_s3_data(space: Workspace, bucket_dir: Path) -> None:
         data = os.urandom(space.sizes.small_size)
         (small / f"f{index:05d}.bin").write_bytes(data)
         (remote_small / f"f{index:05d}.bin").write_bytes(data)
+    # `ls -R` case: 1-byte objects (zero-byte ones look like `dir/` markers) in 100 directories.
+    many = bucket_dir / "many"
+    for index in range(space.sizes.many_count):
+        directory = many / f"d{index % 100:03d}"
+        if index < 100:
+            directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"o{index:06d}").write_bytes(b"x")
     write_random(space.root / "s3big.bin", space.sizes.s3_big)
     (bucket_dir / "src-big").mkdir(exist_ok=True)
     os.link(space.root / "s3big.bin", bucket_dir / "src-big" / "big.bin")
@@ -181,6 +189,7 @@ def md5(space: Workspace, runs: int) -> Case:
 # Issue 16's targets (the obstore data path): at s5cmd's level and ahead of rclone.
 SMALL_TARGET = Target("≤ 1.0× s5cmd and faster than rclone", (("s5cmd", 1.0), ("rclone", 1.0)))
 BIG_TARGET = Target("≤ 1.0× s5cmd", (("s5cmd", 1.0),))
+LS_TARGET = Target("≤ 1.0× s5cmd ls", (("s5cmd", 1.0),))
 
 
 @dataclass
@@ -321,9 +330,21 @@ def server_copy(space: Workspace, runs: int) -> Case:
                 verify=expect_files(lambda: s3.server.bucket_dir / f"cp-gs-{last}", n, space.sizes.small_size))
 
 
+def list_many(space: Workspace, runs: int) -> Case:
+    """`ls -R` of a large tree: listing pages and per-entry output, nothing else."""
+    s3, n = S3Commands(space), space.sizes.many_count
+    tools = [
+        s3.genrostore("ls", "-R", "s3:many/"),
+        s3.genrostore_fsspec("ls", "-R", "s3:many/"),
+        s3.rclone("lsf", "-R", "--files-only", f"bench:{BUCKET}/many"),
+        s3.s5cmd("ls", f"s3://{BUCKET}/many/*"),
+    ]
+    return Case("ls-many", f"7. ls -R of {n:,} objects", tools, LS_TARGET, runs)
+
+
 LOCAL_CASES = {"startup": startup, "local-copy": local_copy, "md5": md5}
 S3_CASES = {"small-upload": small_upload, "big-upload": big_upload, "big-download": big_download,
-            "small-download": small_download, "server-copy": server_copy}
+            "small-download": small_download, "server-copy": server_copy, "ls-many": list_many}
 
 
 def _sync_cases() -> None:

@@ -8,6 +8,7 @@ objects made by other tools (consoles, gcsfuse) are tolerated: they are never sh
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -156,6 +157,9 @@ class ObjectStoreBackend(FsspecBackend):
     # True: listings go through obstore too; False: its ObjectMeta lacks what the fsspec listing
     # gives (Azure's Content-MD5), so listings stay on fsspec.
     obstore_lists: ClassVar[bool] = True
+    # True: `info` asks obstore for the user metadata too (one HEAD all the same), so the mtime a
+    # copy stored there (`stored_mtime`) is the entry's.
+    obstore_head_metadata: ClassVar[bool] = False
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -284,7 +288,12 @@ class ObjectStoreBackend(FsspecBackend):
         if fast is not None:
             key = self.key(path)
             try:
-                return fast.entry(fast.head(key), path)
+                if not self.obstore_head_metadata:
+                    return fast.entry(fast.head(key), path)
+                meta, attributes = fast.head_with_metadata(key)
+                found = fast.entry(meta, path)
+                stored = self.stored_mtime({"metadata": attributes})
+                return dataclasses.replace(found, mtime=stored) if stored is not None else found
             except FileNotFoundError:
                 self.check_bucket()  # a missing bucket is exit 3, not a missing file
                 if fast.has_prefix(key):
@@ -352,6 +361,14 @@ class ObjectStoreBackend(FsspecBackend):
         A zero-byte `dir/` marker is a directory here as in `iterdir` (and rclone): `ls` and
         `ls -R` show the same tree.
         """
+        fast = self.obstore if self.obstore_lists else None
+        if fast is not None:
+            streamed = self._walk_streamed(fast, path)
+            first = next(streamed, None)
+            if first is not None:
+                yield first
+                yield from streamed
+                return
         files, markers = self._find_with_markers(path)
         if not files and not markers:
             if not self.info(path).is_dir:
@@ -369,6 +386,51 @@ class ObjectStoreBackend(FsspecBackend):
                     yield Entry(directory, "dir")
             if not keys[relative]:
                 yield self._listed_entry(files[relative], relative)
+
+    def _walk_streamed(self, fast: Any, path: str) -> Iterator[Entry]:
+        """The obstore listing as it arrives, page by page: memory holds one page and the
+        directory names seen, not the tree. The store sends keys in byte order, which is the
+        order `walk` promises (a file `a.txt` before the directory `a`'s `a/x`).
+
+        Nothing yielded: the caller lists through fsspec (an empty or missing tree, or a first
+        key object_store cannot spell). A key it cannot spell further on: the rest of the tree
+        comes from the fsspec listing, from past the last key yielded on.
+        """
+        from genrostore.backends._obstore import Unrepresentable
+
+        seen: set[str] = set()
+        start = len(path) + 1 if path else 0
+        last: str | None = None
+
+        def entries(relative: str, is_marker: bool, info: Any) -> Iterator[Entry]:
+            parts = relative[start:].split("/")
+            for depth in range(1, len(parts) + is_marker):
+                directory = relative[:start] + "/".join(parts[:depth])
+                if directory not in seen:
+                    seen.add(directory)
+                    yield Entry(directory, "dir")
+            if not is_marker:
+                yield info
+
+        try:
+            for meta in fast.listing(self.key(path)):
+                relative = self.relative_key(meta["path"])
+                yield from entries(relative, False, fast.entry(meta, relative))
+                last = meta["path"]
+        except Unrepresentable:
+            if last is None:
+                return
+        except Exception:
+            if last is None:
+                return  # the fsspec listing reports it (a missing bucket is exit 3)
+            raise
+        else:
+            return
+        files, markers = self._fsspec_find(path)
+        rest = {r: False for r in files if self.key(r) > last}
+        rest |= {m: True for m in markers if m not in files and self.key(m) + "/" > last}
+        for relative in sorted(rest):
+            yield from entries(relative, rest[relative], None if rest[relative] else self.entry(files[relative], relative))
 
     def _listed_entry(self, info: dict[str, Any], path: str) -> Entry:
         meta = info.get("obstore")
@@ -398,6 +460,10 @@ class ObjectStoreBackend(FsspecBackend):
                 if not listed:
                     self.check_bucket()
                 return {k: {"obstore": m} for k, m in listed.items()}, set()
+        return self._fsspec_find(path)
+
+    def _fsspec_find(self, path: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """`_find_with_markers` through the fsspec listing, which spells every key."""
         full = self.full(path)
         try:
             found = self.fs.find(full, detail=True)

@@ -277,6 +277,11 @@ class ObstoreClient:
             return await asyncio.gather(*(one(key) for key in keys))
 
         return asyncio.run_coroutine_threadsafe(heads(), event_loop()).result()
+    def head_with_metadata(self, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(ObjectMeta, attributes) of one HEAD: the attributes carry the user metadata
+        (`x-ms-meta-*`, `x-goog-meta-*`), which the plain `head` drops."""
+        result = self.ob.get(self.store, key, options={"head": True})
+        return result.meta, dict(result.attributes or {})
 
     def has_prefix(self, key: str) -> bool:
         """Whether any object lies below `key/` (one LIST request)."""

@@ -84,9 +84,9 @@ class AzureBackend(ObjectStoreBackend):
     """One container (below an optional prefix) of an Azure storage account or Azurite."""
 
     container_option = "container"
-    # mtime: rclone's `mtime` blob metadata (RFC 3339, ns), which listings carry (adlfs asks for it).
-    # Not declared yet: since the obstore data path landed, the kept mtime is lost (see issue 15 report).
-    features = dataclasses.replace(ObjectStoreBackend.features, mtime=False)
+    # mtime: rclone's `mtime` blob metadata (RFC 3339, ns). adlfs's listings carry it (it asks
+    # for metadata); on the obstore path a HEAD's attributes do (`obstore_head_metadata`).
+    features = dataclasses.replace(ObjectStoreBackend.features, mtime=True, mtime_precision=1e-9)
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
@@ -159,7 +159,8 @@ class AzureBackend(ObjectStoreBackend):
                                      connection_verify=self.verify_ssl)
 
     # -- the obstore data path (backends/_obstore.py) ---------------------------------------------
-    obstore_lists = False  # obstore's listings carry no Content-MD5: adlfs lists
+    obstore_lists = False  # obstore's listings carry no Content-MD5 nor metadata: adlfs lists
+    obstore_head_metadata = True
 
     def _obstore_credentials(self) -> tuple[str | None, str | None, str | None]:
         """(account key, SAS, blob endpoint) from the options or the connection string."""
@@ -277,18 +278,20 @@ class AzureBackend(ObjectStoreBackend):
 
     def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         self.check_bucket()
-        if self.obstore is not None and mtime is None:
+        metadata = self.mtime_metadata(mtime)
+        if self.obstore is not None:
             from genrostore.backends._obstore import ObstoreWriter
 
             # One Put Blob (the service computes its Content-MD5); larger: AzureWriter's blocks.
             return ObstoreWriter(self.obstore, self.key(path), size_hint, content_type(path),
-                                 lambda: self.fsspec_writer(path, size_hint))
-        return AzureWriter(self, self.key(path), size_hint, self.mtime_metadata(mtime))
+                                 lambda: AzureWriter(self, self.key(path), size_hint, metadata), metadata=metadata)
+        return AzureWriter(self, self.key(path), size_hint, metadata)
 
     async def write_small(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
-        """One Put Blob carrying its Content-MD5, as `AzureWriter` sends it."""
-        if self.obstore is not None and mtime is None:
-            await super().write_small(path, data)
+        """One Put Blob carrying its Content-MD5, as `AzureWriter` sends it (on obstore the
+        service computes it; the `mtime` metadata goes as an attribute)."""
+        if self.obstore is not None:
+            await self.obstore.put_async(self.key(path), data, content_type(path), self.mtime_metadata(mtime))
             return
         blob = require("azure.storage.blob", "azure")
         settings = blob.ContentSettings(content_type=content_type(path),

@@ -122,8 +122,25 @@ class GCSBackend(ObjectStoreBackend):
         return sync(fs.loop, make)
 
     def obstore_unsupported(self) -> str | None:
-        """Not yet: obstore's Google chain would query the instance metadata server for a token."""
-        return "genrostore routes GCS through gcsfs (the obstore path is not wired for it)"
+        """Why the obstore data path cannot serve this mount: every GCS configuration, for now.
+
+        object_store speaks GCS's XML API (PUT/POST `?uploads`, `?list-type=2`, DELETE on
+        `/bucket/key`); fake-gcs-server and other emulators serve only the JSON API, so uploads,
+        copies, listings and deletes fail there (tests/backends/test_obstore.py shows it on the
+        real server). Without an explicit credential its Google chain asks the GCE metadata
+        server (169.254.169.254) for a token, even with `skip_signature` for writes; and a
+        service-account mount on Google's own endpoint cannot be tested here, so it stays on
+        gcsfs too rather than on an unproven path (the listing's `generation` pins reads, which
+        the XML API's If-Match would not understand).
+        """
+        if self.endpoint_url:
+            return "object_store speaks GCS's XML API, which this custom endpoint (an emulator) does not serve"
+        token = self.options.get("token")
+        if token in (None, ""):
+            return "the default Google chain (gcloud, metadata server) is resolved by gcsfs"
+        if token == "anon":
+            return "obstore's anonymous GCS writes would ask the metadata server for a token"
+        return "service-account mounts stay on gcsfs until the XML API path is proven against real GCS"
 
     def store_identity(self) -> tuple[Any, ...]:
         return ("gcs", self.endpoint_url, self.options.get("token"), self.options.get("project"))

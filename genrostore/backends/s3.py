@@ -13,6 +13,7 @@ import base64
 import dataclasses
 import hashlib
 import io
+import logging
 import os
 import sys
 import threading
@@ -82,6 +83,7 @@ _PROCESS_PARTS = threading.BoundedSemaphore(8)
 POOL_CONNECTIONS = 64
 # A read returns what arrived within this time, so the stall watchdog sees a trickling body.
 READ_GATHER_SECONDS = 0.2
+log = logging.getLogger(__name__)
 HEAD_BATCH = 256  # listed entries held while their metadata is asked for
 HEADS_IN_FLIGHT = 32
 OBSTORE_HEADS_IN_FLIGHT = 64  # as many as obstore's connection pool keeps busy
@@ -95,6 +97,7 @@ class S3Backend(ObjectStoreBackend):
     # object's (`stored_mtimes`: HEADs, many at once), as rclone does for its modification times.
     features = dataclasses.replace(ObjectStoreBackend.features, streaming_ranges=True, pins_versions=True,
                                    mtime=True, mtime_precision=1e-9)
+    obstore_head_metadata = True  # on obstore, a HEAD's attributes carry the `mtime` user metadata
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -254,8 +257,8 @@ class S3Backend(ObjectStoreBackend):
     def info(self, path: str) -> Entry:
         """One HEAD for a file, whose user metadata gives the mtime rclone or genrostore stored."""
         key = self.key(path)
-        if not key or path.endswith("/"):
-            return super().info(path)
+        if not key or path.endswith("/") or self.obstore is not None:
+            return super().info(path)  # on obstore: its HEAD with the metadata (no botocore import)
         try:
             head = self.call("head_object", Bucket=self.bucket, Key=key)
         except FileNotFoundError:
@@ -321,6 +324,10 @@ class S3Backend(ObjectStoreBackend):
 
         return dict(zip((e.path for e in files), sync(self.fs.loop, all_heads), strict=True))
 
+    def stored_mtime(self, info: dict[str, Any]) -> datetime | None:
+        """The `mtime` user metadata of an obstore HEAD (`{"metadata": attributes}`); listings carry none."""
+        return s3_mtime_from_metadata(info.get("metadata")) if "metadata" in info else None
+
     def set_mtime(self, path: str, mtime: datetime) -> None:
         """A server-side self-copy replacing the metadata: the bytes stay, Content-Type and the
         md5 metadata are kept (REPLACE would drop them), as rclone's SetModTime does."""
@@ -364,8 +371,12 @@ class S3Backend(ObjectStoreBackend):
 
     def open_read(self, path: str, offset: int = 0) -> BinaryIO:
         """One GET, streamed: no HEAD first (a missing key answers 404 just the same)."""
-        if self.obstore is not None:
-            return self._obstore_open(path, offset)
+        if self.obstore is not None and not (offset and self._ranges_refused):
+            try:
+                return self._obstore_open(path, offset)
+            except Exception as exc:
+                if not (offset and self._range_refused(exc)):
+                    raise
         key = self.key(path)
         if not key:
             raise IsADirectoryError(self.full(path))
@@ -385,14 +396,32 @@ class S3Backend(ObjectStoreBackend):
         return S3Reader(self.fs.loop, response["Body"])  # type: ignore[return-value]  # a RawIOBase, all a stream needs
 
 
+    # A server that answers a ranged GET with 200 and a Content-Range (rclone serve s3 does)
+    # is refused by object_store ("non-partial response"); botocore reads it as the range it is.
+    _ranges_refused = False
+
+    def _range_refused(self, exc: BaseException) -> bool:
+        """Whether `exc` is object_store refusing such an answer; ranges go through botocore from then on."""
+        if "non-partial response" not in str(exc):
+            return False
+        if not self._ranges_refused:
+            self._ranges_refused = True
+            log.warning("%s: ranged reads through botocore (the server answers a Range with 200, "
+                        "which object_store refuses)", self.name)
+        return True
+
     def version_of(self, info: dict[str, Any]) -> str | None:
         etag = info.get("ETag") or info.get("etag")
         return str(etag) if etag else None
 
     def open_range(self, path: str, offset: int, length: int, version: str | None = None) -> BinaryIO:
         """One GET of exactly this range, streamed as it arrives; with `version`, only of that ETag."""
-        if self.obstore is not None:
-            return self._obstore_open(path, offset, length, version)
+        if self.obstore is not None and not self._ranges_refused:
+            try:
+                return self._obstore_open(path, offset, length, version)
+            except Exception as exc:
+                if not self._range_refused(exc):
+                    raise
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key(path),
                                    "Range": f"bytes={offset}-{offset + length - 1}"}
         if version:

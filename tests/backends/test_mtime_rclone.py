@@ -1,7 +1,8 @@
 """genrostore and the real rclone read each other's modification times (issue 15).
 
 genrostore uploads a file with an old mtime; `rclone lsl` shows that time. rclone uploads one;
-`genrostore ls -l --json` shows rclone's. Against moto (S3, `X-Amz-Meta-Mtime`) and sshd (sftp).
+`genrostore ls -l --json` shows rclone's. Against moto (S3, `X-Amz-Meta-Mtime`), sshd (sftp) and
+Azurite (Azure, `mtime` blob metadata) with both Azure clients.
 """
 
 from __future__ import annotations
@@ -71,14 +72,24 @@ def _sftp_remote(case: Case) -> dict[str, str]:
             "TZ": "UTC"}
 
 
-@pytest.mark.parametrize("kind", ["s3", "sftp"])
+def _azure_remote(case: Case) -> dict[str, str]:
+    o = case.mount_options
+    return {"RCLONE_CONFIG_R_TYPE": "azureblob", "RCLONE_CONFIG_R_ACCOUNT": o["account_name"],
+            "RCLONE_CONFIG_R_KEY": o["account_key"], "RCLONE_CONFIG_R_ENDPOINT": o["endpoint_url"], "TZ": "UTC"}
+
+
+REMOTES = {"s3": (_s3_remote, "bucket"), "sftp": (_sftp_remote, "path"), "azure": (_azure_remote, "container"),
+           "azure_fsspec": (_azure_remote, "container")}
+
+
+@pytest.mark.parametrize("kind", list(REMOTES))
 def test_rclone_and_genrostore_read_each_others_mtimes(kind: str, request: pytest.FixtureRequest,
                                                         tmp_path: Path) -> None:
     case: Case = request.getfixturevalue(f"case_{kind}")
-    env = _s3_remote(case) if kind == "s3" else _sftp_remote(case)
+    make_remote, root_option = REMOTES[kind]
+    env = make_remote(case)
     directory = f"t-{uuid.uuid4().hex[:10]}"
-    remote = (f"r:{case.mount_options['bucket']}/{directory}" if kind == "s3"
-              else f"r:{case.mount_options['path']}/{directory}")
+    remote = f"r:{case.mount_options[root_option]}/{directory}"
     precision = case.storage().mount(case.mount).backend.features.mtime_precision or 0.0
 
     # genrostore writes, rclone reads.

@@ -113,6 +113,39 @@ def test_help_and_a_local_cat_do_not_import_obstore(tmp_path: Path) -> None:
         assert not [m for m in modules if m.startswith(("obstore", "genrostore.backends._obstore"))], args
 
 
+def test_listing_and_stat_on_the_obstore_path_do_not_import_botocore(case_s3: Case, tmp_path: Path) -> None:
+    """`ls -R`, `ls -l` and `stat` with keys in the mount read sizes and the stored mtime through
+    obstore: importing s3fs/botocore alone costs more than the whole listing of a small tree."""
+    import os
+    from datetime import UTC, datetime
+
+    old = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
+    source = tmp_path / "old.txt"
+    source.write_bytes(b"old\n")
+    os.utime(source, (old.timestamp(), old.timestamp()))
+    base = case_s3.fresh()
+    assert case_s3.cli("cp", str(source), f"{base}/d/old.txt").returncode == 0
+    script = ("import runpy, sys, os\n"
+              "_exit = os._exit\n"
+              "def leave(code):\n"
+              "    sys.stderr.write('MODULES:' + ','.join(sorted(sys.modules)))\n"
+              "    _exit(code)\n"
+              "os._exit = leave\n"
+              "sys.argv = ['genrostore'] + sys.argv[1:]\n"
+              "try:\n"
+              "    runpy.run_module('genrostore', run_name='__main__')\n"
+              "except SystemExit as exit:\n"
+              "    leave(exit.code or 0)\n")
+    env = {**os.environ, **case_s3.env, "GENROSTORE_PROFILE": str(case_s3.profile)}
+    for args in (["ls", "-R", f"{base}/"], ["ls", "-l", f"{base}/d/"], ["stat", f"{base}/d/old.txt"]):
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, env=env, timeout=120)
+        assert b"old.txt" in done.stdout, (args, done.stderr[-2000:])
+        if args[1] == "-l":
+            assert b"2001-02-03" in done.stdout  # the stored mtime, read from obstore's HEAD
+        modules = done.stderr.decode().split("MODULES:", 1)[1].split(",")
+        assert not [m for m in modules if m.startswith(("botocore", "s3fs", "aiobotocore"))], args
+
+
 # -- requests the server sees ----------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["case_s3", "case_s3_fsspec"])
 def test_md5_r_of_single_part_objects_makes_no_head(which: str, request: pytest.FixtureRequest,
@@ -235,6 +268,20 @@ def test_a_listing_with_keys_object_store_cannot_spell_falls_back_to_fsspec(case
     backend.call("put_object", Bucket=S3_BUCKET, Key=f"{key}/marker/", Body=b"")
     names = {e.path: e.type for e in backend.walk(base)}
     assert names == {f"{base}/ok.txt": "file", f"{base}/marker": "dir"}
+
+
+def test_a_streamed_walk_that_meets_an_unspellable_key_goes_on_through_fsspec(case_s3: Case) -> None:
+    """The obstore walk streams pages as they come; a `dir/` marker after the first keys hands
+    the rest of the tree to the fsspec listing, from past the last key given: nothing twice,
+    nothing lost, the same order."""
+    backend = _backend(case_s3)
+    base = case_s3.fresh().split(":", 1)[1]
+    key = backend.key(base)
+    for name, body in [("a.txt", b"a"), ("b/ok.txt", b"ok"), ("m/", b""), ("n/x.txt", b"x"), ("z.txt", b"z")]:
+        backend.call("put_object", Bucket=S3_BUCKET, Key=f"{key}/{name}", Body=body)
+    walked = [(e.path[len(base) + 1:], e.type) for e in backend.walk(base)]
+    assert walked == [("a.txt", "file"), ("b", "dir"), ("b/ok.txt", "file"), ("m", "dir"), ("n", "dir"),
+                      ("n/x.txt", "file"), ("z.txt", "file")]
 
 
 def test_a_directory_download_is_one_get_per_object_and_no_head(case_s3: Case, tmp_path: Path,
@@ -366,3 +413,119 @@ def test_azure_with_the_default_credential_chain_stays_on_adlfs() -> None:
     backend = storage.mount("z").backend
     assert backend.obstore_unsupported() == "the default Azure credential chain is resolved by adlfs"  # type: ignore[attr-defined]
     assert _obstore.choose(backend) is None  # type: ignore[arg-type]
+
+
+def test_azure_on_obstore_stores_the_mtime_as_rclone_does_and_reads_it_back(case_azure: Case,
+                                                                           tmp_path: Path) -> None:
+    """Small (one Put Blob from the batch path) and large (staged blocks) uploads carry the
+    `mtime` metadata in rclone's RFC 3339 nanosecond form; `info` on obstore reads it back."""
+    import os
+    from datetime import UTC, datetime
+
+    from genrostore.backends.azure import AzureBackend
+
+    old = datetime(2001, 2, 3, 4, 5, 6, 500000, tzinfo=UTC)
+    stamp = int(old.timestamp()) * 1_000_000_000 + old.microsecond * 1000
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "small.txt").write_bytes(b"small\n")
+    (tmp_path / "up" / "large.bin").write_bytes(pattern(9 * MIB))
+    for name in ("small.txt", "large.bin"):
+        os.utime(tmp_path / "up" / name, ns=(stamp, stamp))
+    base = case_azure.fresh()
+    done = case_azure.cli("--debug", "cp", "-r", str(tmp_path / "up"), f"{base}/")
+    assert done.returncode == 0, done.stderr
+    assert b"data path obstore" in done.stderr
+    backend = case_azure.storage().mount(case_azure.mount).backend
+    assert isinstance(backend, AzureBackend) and backend.obstore is not None
+    for name in ("small.txt", "large.bin"):
+        path = f"{base.split(':', 1)[1]}/up/{name}"
+        blob = backend.blob_client(backend.key(path))
+        metadata = backend.run(blob.get_blob_properties).metadata
+        assert metadata["mtime"] == "2001-02-03T04:05:06.500000000Z"
+        assert case_azure.storage().node(f"{base}/up/{name}").info().mtime == old  # the Mount: with retries
+    large = case_azure.storage().node(f"{base}/up/large.bin")
+    assert large.md5 == hashlib.md5(pattern(9 * MIB)).hexdigest()
+
+
+# -- GCS -----------------------------------------------------------------------------------------------
+def test_obstore_cannot_write_to_fake_gcs_server(cloud_gcs: object) -> None:
+    """Why GCS mounts on an emulator stay on gcsfs (decided here, not assumed): object_store
+    speaks the XML API, and fake-gcs-server answers its PUT, multipart POST and LIST with errors.
+    A bearer token is given so no request goes near the metadata server. If this starts to pass,
+    obstore can serve the emulator: revisit `GCSBackend.obstore_unsupported`."""
+    import obstore
+    from obstore.store import GCSStore
+
+    from tests.cases.cloud import GCS_BUCKET
+
+    endpoint = cloud_gcs.endpoint_url  # type: ignore[attr-defined]
+    store = GCSStore(GCS_BUCKET, config={"base_url": endpoint, "bearer_token": "emulator"},
+                     client_options={"allow_http": True})
+    failures = []
+    for name, attempt in [("put", lambda: obstore.put(store, "probe/a.txt", b"a\n", use_multipart=False)),
+                          ("multipart", lambda: obstore.put(store, "probe/b.bin", b"b" * 6 * MIB, use_multipart=True,
+                                                            chunk_size=5 * MIB)),
+                          ("list", lambda: [list(chunk) for chunk in obstore.list(store, "probe")])]:
+        try:
+            attempt()
+        except Exception as exc:  # any refusal is the evidence
+            assert "169.254.169.254" not in str(exc)
+            failures.append(name)
+    assert failures == ["put", "multipart", "list"]
+
+
+def test_gcs_on_an_emulator_uses_gcsfs_and_debug_says_why(cloud_gcs: object, tmp_path: Path) -> None:
+    from tests.cases.cloud import gcs_options
+
+    reason = "auto: object_store speaks GCS's XML API, which this custom endpoint (an emulator) does not serve"
+    case = Case("gchoice", "gx", gcs_options(cloud_gcs), tmp_path)  # type: ignore[arg-type]
+    case.storage().node("gx:choice/a.txt").write(b"a\n")
+    done = case.cli("--debug", "cat", "gx:choice/a.txt")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"a\n"
+    assert f"data path fsspec ({reason})" in done.stderr.decode()
+
+
+@pytest.mark.parametrize(("token", "reason"), [
+    (None, "the default Google chain (gcloud, metadata server) is resolved by gcsfs"),
+    ("anon", "obstore's anonymous GCS writes would ask the metadata server for a token"),
+])
+def test_gcs_never_hands_obstore_a_chain_that_reaches_the_metadata_server(token: str | None, reason: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.backends import _obstore
+
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    options = {"name": "g", "type": "gcs", "bucket": "b", **({"token": token} if token else {})}
+    backend = Storage(mounts=[options]).mount("g").backend
+    assert backend.obstore_unsupported() == reason  # type: ignore[attr-defined]
+    assert _obstore.choose(backend) is None  # type: ignore[arg-type]
+
+
+def test_a_server_answering_a_range_with_200_is_read_through_botocore(tmp_path: Path) -> None:
+    """rclone serve s3 answers a ranged GET with 200 and a Content-Range; object_store refuses
+    that ("non-partial response"), so a large download failed outright. The ranges now go
+    through botocore, and --debug says so once."""
+    import shutil
+
+    from benchmarks import s3server
+
+    rclone = shutil.which("rclone")
+    if rclone is None:
+        pytest.skip("the rclone binary is not installed")
+    root = tmp_path / "s3"
+    (root / s3server.BUCKET / "src").mkdir(parents=True)
+    data = pattern(65 * MIB)  # past PARALLEL_THRESHOLD: fetched in parallel ranges
+    (root / s3server.BUCKET / "src" / "big.bin").write_bytes(data)
+    server = s3server.start(rclone, root)
+    try:
+        profile = tmp_path / "profile.yaml"
+        profile.write_text(server.profile_yaml("rs"))
+        profile.chmod(0o600)
+        env = {**__import__("os").environ, "GENROSTORE_PROFILE": str(profile)}
+        done = subprocess.run([sys.executable, "-m", "genrostore", "--debug", "cp", "rs:src/big.bin",
+                               str(tmp_path / "big.bin")], capture_output=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert (tmp_path / "big.bin").read_bytes() == data
+        assert done.stderr.count(b"ranged reads through botocore") == 1
+    finally:
+        server.stop()
