@@ -28,6 +28,10 @@ say "ruff check genrostore tests benchmarks scripts"
 "$PYTHON" -m ruff check --quiet genrostore tests benchmarks scripts || { say "ruff found problems (above)"; exit 1; }
 say "mypy genrostore"
 "$PYTHON" -m mypy genrostore || { say "mypy found problems (above)"; exit 1; }
+# Bytecode: uv installs packages without .pyc files and this machine sets PYTHONDONTWRITEBYTECODE,
+# so every `genrostore` a test starts would compile botocore, s3fs, dask... from source again (about
+# 3 s per cloud command). The suite lets Python write its caches (__pycache__ is git-ignored).
+unset PYTHONDONTWRITEBYTECODE
 # Both cores (pytest-xdist): each worker starts its own servers once; a module that starts a Dask
 # cluster runs whole on one worker (xdist_group, tests/conftest.py). TEST_WORKERS=0 runs serially.
 WORKERS="${TEST_WORKERS:-2}"
