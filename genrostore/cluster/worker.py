@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from genrostore.cluster.wire import Job, MountRef, WireError, to_wire
 
 if TYPE_CHECKING:
+    from genrostore.core.actions import Move
     from genrostore.core.backend import Entry
     from genrostore.core.mount import Mount
     from genrostore.core.node import Node
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 # (src ref, src path, dst ref, dst path, listed entry, label)
 CopyItem = tuple[MountRef, str, MountRef, str, "Entry | None", str]
-# ("copy" | "mtime" | "delete", ref, path, other ref | None, other path, entry, reason, mtime)
+# ("copy" | "mtime" | "delete" | "backup", ref, path, other ref | None, other path, entry, reason, mtime)
+# ("backup": a sync delete under --backup-dir, the file moved to the other ref and path)
 SyncItem = tuple[str, MountRef, str, "MountRef | None", str, "Entry | None", str, "datetime | None"]
 Md5Item = tuple[MountRef, str, "str | None"]  # (ref, path, md5 the listing gave)
 CompareItem = tuple[str, "Entry", str, "Entry"]  # (src path, src entry, dst path, dst entry)
@@ -120,7 +122,7 @@ def copy_batch(job: Job, items: list[CopyItem]) -> list[Outcome]:
 
 def sync_batch(job: Job, items: list[SyncItem]) -> list[Outcome]:
     """sync: each action through the pipeline's one dispatch (`executors.perform`)."""
-    from genrostore.core.actions import Action, Copy, Delete, SetMetadata
+    from genrostore.core.actions import Action, Copy, Delete, Move, SetMetadata
     from genrostore.core.pipeline.executors import perform
     from genrostore.core.pipeline.options import CopyOptions
 
@@ -135,11 +137,37 @@ def sync_batch(job: Job, items: list[SyncItem]) -> list[Outcome]:
         if kind == "mtime":
             assert mtime is not None
             return SetMetadata(node, mtime, entry)
+        if kind == "backup":
+            assert other_ref is not None
+            return Move(node, node_of(storage, other_ref, other_path), entry)
         return Delete(node, entry)
+
+    def one(todo: Action, options: CopyOptions) -> bool:
+        try:
+            return perform(todo, options)
+        except Exception:
+            if isinstance(todo, Move) and _moved_already(todo):
+                return True
+            raise
 
     with cancellable(job) as cancel:
         options = CopyOptions(jobs=job.jobs, cancel=cancel)
-        return _threaded([action(item) for item in items], lambda a: perform(a, options), job.jobs)
+        return _threaded([action(item) for item in items], lambda a: one(a, options), job.jobs)
+
+
+def _moved_already(move: Move) -> bool:
+    """A backup move that failed because an earlier run of this batch (on a worker that then
+    died) already made it: the source is gone and the backup holds a file of its size. Moving
+    again is then nothing to do, not an error."""
+    from genrostore.core.errors import GenrostoreError
+
+    try:
+        if move.src.exists():
+            return False
+        kept = move.dst.info()
+    except GenrostoreError:
+        return False
+    return not kept.is_dir and (move.entry is None or move.entry.size is None or kept.size == move.entry.size)
 
 
 def md5_batch(job: Job, items: list[Md5Item]) -> list[tuple[str | None, WireError | None]]:
