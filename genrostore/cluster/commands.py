@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from genrostore.cluster import address as addresses
 from genrostore.cluster import worker
 from genrostore.cluster.driver import MAX_FILES, Runner, batches, new_token
-from genrostore.cluster.wire import Job, MountRef, from_wire, mount_ref, shipped_profile
+from genrostore.cluster.wire import Job, MountRef, Shipped, from_wire, mount_ref, shipped_profile
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.errors import GenrostoreError, UsageError
 
@@ -41,13 +41,16 @@ class Target:
     storage: Storage
     profile_path: str | None = None
     ship_profile: bool = False
+    shipped: Shipped | None = None  # built by the first job(): the mounts the command resolved so far
 
     def ref(self, mount: Mount) -> MountRef:
-        return mount_ref(self.storage, mount, shipping=self.ship_profile)
+        return mount_ref(self.storage, mount, shipping=self.ship_profile, shipped=self.shipped)
 
     def job(self, **flags: Any) -> Job:
-        shipped = shipped_profile(self.storage) if self.ship_profile else None
-        return Job(token=new_token(), profile_path=self.profile_path, shipped=shipped,
+        if self.ship_profile and self.shipped is None:
+            # the ad-hoc mounts (local paths, URLs) the command resolved before starting the job
+            self.shipped = shipped_profile(self.storage, list(self.storage._adhoc.values()))
+        return Job(token=new_token(), profile_path=self.profile_path, shipped=self.shipped,
                    dry_run=self.storage.settings.dry_run, **flags)
 
 

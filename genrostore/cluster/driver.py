@@ -64,6 +64,22 @@ class Runner:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         self.window = window or 2 * workers + 1
         self.count = 0
+        self.shipped: Future | None = None
+
+    def _task(self, func: Callable[..., list[Any]], *args: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """What to submit. With --ship-profile the profile is scattered to every worker once
+        (broadcast; a worker that joins later fetches it from a peer) and each task names it by
+        its future: the task spec the scheduler holds carries a key, never a credential."""
+        shipped = getattr(self.job, "shipped", None)
+        if shipped is None:
+            return func, (self.job, *args)
+        from dataclasses import replace
+
+        from genrostore.cluster.worker import with_profile
+
+        if self.shipped is None:
+            self.shipped = self.client.scatter(shipped, broadcast=True, hash=False)
+        return with_profile, (func, replace(self.job, shipped=None), self.shipped, *args)
 
     def run(self, func: Callable[..., list[Any]], work: Iterable[tuple[list[T], list[Any] | None]],
             *extra: Any) -> Iterator[tuple[list[T], list[Any] | None]]:
@@ -75,7 +91,8 @@ class Runner:
                 future = None
                 if items is not None:
                     self.count += 1
-                    future = self.client.submit(func, self.job, *extra, items, key=f"{self.job.token}-{self.count}",
+                    task, args = self._task(func, *extra, items)
+                    future = self.client.submit(task, *args, key=f"{self.job.token}-{self.count}",
                                                 retries=RETRIES, pure=False)
                 pending.append(Batch(records, future))
                 while len(pending) >= self.window or (pending and _ready(pending[0])):

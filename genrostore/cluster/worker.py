@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from genrostore.cluster.wire import Job, MountRef, WireError, to_wire
+from genrostore.cluster.wire import SHIPPED, Job, MountRef, Shipped, WireError, to_wire
+from genrostore.core.errors import UsageError
 
 if TYPE_CHECKING:
     from genrostore.core.actions import Move
@@ -59,16 +60,32 @@ def storage_for(job: Job) -> Storage:
         return storage
 
 
-def mount_of(storage: Storage, ref: MountRef) -> Mount:
+def mount_of(storage: Storage, ref: MountRef, shipped: Shipped | None = None) -> Mount:
+    """The mount a reference names: a profile mount by name, an ad-hoc one by type and options
+    (those of a shipped one, holding a secret, from the shipped profile)."""
     if not ref.type:
         return storage.mount(ref.name)
+    if ref.type == SHIPPED:
+        if shipped is None:
+            raise UsageError(f"{ref.name}: its options travel with --ship-profile only")
+        kind, options = shipped.adhoc[dict(ref.options)["id"]]
+        return storage._adhoc_mount(kind, dict(options), ref.name)
     return storage._adhoc_mount(ref.type, dict(ref.options), ref.name)  # same type and options: same mount
 
 
-def node_of(storage: Storage, ref: MountRef, path: str) -> Node:
+def node_of(storage: Storage, ref: MountRef, path: str, shipped: Shipped | None = None) -> Node:
     from genrostore.core.node import Node
 
-    return Node(storage, mount_of(storage, ref), path)
+    return Node(storage, mount_of(storage, ref, shipped), path)
+
+
+def with_profile(func: Callable[..., Any], job: Job, shipped: Shipped, *args: Any) -> Any:
+    """The task of a --ship-profile job: `shipped` is scattered data (Dask resolves its future
+    here, on the worker), joined to the job only now, so no task spec the scheduler holds
+    contains it."""
+    from dataclasses import replace
+
+    return func(replace(job, shipped=shipped), *args)
 
 
 @contextmanager
@@ -110,7 +127,7 @@ def copy_batch(job: Job, items: list[CopyItem]) -> list[Outcome]:
     storage = storage_for(job)
     pairs = []
     for src_ref, src_path, dst_ref, dst_path, entry, label in items:
-        pairs.append(Pair(node_of(storage, src_ref, src_path), node_of(storage, dst_ref, dst_path), entry,
+        pairs.append(Pair(node_of(storage, src_ref, src_path, job.shipped), node_of(storage, dst_ref, dst_path, job.shipped), entry,
                           label=label))
     with cancellable(job) as cancel:
         options = CopyOptions(no_clobber=job.no_clobber, checksum=job.checksum, jobs=job.jobs, cancel=cancel)
@@ -130,16 +147,16 @@ def sync_batch(job: Job, items: list[SyncItem]) -> list[Outcome]:
 
     def action(item: SyncItem) -> Action:
         kind, ref, path, other_ref, other_path, entry, reason, mtime = item
-        node = node_of(storage, ref, path)
+        node = node_of(storage, ref, path, job.shipped)
         if kind == "copy":
             assert other_ref is not None
-            return Copy(node, node_of(storage, other_ref, other_path), entry, reason)
+            return Copy(node, node_of(storage, other_ref, other_path, job.shipped), entry, reason)
         if kind == "mtime":
             assert mtime is not None
             return SetMetadata(node, mtime, entry)
         if kind == "backup":
             assert other_ref is not None
-            return Move(node, node_of(storage, other_ref, other_path), entry)
+            return Move(node, node_of(storage, other_ref, other_path, job.shipped), entry)
         return Delete(node, entry)
 
     def one(todo: Action, options: CopyOptions) -> bool:
@@ -178,7 +195,7 @@ def md5_batch(job: Job, items: list[Md5Item]) -> list[tuple[str | None, WireErro
 
     def one(item: Md5Item) -> str:
         ref, path, listed = item
-        return listed or md5_of(node_of(storage, ref, path))
+        return listed or md5_of(node_of(storage, ref, path, job.shipped))
 
     return _threaded(items, one, job.jobs)
 
@@ -188,7 +205,7 @@ def compare_batch(job: Job, src: MountRef, dst: MountRef, items: list[CompareIte
     from genrostore.core.compare import Comparator
 
     storage = storage_for(job)
-    comparator = Comparator(storage, mount_of(storage, src), mount_of(storage, dst), job.method,
+    comparator = Comparator(storage, mount_of(storage, src, job.shipped), mount_of(storage, dst, job.shipped), job.method,
                             download=job.download)
     return _threaded(items, lambda item: comparator.compare(*item).value, job.jobs)
 
