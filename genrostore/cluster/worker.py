@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from genrostore.cluster.wire import SHIPPED, Job, MountRef, Shipped, WireError, to_wire
-from genrostore.core.errors import UsageError
+from genrostore.core.errors import UnknownMount, UsageError
 
 if TYPE_CHECKING:
     from genrostore.core.actions import Move
@@ -64,7 +64,12 @@ def mount_of(storage: Storage, ref: MountRef, shipped: Shipped | None = None) ->
     """The mount a reference names: a profile mount by name, an ad-hoc one by type and options
     (those of a shipped one, holding a secret, from the shipped profile)."""
     if not ref.type:
-        return storage.mount(ref.name)
+        try:
+            return storage.mount(ref.name)
+        except UnknownMount as exc:  # the whole batch fails with it: one line on the client, exit 2
+            raise UnknownMount(f"on a worker: {exc.message}",
+                               hint="give every worker this mount, under the same name, in the profile it reads "
+                                    "($GENROSTORE_PROFILE), or add --ship-profile (tls:// or local)") from None
     if ref.type == SHIPPED:
         if shipped is None:
             raise UsageError(f"{ref.name}: its options travel with --ship-profile only")
