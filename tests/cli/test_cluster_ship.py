@@ -28,6 +28,8 @@ import yaml
 from tests.cases.cloud import s3_options
 from tests.servers import s3
 
+pytestmark = pytest.mark.xdist_group("cluster-tls")  # `--dist loadgroup`: one cluster per module
+
 ACCESS = f"AKIA{uuid.uuid4().hex[:12].upper()}"  # moto takes any key: these are only for finding leaks
 SECRET = f"shh-{uuid.uuid4().hex}"
 
