@@ -46,6 +46,24 @@ class Shipped:
         return f"Shipped({len(self.mounts)} mounts)"
 
 
+class Packed:
+    """A batch's items as one object that dask does not walk (it walks lists and tuples)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __getstate__(self) -> list[Any]:
+        return self.items
+
+    def __setstate__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        return f"Packed({len(self.items)} items)"
+
+
 @dataclass(frozen=True)
 class Job:
     """What every batch of one command shares: how workers build their Storage, and the flags."""

@@ -84,13 +84,14 @@ def node_of(storage: Storage, ref: MountRef, path: str, shipped: Shipped | None 
     return Node(storage, mount_of(storage, ref, shipped), path)
 
 
-def with_profile(func: Callable[..., Any], job: Job, shipped: Shipped, *args: Any) -> Any:
-    """The task of a --ship-profile job: `shipped` is scattered data (Dask resolves its future
-    here, on the worker), joined to the job only now, so no task spec the scheduler holds
-    contains it."""
+def run_task(func: Callable[..., Any], job: Job, shipped: Shipped | None, *args: Any) -> Any:
+    """Every task: `func(job, *extra, items)`. `shipped` (--ship-profile) is scattered data that
+    Dask resolves here, on the worker, and joins to the job only now, so no task spec the
+    scheduler holds contains it; the items come packed (`wire.Packed`)."""
     from dataclasses import replace
 
-    return func(replace(job, shipped=shipped), *args)
+    *extra, packed = args
+    return func(replace(job, shipped=shipped) if shipped is not None else job, *extra, packed.items)
 
 
 @contextmanager
