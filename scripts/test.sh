@@ -28,5 +28,8 @@ say "ruff check genrostore tests benchmarks scripts"
 "$PYTHON" -m ruff check --quiet genrostore tests benchmarks scripts || { say "ruff found problems (above)"; exit 1; }
 say "mypy genrostore"
 "$PYTHON" -m mypy genrostore || { say "mypy found problems (above)"; exit 1; }
-say "pytest $*"
-exec "$PYTHON" -m pytest -q -p no:cacheprovider "$@"
+# Both cores (pytest-xdist): each worker starts its own servers once; a module that starts a Dask
+# cluster runs whole on one worker (xdist_group, tests/conftest.py). TEST_WORKERS=0 runs serially.
+WORKERS="${TEST_WORKERS:-2}"
+say "pytest -n $WORKERS --dist loadgroup $*"
+exec "$PYTHON" -m pytest -q -p no:cacheprovider -n "$WORKERS" --dist loadgroup --durations=25 "$@"

@@ -43,9 +43,18 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
             monkeypatch.delenv(key)
 
 
+# Modules whose module-scoped fixtures start a Dask cluster: under pytest-xdist (`--dist loadgroup`,
+# scripts/test.sh) each runs whole on one worker, so its cluster starts once, not once per worker.
+_ONE_WORKER_MODULES = ("tests/cli/test_cluster.py", "tests/fsspec/test_data_stack.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under CI=true a skipped backend test is a failure, never a silent pass."""
     config._genrostore_ci = os.environ.get("CI", "").lower() == "true"  # type: ignore[attr-defined]
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module in _ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.hookimpl(hookwrapper=True)

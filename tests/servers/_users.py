@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+import time
 
 from tests.servers._proc import ServerStartError, require_binary
 
@@ -17,13 +18,21 @@ def ensure_user(name: str) -> pwd.struct_passwd:
         pass
     if os.geteuid() != 0:
         raise ServerStartError(f"test account {name!r} is missing and only root can create it")
-    subprocess.run(
+    created = subprocess.run(
         [require_binary("useradd"), "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        check=True,
         capture_output=True,
     )
-    return pwd.getpwnam(name)
+    try:  # another pytest-xdist worker may have created it a moment ago (useradd then exits 9)
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise ServerStartError(f"useradd {name} failed: {created.stderr.decode(errors='replace')}") from None
 
 
 def set_password(name: str, password: str) -> None:
-    subprocess.run([require_binary("chpasswd")], input=f"{name}:{password}\n".encode(), check=True, capture_output=True)
+    """Set the password; retried, as another pytest-xdist worker may hold /etc/shadow's lock."""
+    for attempt in range(10):
+        done = subprocess.run([require_binary("chpasswd")], input=f"{name}:{password}\n".encode(), capture_output=True)
+        if done.returncode == 0:
+            return
+        time.sleep(0.2 * (attempt + 1))
+    raise ServerStartError(f"chpasswd {name} failed: {done.stderr.decode(errors='replace')}")
