@@ -24,7 +24,6 @@ import yaml
 from tests.cases.cloud import gcs_options, s3_options
 from tests.servers import gcs, s3
 
-pytestmark = pytest.mark.xdist_group("cluster")  # `--dist loadgroup`: one cluster per module
 
 MANY = 5000
 

@@ -28,7 +28,8 @@ import yaml
 from tests.cases.cloud import s3_options
 from tests.servers import s3
 
-pytestmark = pytest.mark.xdist_group("cluster-tls")  # `--dist loadgroup`: one cluster per module
+# `--dist loadgroup` (scripts/test.sh): the module runs whole on one xdist worker, its TLS cluster starts once
+pytestmark = pytest.mark.xdist_group("tests/cli/test_cluster_ship.py")
 
 ACCESS = f"AKIA{uuid.uuid4().hex[:12].upper()}"  # moto takes any key: these are only for finding leaks
 SECRET = f"shh-{uuid.uuid4().hex}"
