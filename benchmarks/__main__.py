@@ -3,6 +3,7 @@
     python -m benchmarks                 # everything, as documented in docs/benchmarks.md
     python -m benchmarks --quick         # seconds: tiny sizes, 1 run, local cases, no chart
     python -m benchmarks --cases md5,startup --big-size 256M --runs 5
+    python -m benchmarks --cases cluster-small,cluster-big --runs 1 --output /tmp/cluster.md
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 DEFAULT_CHART = REPO / "docs" / "benchmarks.png"
 ALL_CASES = [*catalogue.LOCAL_CASES, *catalogue.S3_CASES]
+# the cluster cases (issue 17: 4 GiB of data, dask) run when named: --cases cluster-small,cluster-big
+DEFAULT_CASES = [key for key in ALL_CASES if key not in catalogue.CLUSTER_CASES]
 
 
 def size(text: str) -> int:
@@ -52,6 +55,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-count", type=int, default=None, help="Small files in cases 4 and 6 (default 1000).")
     parser.add_argument("--sync-count", type=int, default=None, help="Files in the sync cases (default 100000).")
     parser.add_argument("--small-size", type=size, default=None, help="Size of each small file (default 4K).")
+    parser.add_argument("--cluster-small-count", type=int, default=None,
+                        help="Small files of the cluster case 7a (default 10000).")
+    parser.add_argument("--cluster-big-size", type=size, default=None,
+                        help="Size of each of the 64 files of the cluster case 7b (default 64M).")
     parser.add_argument("--workdir", type=Path, default=None, help="Scratch directory (default: a new temp dir, removed).")
     parser.add_argument("--output", type=Path, default=None, help=f"Markdown to write (default {DEFAULT_OUTPUT}).")
     parser.add_argument("--chart", type=Path, default=None, help=f"PNG to draw (default {DEFAULT_CHART}).")
@@ -62,7 +69,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     quick_cases = [key for key in catalogue.LOCAL_CASES if not key.startswith("sync-")]  # sync: by --cases
-    args.case_keys = args.cases.split(",") if args.cases else (quick_cases if quick else ALL_CASES)
+    args.case_keys = args.cases.split(",") if args.cases else (quick_cases if quick else DEFAULT_CASES)
     unknown = set(args.case_keys) - set(ALL_CASES)
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
@@ -75,6 +82,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         small_size=args.small_size or 4096,
         many_count=50 if quick else 100_000,
         sync_count=args.sync_count or (200 if quick else 100_000),
+        cluster_small_count=args.cluster_small_count or (40 if quick else 10_000),
+        cluster_big_size=args.cluster_big_size or (2**16 if quick else 64 * 2**20),
     )
     if not quick:
         args.output = args.output or DEFAULT_OUTPUT
@@ -129,6 +138,8 @@ def run_cases(space: Workspace, args: argparse.Namespace, wants_s3: bool) -> lis
     keys = args.case_keys
     cases = [catalogue.LOCAL_CASES[key](space, args.startup_runs if key == "startup" else args.runs)
              for key in keys if key in catalogue.LOCAL_CASES]
+    if any(key in catalogue.CLUSTER_CASES for key in keys):
+        catalogue.make_cluster_data(space)
     if wants_s3:
         server_root = space.root / "s3"
         catalogue.make_s3_data(space, server_root / s3server.BUCKET)
@@ -167,6 +178,8 @@ def describe(space: Workspace, args: argparse.Namespace, anchors: tools.Anchors)
         "settings": {"runs": str(args.runs), "start-up runs": str(args.startup_runs),
                      "big file": catalogue._size(sizes.big), "big S3 object": catalogue._size(sizes.s3_big),
                      "small files": f"{sizes.small_count} × {catalogue._size(sizes.small_size)}",
+                     "cluster cases": f"{sizes.cluster_small_count} × {catalogue._size(sizes.cluster_small_size)}, "
+                                      f"{sizes.cluster_big_count} × {catalogue._size(sizes.cluster_big_size)}",
                      "S3 server": "rclone serve s3 (local directory) on 127.0.0.1"},
     }
 

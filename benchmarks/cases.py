@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ class Sizes:
     small_size: int
     many_count: int = 100_000
     sync_count: int = 100_000  # files of the sync cases (issue 15)
+    # issue 17's cluster cases: many small files and a few large ones, local → S3
+    cluster_small_count: int = 10_000
+    cluster_small_size: int = 4096
+    cluster_big_count: int = 64
+    cluster_big_size: int = 64 * 2**20
 
 
 @dataclass
@@ -128,6 +134,27 @@ def make_s3_data(space: Workspace, bucket_dir: Path) -> None:
     write_random(space.root / "s3big.bin", space.sizes.s3_big)
     (bucket_dir / "src-big").mkdir(exist_ok=True)
     os.link(space.root / "s3big.bin", bucket_dir / "src-big" / "big.bin")
+
+
+def make_cluster_data(space: Workspace) -> None:
+    """The cluster cases' sources: `csmall/` (10,000 × 4 KiB, 20 directories) and `cbig/` (64 × 64 MiB)."""
+    sizes = space.sizes
+    for index in range(sizes.cluster_small_count):
+        path = space.root / "csmall" / f"d{index % 20:02d}" / f"f{index:05d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(sizes.cluster_small_size))
+    (space.root / "cwarm").mkdir(exist_ok=True)
+    for index in range(3):
+        (space.root / "cwarm" / f"w{index}").write_bytes(os.urandom(64))
+    (space.root / "cbig").mkdir(exist_ok=True)
+    first = space.root / "cbig" / "b00.bin"
+    write_random(first, sizes.cluster_big_size)
+    data = first.read_bytes()
+    for index in range(1, sizes.cluster_big_count):  # distinct bytes each: a rotation of the first
+        cut = index * 4099 % len(data)
+        with open(space.root / "cbig" / f"b{index:02d}.bin", "wb") as handle:
+            handle.write(data[cut:])
+            handle.write(data[:cut])
 
 
 def expect_files(directory: Callable[[], Path], count: int, size: int | None = None) -> Callable[[], None]:
@@ -340,6 +367,54 @@ def list_many(space: Workspace, runs: int) -> Case:
         s3.s5cmd("ls", f"s3://{BUCKET}/many/*"),
     ]
     return Case("ls-many", f"7. ls -R of {n:,} objects", tools, LS_TARGET, runs)
+# -- issue 17: one process vs a LocalCluster of 2 worker processes ----------------------------
+CLUSTER = "local:2"
+
+
+def bytecode_env(space: Workspace) -> dict[str, str]:
+    """Compiled modules, as an installed copy has them. Where PYTHONDONTWRITEBYTECODE is set
+    and site-packages holds no .pyc (this machine: dask and distributed had none), every
+    process would compile its imports from source on the clock — ~2–4 s of CPU for dask in
+    each of the client, the nanny and 2 workers. A cache of our own (PYTHONPYCACHEPREFIX),
+    filled by an untimed warm-up, gives both tools what `pip install` gives; nothing is
+    written to site-packages."""
+    return {"PYTHONPYCACHEPREFIX": str(space.root / "pycache"), "PYTHONDONTWRITEBYTECODE": ""}
+
+
+def cluster_pair(space: Workspace, source: str, prefix: str) -> list[Tool]:
+    """The same `cp -r` in one process and with `--cluster local:2` (its workers read the
+    profile by path, as documented; the LocalCluster's start and stop are on the clock)."""
+    clear, env = space.clear_bucket, bytecode_env(space)
+    one = [*space.genrostore, "--profile", str(space.profile), "-q", "cp", "-r"]
+    clustered = [*one, "--cluster", CLUSTER]
+
+    def prepare(kind: str, argv: list[str]) -> Callable[[int], None]:
+        def before(run: int) -> None:
+            clear(f"{prefix}-{kind}-")(run)
+            if run == 0:  # untimed: the same command on 3 files fills the bytecode cache
+                subprocess.run([*argv, "./cwarm/", f"s3:warm-{prefix}-{kind}/"], env={**os.environ, **env},
+                               cwd=space.root, check=True, capture_output=True)
+        return before
+
+    return [Tool(GENROSTORE, [*one, source, f"s3:{prefix}-gs-{{run}}/"], env=env, prepare=prepare("gs", one)),
+            Tool(f"{GENROSTORE} --cluster {CLUSTER}", [*clustered, source, f"s3:{prefix}-cl-{{run}}/"], env=env,
+                 prepare=prepare("cl", clustered))]
+
+
+def cluster_small(space: Workspace, runs: int) -> Case:
+    n, size = space.sizes.cluster_small_count, space.sizes.cluster_small_size
+    server = S3Commands(space).server
+    return Case("cluster-small", f"9a. {n:,} × {_size(size)} files, local → S3, one process vs --cluster {CLUSTER}",
+                cluster_pair(space, "./csmall/", "cs"), None, runs,
+                verify=expect_files(lambda: server.bucket_dir / f"cs-cl-{runs - 1}", n, size))
+
+
+def cluster_big(space: Workspace, runs: int) -> Case:
+    n, size = space.sizes.cluster_big_count, space.sizes.cluster_big_size
+    server = S3Commands(space).server
+    return Case("cluster-big", f"9b. {n} × {_size(size)} files, local → S3, one process vs --cluster {CLUSTER}",
+                cluster_pair(space, "./cbig/", "cb"), None, runs,
+                verify=expect_files(lambda: server.bucket_dir / f"cb-cl-{runs - 1}", n, size))
 
 
 LOCAL_CASES = {"startup": startup, "local-copy": local_copy, "md5": md5}
@@ -353,6 +428,10 @@ def _sync_cases() -> None:
 
     LOCAL_CASES.update(synccases.LOCAL_SYNC_CASES)
     S3_CASES.update(synccases.S3_SYNC_CASES)
+
+
+CLUSTER_CASES = {"cluster-small": cluster_small, "cluster-big": cluster_big}  # S3 cases too (the same server)
+S3_CASES.update(CLUSTER_CASES)
 
 
 def _size(size: int) -> str:

@@ -114,7 +114,7 @@ def _prepared(tools: list[tuple[str, Tool]], space: Workspace, change: bool) -> 
 
 
 def _title(space: Workspace, what: str) -> str:
-    return f"7{what}. sync of {space.sizes.sync_count:,} × 1 KiB files"
+    return f"8{what}. sync of {space.sizes.sync_count:,} × 1 KiB files"
 
 
 def noop_local(space: Workspace, runs: int) -> Case:

@@ -79,9 +79,6 @@ def sync(
                           max_delete_size=parse_size(max_delete_size) if max_delete_size is not None else None)
     storage = app.storage
     where = cluster_target(app, cluster, ship_profile)
-    if where is not None and (delete_during or backup_dir is not None):
-        raise UsageError("--cluster runs deletes after the transfers and keeps no --backup-dir yet",
-                         hint="drop --delete-during/--backup-dir, or run without --cluster")
     src_node, dst_node = storage.node(src), storage.node(dst)
     if suffix and backup_dir is None:
         raise UsageError("--suffix needs --backup-dir", hint="--backup-dir MOUNT:PATH --suffix .bak")
@@ -101,7 +98,8 @@ def sync(
             from genrostore.cluster.commands import sync as sync_on_cluster
 
             sync_on_cluster(where, plan, actions, copy_options, warn=app.warn, outcome=outcome,
-                            report=records.action if records is not None else None)
+                            report=records.action if records is not None else None, delete_during=delete_during,
+                            backup=Backup(backup_node, plan.dst.path, suffix) if backup_node is not None else None)
         else:
             run_sync(plan, actions, copy_options, warn=app.warn, outcome=outcome, delete_during=delete_during,
                      report=records.action if records is not None else None,

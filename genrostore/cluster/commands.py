@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from genrostore.cluster import address as addresses
 from genrostore.cluster import worker
 from genrostore.cluster.driver import MAX_FILES, Runner, batches, new_token
-from genrostore.cluster.wire import Job, MountRef, from_wire, mount_ref, shipped_profile
+from genrostore.cluster.wire import Job, MountRef, Shipped, from_wire, mount_ref, shipped_profile
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.errors import GenrostoreError, UsageError
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from genrostore.core.pipeline.plan import Pair
     from genrostore.core.storage import Storage
     from genrostore.core.syncplan import SyncAction, SyncPlan
-    from genrostore.core.syncrun import Report, SyncOutcome
+    from genrostore.core.syncrun import Backup, Report, SyncOutcome
 
 
 @dataclass
@@ -41,13 +41,16 @@ class Target:
     storage: Storage
     profile_path: str | None = None
     ship_profile: bool = False
+    shipped: Shipped | None = None  # built by the first job(): the mounts the command resolved so far
 
     def ref(self, mount: Mount) -> MountRef:
-        return mount_ref(self.storage, mount, shipping=self.ship_profile)
+        return mount_ref(self.storage, mount, shipping=self.ship_profile, shipped=self.shipped)
 
     def job(self, **flags: Any) -> Job:
-        shipped = shipped_profile(self.storage) if self.ship_profile else None
-        return Job(token=new_token(), profile_path=self.profile_path, shipped=shipped,
+        if self.ship_profile and self.shipped is None:
+            # the ad-hoc mounts (local paths, URLs) the command resolved before starting the job
+            self.shipped = shipped_profile(self.storage, list(self.storage._adhoc.values()))
+        return Job(token=new_token(), profile_path=self.profile_path, shipped=self.shipped,
                    dry_run=self.storage.settings.dry_run, **flags)
 
 
@@ -119,11 +122,19 @@ def _advance(progress: ProgressSink | None, name: str, size: int) -> None:
 # -- sync ------------------------------------------------------------------------------------
 def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: CopyOptions, *,
          warn: Callable[[str], None], outcome: SyncOutcome | None = None,
-         report: Report | None = None) -> SyncOutcome:
+         report: Report | None = None, delete_during: bool = False,
+         backup: Backup | None = None) -> SyncOutcome:
     """`syncrun.run_sync` with the per-file work on the workers: transfers first, then (every
     gate passed on the whole plan) the deletes, then the directories they emptied; the counts,
     `report` (--json) and progress as a local run gives them. Directories to create (MakeDir)
-    are made here, in their turn."""
+    are made here, in their turn.
+
+    `delete_during`: the deletes the merge has passed (`plan.deletions_during`) join the
+    transfer batches in their turn, as locally. `backup` (--backup-dir): a file to be
+    overwritten is moved to the backup here, on the client, just before its batch is submitted
+    (so a batch re-run after a worker died only copies again: a backup is taken once, and the
+    new file can never be moved over the old one's backup); a file to be deleted is moved there
+    by the worker instead of deleted (a re-run finds it already moved: done)."""
     from genrostore.core.syncplan import MakeDir
     from genrostore.core.syncrun import SyncOutcome, _count, _remove_emptied_dirs, _where
 
@@ -141,10 +152,20 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: 
         if isinstance(action, SetMetadata):
             return ("mtime", where.ref(action.dst.mount), action.dst.path, None, "", action.entry, "", action.mtime)
         assert isinstance(action, Delete)
+        if backup is not None:
+            kept = backup.target(action.node)
+            return ("backup", where.ref(action.node.mount), action.node.path, where.ref(kept.mount), kept.path,
+                    action.entry, "", None)
         return ("delete", where.ref(action.node.mount), action.node.path, None, "", action.entry, "", None)
 
-    def shipped(stream: Iterable[SyncAction]) -> Iterator[tuple[Action, int]]:
+    def in_turn(stream: Iterable[SyncAction]) -> Iterator[SyncAction]:
         for action in stream:
+            if delete_during:  # the merge passed these: released before the next transfer, as locally
+                yield from plan.deletions_during(warn)
+            yield action
+
+    def shipped(stream: Iterable[SyncAction]) -> Iterator[tuple[Action, int]]:
+        for action in in_turn(stream):
             if isinstance(action, MakeDir):
                 try:
                     action.dst.mount.mkdir(action.dst.path, parents=True, exist_ok=True)
@@ -164,9 +185,31 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: 
                 progress.add_total(1, action.entry.size if action.entry is not None else None)
             yield action, _size(action.entry) if isinstance(action, Copy) else 0
 
+    def backed_up(batch: list[Action]) -> list[Action]:
+        """The batch without the overwrites whose backup move failed (nothing is copied over
+        a file that could not be kept; the failure locks out the deletes, as locally)."""
+        if backup is None:
+            return batch
+        from genrostore.core.actions import Move
+        from genrostore.core.pipeline.executors import perform
+
+        replaced = [a for a in batch if isinstance(a, Copy) and a.reason == "changed"]
+        failed: set[int] = set()
+        for action, error in zip(replaced, _each_threaded(
+                [Move(a.dst, backup.target(a.dst)) for a in replaced], lambda m: perform(m, options),
+                options.jobs), strict=True):
+            if error is not None:
+                failed.add(id(action))
+                plan.transfer_failed(_where(action), error)
+                if report is not None:
+                    report(action, False, error)
+        return [a for a in batch if id(a) not in failed]
+
     def work(stream: Iterable[SyncAction]) -> Iterator[tuple[list[Action], list[worker.SyncItem]]]:
         for batch in batches(shipped(stream)):
-            yield batch, [item(action) for action in batch]
+            batch = backed_up(batch)
+            if batch:
+                yield batch, [item(action) for action in batch]
 
     def collect(records: list[Action], outcomes: list[worker.Outcome] | None) -> None:
         assert outcomes is not None
@@ -202,6 +245,25 @@ def sync(where: Target, plan: SyncPlan, actions: Iterator[SyncAction], options: 
     finally:
         outcome.failures = [*plan.errors, *delete_failures]
     return outcome
+
+
+def _each_threaded(items: list[Any], func: Callable[[Any], Any], jobs: int) -> list[GenrostoreError | None]:
+    """func over items on `jobs` threads: each one's error (located, the project's class) or None."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genrostore.core.errors import translate
+
+    def guarded(item: Any) -> GenrostoreError | None:
+        try:
+            func(item)
+        except Exception as exc:  # noqa: BLE001 - each file's failure is reported for that file
+            return translate(exc, item.src.fullpath)
+        return None
+
+    if len(items) <= 1 or jobs <= 1:
+        return [guarded(item) for item in items]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="genrostore-backup") as pool:
+        return list(pool.map(guarded, items))
 
 
 # -- rm -r ----------------------------------------------------------------------------------

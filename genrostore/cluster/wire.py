@@ -34,12 +34,34 @@ class MountRef:
 
 @dataclass(frozen=True)
 class Shipped:
-    """`--ship-profile`: the client's resolved mounts as dicts; never shown in a repr or a log."""
+    """`--ship-profile`: the client's resolved mounts as dicts, and the options of its ad-hoc
+    mounts that hold a secret (by an opaque id: their MountRef carries only that id). It
+    reaches the workers as scattered data (`driver.Runner`), never inside a task, so the
+    scheduler holds its key only; never shown in a repr or a log."""
 
     mounts: list[dict[str, Any]] = field(default_factory=list)
+    adhoc: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # id → (type, options)
 
     def __repr__(self) -> str:
         return f"Shipped({len(self.mounts)} mounts)"
+
+
+class Packed:
+    """A batch's items as one object that dask does not walk (it walks lists and tuples)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __getstate__(self) -> list[Any]:
+        return self.items
+
+    def __setstate__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        return f"Packed({len(self.items)} items)"
 
 
 @dataclass(frozen=True)
@@ -57,25 +79,34 @@ class Job:
     download: bool = False
 
 
-def mount_ref(storage: Storage, mount: Mount, *, shipping: bool) -> MountRef:
+def mount_ref(storage: Storage, mount: Mount, *, shipping: bool, shipped: Shipped | None = None) -> MountRef:
     """How a worker finds `mount` again; an ad-hoc mount holding a secret (a URL with a
-    password) travels only with --ship-profile."""
+    password) travels only with --ship-profile, as an id into the shipped profile."""
     if mount.name in storage.mount_configs:
         return MountRef(mount.name)
     secrets = mount.spec.secrets(mount.options)
     if secrets and not shipping:
         raise UsageError(f"{mount.label('')}: its credentials are in the address; --cluster sends no secrets",
                          hint="name it in the profile the workers read, or add --ship-profile")
+    if secrets and shipped is not None:
+        for key, (kind, options) in shipped.adhoc.items():
+            if kind == mount.spec.type and options == mount.options:
+                return MountRef(mount.name, SHIPPED, (("id", key),))
     return MountRef(mount.name, mount.spec.type, tuple(sorted(mount.options.items())))
 
 
-def shipped_profile(storage: Storage) -> Shipped:
-    """Every mount of the client's profile, resolved (variables substituted), as dicts."""
+SHIPPED = "shipped"  # MountRef.type of an ad-hoc mount whose options are in the shipped profile
+
+
+def shipped_profile(storage: Storage, adhoc: list[Mount]) -> Shipped:
+    """Every mount of the client's profile, resolved (variables substituted), as dicts; and
+    the options of the job's ad-hoc mounts that hold a secret."""
     mounts = []
     for name, config in storage.mount_configs.items():
         if config.error is None:
             mounts.append({"name": name, "type": config.spec.type, **config.options})
-    return Shipped(mounts)
+    secret = [m for m in adhoc if m.name not in storage.mount_configs and m.spec.secrets(m.options)]
+    return Shipped(mounts, {str(i): (m.spec.type, dict(m.options)) for i, m in enumerate(secret)})
 
 
 def to_wire(error: BaseException) -> WireError:

@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from genrostore.cluster.wire import Job, MountRef, WireError, to_wire
+from genrostore.cluster.wire import SHIPPED, Job, MountRef, Shipped, WireError, to_wire
+from genrostore.core.errors import UnknownMount, UsageError
 
 if TYPE_CHECKING:
+    from genrostore.core.actions import Move
     from genrostore.core.backend import Entry
     from genrostore.core.mount import Mount
     from genrostore.core.node import Node
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
 
 # (src ref, src path, dst ref, dst path, listed entry, label)
 CopyItem = tuple[MountRef, str, MountRef, str, "Entry | None", str]
-# ("copy" | "mtime" | "delete", ref, path, other ref | None, other path, entry, reason, mtime)
+# ("copy" | "mtime" | "delete" | "backup", ref, path, other ref | None, other path, entry, reason, mtime)
+# ("backup": a sync delete under --backup-dir, the file moved to the other ref and path)
 SyncItem = tuple[str, MountRef, str, "MountRef | None", str, "Entry | None", str, "datetime | None"]
 Md5Item = tuple[MountRef, str, "str | None"]  # (ref, path, md5 the listing gave)
 CompareItem = tuple[str, "Entry", str, "Entry"]  # (src path, src entry, dst path, dst entry)
@@ -57,16 +60,38 @@ def storage_for(job: Job) -> Storage:
         return storage
 
 
-def mount_of(storage: Storage, ref: MountRef) -> Mount:
+def mount_of(storage: Storage, ref: MountRef, shipped: Shipped | None = None) -> Mount:
+    """The mount a reference names: a profile mount by name, an ad-hoc one by type and options
+    (those of a shipped one, holding a secret, from the shipped profile)."""
     if not ref.type:
-        return storage.mount(ref.name)
+        try:
+            return storage.mount(ref.name)
+        except UnknownMount as exc:  # the whole batch fails with it: one line on the client, exit 2
+            raise UnknownMount(f"on a worker: {exc.message}",
+                               hint="give every worker this mount, under the same name, in the profile it reads "
+                                    "($GENROSTORE_PROFILE), or add --ship-profile (tls:// or local)") from None
+    if ref.type == SHIPPED:
+        if shipped is None:
+            raise UsageError(f"{ref.name}: its options travel with --ship-profile only")
+        kind, options = shipped.adhoc[dict(ref.options)["id"]]
+        return storage._adhoc_mount(kind, dict(options), ref.name)
     return storage._adhoc_mount(ref.type, dict(ref.options), ref.name)  # same type and options: same mount
 
 
-def node_of(storage: Storage, ref: MountRef, path: str) -> Node:
+def node_of(storage: Storage, ref: MountRef, path: str, shipped: Shipped | None = None) -> Node:
     from genrostore.core.node import Node
 
-    return Node(storage, mount_of(storage, ref), path)
+    return Node(storage, mount_of(storage, ref, shipped), path)
+
+
+def run_task(func: Callable[..., Any], job: Job, shipped: Shipped | None, *args: Any) -> Any:
+    """Every task: `func(job, *extra, items)`. `shipped` (--ship-profile) is scattered data that
+    Dask resolves here, on the worker, and joins to the job only now, so no task spec the
+    scheduler holds contains it; the items come packed (`wire.Packed`)."""
+    from dataclasses import replace
+
+    *extra, packed = args
+    return func(replace(job, shipped=shipped) if shipped is not None else job, *extra, packed.items)
 
 
 @contextmanager
@@ -108,7 +133,7 @@ def copy_batch(job: Job, items: list[CopyItem]) -> list[Outcome]:
     storage = storage_for(job)
     pairs = []
     for src_ref, src_path, dst_ref, dst_path, entry, label in items:
-        pairs.append(Pair(node_of(storage, src_ref, src_path), node_of(storage, dst_ref, dst_path), entry,
+        pairs.append(Pair(node_of(storage, src_ref, src_path, job.shipped), node_of(storage, dst_ref, dst_path, job.shipped), entry,
                           label=label))
     with cancellable(job) as cancel:
         options = CopyOptions(no_clobber=job.no_clobber, checksum=job.checksum, jobs=job.jobs, cancel=cancel)
@@ -120,7 +145,7 @@ def copy_batch(job: Job, items: list[CopyItem]) -> list[Outcome]:
 
 def sync_batch(job: Job, items: list[SyncItem]) -> list[Outcome]:
     """sync: each action through the pipeline's one dispatch (`executors.perform`)."""
-    from genrostore.core.actions import Action, Copy, Delete, SetMetadata
+    from genrostore.core.actions import Action, Copy, Delete, Move, SetMetadata
     from genrostore.core.pipeline.executors import perform
     from genrostore.core.pipeline.options import CopyOptions
 
@@ -128,18 +153,44 @@ def sync_batch(job: Job, items: list[SyncItem]) -> list[Outcome]:
 
     def action(item: SyncItem) -> Action:
         kind, ref, path, other_ref, other_path, entry, reason, mtime = item
-        node = node_of(storage, ref, path)
+        node = node_of(storage, ref, path, job.shipped)
         if kind == "copy":
             assert other_ref is not None
-            return Copy(node, node_of(storage, other_ref, other_path), entry, reason)
+            return Copy(node, node_of(storage, other_ref, other_path, job.shipped), entry, reason)
         if kind == "mtime":
             assert mtime is not None
             return SetMetadata(node, mtime, entry)
+        if kind == "backup":
+            assert other_ref is not None
+            return Move(node, node_of(storage, other_ref, other_path, job.shipped), entry)
         return Delete(node, entry)
+
+    def one(todo: Action, options: CopyOptions) -> bool:
+        try:
+            return perform(todo, options)
+        except Exception:
+            if isinstance(todo, Move) and _moved_already(todo):
+                return True
+            raise
 
     with cancellable(job) as cancel:
         options = CopyOptions(jobs=job.jobs, cancel=cancel)
-        return _threaded([action(item) for item in items], lambda a: perform(a, options), job.jobs)
+        return _threaded([action(item) for item in items], lambda a: one(a, options), job.jobs)
+
+
+def _moved_already(move: Move) -> bool:
+    """A backup move that failed because an earlier run of this batch (on a worker that then
+    died) already made it: the source is gone and the backup holds a file of its size. Moving
+    again is then nothing to do, not an error."""
+    from genrostore.core.errors import GenrostoreError
+
+    try:
+        if move.src.exists():
+            return False
+        kept = move.dst.info()
+    except GenrostoreError:
+        return False
+    return not kept.is_dir and (move.entry is None or move.entry.size is None or kept.size == move.entry.size)
 
 
 def md5_batch(job: Job, items: list[Md5Item]) -> list[tuple[str | None, WireError | None]]:
@@ -150,7 +201,7 @@ def md5_batch(job: Job, items: list[Md5Item]) -> list[tuple[str | None, WireErro
 
     def one(item: Md5Item) -> str:
         ref, path, listed = item
-        return listed or md5_of(node_of(storage, ref, path))
+        return listed or md5_of(node_of(storage, ref, path, job.shipped))
 
     return _threaded(items, one, job.jobs)
 
@@ -160,7 +211,7 @@ def compare_batch(job: Job, src: MountRef, dst: MountRef, items: list[CompareIte
     from genrostore.core.compare import Comparator
 
     storage = storage_for(job)
-    comparator = Comparator(storage, mount_of(storage, src), mount_of(storage, dst), job.method,
+    comparator = Comparator(storage, mount_of(storage, src, job.shipped), mount_of(storage, dst, job.shipped), job.method,
                             download=job.download)
     return _threaded(items, lambda item: comparator.compare(*item).value, job.jobs)
 

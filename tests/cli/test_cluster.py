@@ -3,6 +3,7 @@
 One cluster for the module (starting one is slow): the CLI reaches it by its tcp:// address,
 and its workers build their mounts from the profile named by their own GENROSTORE_PROFILE
 (a worker reads its own profile: the client sends mount names and paths, never secrets).
+The 5,000-file tree is uploaded once (`many_on_s3`) and is also the S3 → GCS test's source.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cases.cloud import s3_options
-from tests.servers import s3
+from tests.cases.cloud import gcs_options, s3_options
+from tests.servers import gcs, s3
+
 
 MANY = 5000
 
 
 @pytest.fixture(scope="module")
-def profile_file(cloud_s3: s3.S3Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def profile_file(cloud_s3: s3.S3Server, cloud_gcs: gcs.GCSServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cluster") / "mounts.yaml"
-    path.write_text(yaml.safe_dump({"mounts": {"s3c": s3_options(cloud_s3)}}))
+    path.write_text(yaml.safe_dump({"mounts": {"s3c": s3_options(cloud_s3), "gcsc": gcs_options(cloud_gcs)}}))
     path.chmod(0o600)
     return path
 
@@ -93,15 +95,36 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     return root, _tree(root, MANY)
 
 
-def test_5000_files_local_to_s3_every_md5_verified(scheduler: str, profile_file: Path,
-                                                   many: tuple[Path, dict[str, str]]) -> None:
-    root, sums = many
+@pytest.fixture(scope="module")
+def many_on_s3(scheduler: str, profile_file: Path,
+               many: tuple[Path, dict[str, str]]) -> tuple[str, subprocess.CompletedProcess[bytes]]:
+    """The 5,000 files copied local → S3 on the cluster, once: (bucket, the cp's result)."""
     bucket = _fresh()
-    done = cli(profile_file, "cp", "-r", "--cluster", scheduler, str(root) + "/", bucket + "/")
+    return bucket, cli(profile_file, "cp", "-r", "--cluster", scheduler, str(many[0]) + "/", bucket + "/")
+
+
+def test_5000_files_local_to_s3_every_md5_verified(profile_file: Path, many: tuple[Path, dict[str, str]],
+                                                   many_on_s3: tuple[str, subprocess.CompletedProcess[bytes]]) -> None:
+    bucket, done = many_on_s3
     assert done.returncode == 0, done.stderr
     listed = cli(profile_file, "md5", "-r", bucket)  # S3's single-part ETags: the md5 of what moto received
     assert listed.returncode == 0, listed.stderr
-    assert _sums(listed.stdout, bucket) == sums
+    assert _sums(listed.stdout, bucket) == many[1]
+
+
+def test_5000_files_s3_to_gcs_every_md5_verified(scheduler: str, profile_file: Path,
+                                                 many: tuple[Path, dict[str, str]],
+                                                 many_on_s3: tuple[str, subprocess.CompletedProcess[bytes]]) -> None:
+    """Store to store: every worker streams from moto to fake-gcs-server; GCS's md5Hash of each
+    object (computed by the server from the bytes it received) is the source file's md5."""
+    bucket, uploaded = many_on_s3
+    assert uploaded.returncode == 0, uploaded.stderr
+    target = "gcsc:cl-" + bucket.rpartition("cl-")[2]
+    done = cli(profile_file, "cp", "-r", "--cluster", scheduler, bucket + "/", target + "/")
+    assert done.returncode == 0, done.stderr
+    listed = cli(profile_file, "md5", "-r", target)
+    assert listed.returncode == 0, listed.stderr
+    assert _sums(listed.stdout, target) == many[1]
 
 
 def test_a_worker_killed_mid_job_has_its_batch_rerun_and_the_result_is_exact(
@@ -253,3 +276,84 @@ def test_rm_r_on_the_cluster_removes_the_tree_and_with_a_filter_only_what_is_in_
     assert done.returncode == 0, done.stderr
     assert _sums(cli(profile_file, "md5", "-r", filtered).stdout, filtered) == {
         "keep.log": hashlib.md5(b"kept").hexdigest()}
+
+
+def _seed_for_backup(tmp_path: Path) -> None:
+    """seed (DST before) and src: 40 files changed, 30 deleted (in two directories, one emptied),
+    40 unchanged, 20 new."""
+    seed = {**{f"ch/c{i:03}": f"old {i}" for i in range(40)}, **{f"gone/g{i:03}": f"gone {i}" for i in range(20)},
+            **{f"mix/x{i:03}": f"gone {i}" for i in range(10)}, **{f"same/s{i:03}": f"same {i}" for i in range(40)}}
+    src = {**{f"ch/c{i:03}": f"new!! {i}" for i in range(40)}, **{f"same/s{i:03}": f"same {i}" for i in range(40)},
+           **{f"mix/n{i:03}": f"new {i}" for i in range(20)}}
+    for root, files in (("seed", seed), ("src", src)):
+        for relative, text in files.items():
+            (tmp_path / root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / root / relative).write_text(text)
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_sync_backup_dir_and_delete_during_on_the_cluster_give_a_local_runs_result(
+        scheduler: str, profile_file: Path, tmp_path: Path) -> None:
+    """--backup-dir (overwritten files moved there by the client before their batch, deleted
+    ones by the workers) and --delete-during: DST (its emptied directory removed too), the
+    backup and the summary are a local run's. (Local disks: the workers share this machine's.)"""
+    import shutil
+
+    _seed_for_backup(tmp_path)
+    summary = re.compile(rb"copied \d+, updated \d+, deleted \d+, unchanged \d+, errors \d+, \d+ bytes")
+    for n, flags in enumerate((["--backup-dir", "old", "--suffix", ".bak"], ["--delete-during"],
+                               ["--delete-during", "--backup-dir", "old"])):
+        results = []
+        for cluster in ([], ["--cluster", scheduler]):
+            run = tmp_path / f"run{n}{len(cluster)}"
+            shutil.copytree(tmp_path / "seed", run / "live")
+            (run / "src").symlink_to(tmp_path / "src")
+            done = cli(profile_file, "sync", "--checksum", *flags, *cluster, "src", "live", cwd=run)
+            assert done.returncode == 0, (flags, cluster, done.stderr)
+            assert b"copied 20, updated 40, deleted 30, unchanged 40, errors 0" in done.stderr, done.stderr
+            results.append((summary.findall(done.stderr), _files(run / "live"), _files(run / "old"),
+                            sorted(p.name for p in (run / "live").iterdir())))
+        assert results[0] == results[1], flags
+        assert results[1][1] == _files(tmp_path / "src") and "gone" not in results[1][3]
+        suffix = ".bak" if ".bak" in flags else ""
+        assert results[1][2] == ({relative + suffix: text for relative, text in _files(tmp_path / "seed").items()
+                                  if not relative.startswith("same/")} if "--backup-dir" in flags else {})
+    (tmp_path / "empty").mkdir()  # an empty SRC is still refused before any delete (exit 7)
+    refused = cli(profile_file, "sync", "--delete-during", "--cluster", scheduler, "empty", "seed", cwd=tmp_path)
+    assert refused.returncode == 7, refused.stderr
+    assert len(_files(tmp_path / "seed")) == 110
+
+
+def test_a_backup_batch_run_twice_keeps_the_old_files_and_reports_done(tmp_path: Path) -> None:
+    """What the scheduler does when a worker dies mid-batch: the batch runs again. The deletes
+    under --backup-dir that the first run already moved are done, not errors, and the backup
+    still holds the old files (an overwrite's backup is taken by the client, once, so no
+    re-run can move a new file over it)."""
+    from genrostore.cluster import worker
+    from genrostore.cluster.driver import new_token
+    from genrostore.cluster.wire import Job, mount_ref
+    from genrostore.core.storage import Storage
+
+    for i in range(3):
+        (tmp_path / "dst" / "d").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "dst" / "d" / f"g{i}").write_text(f"old {i}")
+    storage = Storage()
+    items: list[worker.SyncItem] = []
+    for i in range(3):
+        node, kept = storage.node(str(tmp_path / "dst" / "d" / f"g{i}")), storage.node(str(tmp_path / "bk" / "d" / f"g{i}"))
+        items.append(("backup", mount_ref(storage, node.mount, shipping=False), node.path,
+                      mount_ref(storage, kept.mount, shipping=False), kept.path, node.info(), "", None))
+    job = Job(token=new_token(), jobs=2)
+    first = worker.sync_batch(job, items[:2])  # the worker dies after these two
+    again = worker.sync_batch(job, items)  # the whole batch, elsewhere
+    assert first == [(True, None)] * 2 and again == [(True, None)] * 3
+    assert {p.name: p.read_text() for p in (tmp_path / "bk" / "d").iterdir()} == {f"g{i}": f"old {i}" for i in range(3)}
+    assert not list((tmp_path / "dst" / "d").iterdir())
+    nowhere = storage.node(str(tmp_path / "x"))
+    missing = worker.sync_batch(job, [("backup", items[0][1], items[0][2], mount_ref(storage, nowhere.mount, shipping=False),
+                                       nowhere.path, None, "", None)])
+    assert missing[0][0] is None and missing[0][1] is not None  # never there, nothing kept: an error
+    storage.close()
