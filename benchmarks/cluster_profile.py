@@ -76,7 +76,7 @@ def top(prof: Path, count: int = 8) -> str:
 
 def waited(prof: Path) -> float:
     """Seconds the client spent waiting for batch results (Future.result) in the driver."""
-    stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]
+    stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]  # typeshed omits Stats.stats
     return sum(value[3] for (file, _, name), value in stats.items() if name == "_result" and file.endswith("driver.py"))
 
 

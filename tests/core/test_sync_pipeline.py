@@ -36,7 +36,7 @@ def _sync(store: Storage, src: str, dst: str, backup: str | None = None, jobs: i
         plan.close()
 
 
-def test_small_files_of_a_sync_are_written_on_the_event_loop(storage: Storage, tmp_path: Path) -> None:  # noqa: F811
+def test_small_files_of_a_sync_are_written_on_the_event_loop(storage: Storage, tmp_path: Path) -> None:  # noqa: F811 - the imported fixture
     _source(tmp_path / "src")
     backend = _backend(storage)
     storage.node("a:up/gone").write("g")
@@ -53,7 +53,7 @@ def test_small_files_of_a_sync_are_written_on_the_event_loop(storage: Storage, t
     assert again.summary() == f"copied 0, updated 0, deleted 0, unchanged {FILES + 1}, errors 0, 0 bytes"
 
 
-def test_a_failed_batched_copy_still_locks_out_every_delete(storage: Storage, tmp_path: Path) -> None:  # noqa: F811
+def test_a_failed_batched_copy_still_locks_out_every_delete(storage: Storage, tmp_path: Path) -> None:  # noqa: F811 - the imported fixture
     from genrostore.core.errors import NotPermitted
 
     _source(tmp_path / "src")
@@ -67,7 +67,7 @@ def test_a_failed_batched_copy_still_locks_out_every_delete(storage: Storage, tm
 
 
 @pytest.mark.parametrize("jobs", [1, 4])
-def test_with_a_backup_dir_a_replaced_file_is_moved_first_on_a_thread(storage: Storage, tmp_path: Path,  # noqa: F811
+def test_with_a_backup_dir_a_replaced_file_is_moved_first_on_a_thread(storage: Storage, tmp_path: Path,  # noqa: F811 - the imported fixture
                                                                       jobs: int) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "f").write_text("new!")
