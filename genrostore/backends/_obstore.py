@@ -476,6 +476,17 @@ class ObstoreWriter(Writer):
             self._hash_parts(chunk)
             self.file.write(chunk)
 
+    def wants_md5(self) -> bool:
+        """A known size over one PUT on a store that stamps the md5 at create time (S3)."""
+        backend = self.client.backend
+        return (self.size == 0 and self.file is None and self.inner is None and self.size_hint is not None
+                and self.size_hint > SINGLE_PUT_MAX and backend.obstore_multipart(self.size_hint) is not None
+                and bool(backend.obstore_md5_attributes("0" * 32)))
+
+    def declare_md5(self, md5: str) -> None:
+        if self.size == 0 and self.file is None:
+            self.md5_known = md5
+
     def _hash_parts(self, data: bytes) -> None:
         """md5 of each part as obstore cuts them (every `part_size` bytes): the multipart ETag."""
         view = memoryview(data)
@@ -504,6 +515,10 @@ class ObstoreWriter(Writer):
             self.client.put(self.key, body, self.content_type, self.metadata)
             return
         try:
+            if self.md5_known and self.digest.hexdigest() != self.md5_known:
+                # the md5 stamped at create time must be these bytes' md5: the source changed
+                raise SourceChanged(f"{where}: the source changed while it was uploaded (its md5 no longer "
+                                    "matches the one hashed before the upload)")
             signals.refuse_publish(where)
             self.file.close()
         except BaseException:
@@ -514,6 +529,8 @@ class ObstoreWriter(Writer):
         if not self.md5_known:
             self.client.backend.record_multipart_md5(self.key, self.digest.digest(), self.size, self.content_type,
                                                      self.multipart_etag(), self.metadata)
+        else:
+            self.client.backend.check_multipart_etag(self.key, self.multipart_etag())
 
     def _abort(self) -> None:
         self.pending = []

@@ -186,6 +186,15 @@ class S3Backend(ObjectStoreBackend):
         if not self.options.get("disable_checksum"):
             record_md5(self, key, digest, size, content_type, etag, metadata)
 
+    def check_multipart_etag(self, key: str, etag: str) -> None:
+        if self.options.get("disable_checksum") or self.obstore is None:
+            return
+        found = self.obstore.head(key).get("e_tag")
+        if (found or "") != etag:
+            print(f"genrostore: warning: {self.name}: {key} was replaced by another writer right after this "
+                  f"upload, or the store holds other bytes than were sent (ETag {found}, expected {etag})",
+                  file=sys.stderr, flush=True)
+
     def check_put(self, key: str, md5: str, etag: str | None) -> None:
         """A single PUT's ETag is the md5 of what S3 stored, unless SSE-KMS/SSE-C makes it opaque."""
         from genrostore.backends._obstore import etag_md5

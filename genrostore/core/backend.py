@@ -125,6 +125,17 @@ class Writer(ABC):
         self._done = True
         self._abort()
 
+    def wants_md5(self) -> bool:
+        """True when this store records an md5 at create time and would otherwise pay a second
+        request (S3 multipart: a server-side self-copy of the whole object) to add it."""
+        return False
+
+    def declare_md5(self, md5: str) -> None:
+        """The hex md5 of the bytes about to be written, hashed from the source first. The
+        writer checks what it was given against it before publishing. Only asked of a writer
+        whose `wants_md5()` is true."""
+        raise TypeError(f"{type(self).__name__} takes no md5 up front")
+
     @abstractmethod
     def _commit(self) -> None:
         """Publish what was written (rename into place, complete the upload)."""

@@ -34,6 +34,11 @@ def md5_of(node: Node) -> str:
     return digest.hexdigest()
 
 
+def md5_file(path: str) -> str:
+    """Hex md5 of a local file, read in HASH_CHUNK pieces."""
+    return _md5_file(path)
+
+
 def _md5_file(path: str) -> str:
     digest = hashlib.md5()
     buffer = bytearray(HASH_CHUNK)

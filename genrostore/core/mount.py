@@ -417,6 +417,12 @@ class _Writer(Writer):
     def write(self, data: bytes) -> None:
         self._guard(self._writer.write, data)
 
+    def wants_md5(self) -> bool:
+        return self._writer.wants_md5()
+
+    def declare_md5(self, md5: str) -> None:
+        self._writer.declare_md5(md5)
+
     def _commit(self) -> None:
         self._guard(self._writer.commit)
 

@@ -4,6 +4,7 @@ cloud case with both clients (tests/cases/cloud.py); this file holds what it can
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import subprocess
@@ -213,6 +214,45 @@ def test_a_known_size_multipart_upload_through_obstore_stores_its_md5(case_s3: C
     assert head["ContentLength"] == len(data)
     assert "md5chksum" in head["Metadata"]
     assert backend.md5(address.split(":", 1)[1]) == hashlib.md5(data).hexdigest()
+
+
+def test_a_large_local_upload_carries_its_md5_from_the_start_with_no_self_copy(case_s3: Case, tmp_path: Path,
+                                                                              server_log: ServerLog) -> None:
+    """Issue 16: the md5 of a local source is hashed first and written at create time, so no
+    server-side copy of the whole object follows the upload (only the multipart requests and
+    one HEAD checking the ETag)."""
+    data = pattern(20 * MIB + 7)
+    (tmp_path / "big.bin").write_bytes(data)
+    address = f"{case_s3.fresh()}/big.bin"
+    _backend(case_s3).check_bucket()
+    server_log.mark()
+    done = case_s3.cli("cp", str(tmp_path / "big.bin"), address)
+    assert done.returncode == 0, done.stderr
+    assert b"warning" not in done.stderr
+    key = _backend(case_s3).key(address.split(":", 1)[1])
+    sent = server_log.requests(key)
+    assert [target for method, target in sent if method == "PUT" and "uploadId" not in target] == []
+    assert len([1 for method, target in sent if method == "PUT" and "partNumber" in target]) == 3
+    head = _backend(case_s3).call("head_object", Bucket=S3_BUCKET, Key=key)
+    assert base64.b64decode(head["Metadata"]["md5chksum"]).hex() == hashlib.md5(data).hexdigest()
+    assert _backend(case_s3).md5(address.split(":", 1)[1]) == hashlib.md5(data).hexdigest()
+
+
+def test_bytes_that_do_not_match_the_declared_md5_are_never_published(case_s3: Case) -> None:
+    """A source that changed between its hashing and its upload: the writer refuses to publish
+    (the md5 stamped at create time would not be the object's), and nothing is left."""
+    storage = case_s3.storage()
+    node = storage.node(f"{case_s3.fresh()}/changed.bin")
+    data = pattern(9 * MIB + 3)
+    writer = node.mount.open_write(node.path, len(data))
+    assert writer.wants_md5()
+    writer.declare_md5(hashlib.md5(b"what the file held when it was hashed").hexdigest())
+    writer.write(data)
+    with pytest.raises(SourceChanged):
+        writer.commit()
+    assert not node.exists()
+    uploads = _backend(case_s3).call("list_multipart_uploads", Bucket=S3_BUCKET).get("Uploads", [])
+    assert not [u for u in uploads if u["Key"].endswith(node.path)]
 
 
 def test_an_aborted_obstore_multipart_upload_leaves_nothing(case_s3: Case) -> None:

@@ -14,7 +14,7 @@ import stat
 import time
 from typing import TYPE_CHECKING
 
-from genrostore.core import writeback
+from genrostore.core import hashing, writeback
 from genrostore.core.actions import Copy
 from genrostore.core.backend import CHUNK_SIZE, Entry, Writer
 from genrostore.core.errors import TemporaryError
@@ -73,6 +73,11 @@ def _copy_once(src: Node, dst: Node, entry: Entry | None, options: CopyOptions) 
             with dst.mount.bypassing(dst.path):  # ranges written to the writer's fileno by os.pwrite
                 _download(src, fileno, entry, options)
         else:
+            if source_path is not None and writer.wants_md5():
+                # A local source is hashed first (as rclone does) so a large S3 upload carries its
+                # md5 from the start: reading the file twice locally beats a server-side copy.
+                with src.mount.bypassing(src.path):
+                    writer.declare_md5(hashing.md5_file(source_path))
             _stream(src, writer, options, dst.mount.settings)
 
     rules.write_with(dst, entry.size if entry is not None else None, fill, options,
