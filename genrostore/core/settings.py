@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 
+_STDOUT = threading.Lock()
+
+
 def _stdout_line(line: str) -> None:
-    print(line, file=sys.stdout, flush=True)
+    """One whole line per call: the transfer threads report at once (`print` writes the text
+    and its newline separately, so two lines could interleave)."""
+    with _STDOUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 @dataclass

@@ -41,6 +41,17 @@ def test_dry_run_prints_every_action_changes_nothing_and_keeps_the_gates(run: Ru
     assert run("sync", "--dry-run", "--max-delete", "1", "src", "dst").returncode == 7
 
 
+def test_dry_run_lines_of_parallel_actions_never_interleave(run: Run, tmp_path: Path) -> None:
+    """The transfer threads report at once: each DRY-RUN line must reach stdout whole (`print`
+    once wrote a line and its newline apart, so two deletes could share a line)."""
+    _tree(tmp_path / "src", {"keep": "k"})
+    _tree(tmp_path / "dst", {f"d{i % 7}/old{i:03}": "x" for i in range(300)})
+    done = run("sync", "--dry-run", "--max-delete", "100%", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 301 and all(line.count("DRY-RUN:") == 1 for line in lines), lines
+
+
 def test_empty_src_is_refused_exit_7_and_missing_src_exit_3(run: Run, tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     _tree(tmp_path / "dst", {"x": "1"})
