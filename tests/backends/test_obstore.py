@@ -95,21 +95,24 @@ def test_client_obstore_on_a_store_it_does_not_serve_is_a_configuration_error(cl
         _obstore.choose(backend)
 
 
+# `genrostore ARGS` run as a script that prints, as it exits, every module it imported (on stderr).
+MODULES_AT_EXIT = ("import runpy, sys, os\n"
+                   "_exit = os._exit\n"
+                   "def leave(code):\n"
+                   "    sys.stderr.write('MODULES:' + ','.join(sorted(sys.modules)))\n"
+                   "    _exit(code)\n"
+                   "os._exit = leave\n"
+                   "sys.argv = ['genrostore'] + sys.argv[1:]\n"
+                   "try:\n"
+                   "    runpy.run_module('genrostore', run_name='__main__')\n"
+                   "except SystemExit as exit:\n"
+                   "    leave(exit.code or 0)\n")
+
+
 def test_help_and_a_local_cat_do_not_import_obstore(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a\n")
-    script = ("import runpy, sys, os\n"
-              "_exit = os._exit\n"
-              "def leave(code):\n"
-              "    sys.stderr.write('MODULES:' + ','.join(sorted(sys.modules)))\n"
-              "    _exit(code)\n"
-              "os._exit = leave\n"
-              "sys.argv = ['genrostore'] + sys.argv[1:]\n"
-              "try:\n"
-              "    runpy.run_module('genrostore', run_name='__main__')\n"
-              "except SystemExit:\n"
-              "    leave(0)\n")
     for args in (["--help"], ["cat", str(tmp_path / "a.txt")]):
-        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, cwd=tmp_path)
+        done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, *args], capture_output=True, cwd=tmp_path)
         modules = done.stderr.decode().split("MODULES:", 1)[1].split(",")
         assert not [m for m in modules if m.startswith(("obstore", "genrostore.backends._obstore"))], args
 
@@ -126,20 +129,9 @@ def test_listing_and_stat_on_the_obstore_path_do_not_import_botocore(case_s3: Ca
     os.utime(source, (old.timestamp(), old.timestamp()))
     base = case_s3.fresh()
     assert case_s3.cli("cp", str(source), f"{base}/d/old.txt").returncode == 0
-    script = ("import runpy, sys, os\n"
-              "_exit = os._exit\n"
-              "def leave(code):\n"
-              "    sys.stderr.write('MODULES:' + ','.join(sorted(sys.modules)))\n"
-              "    _exit(code)\n"
-              "os._exit = leave\n"
-              "sys.argv = ['genrostore'] + sys.argv[1:]\n"
-              "try:\n"
-              "    runpy.run_module('genrostore', run_name='__main__')\n"
-              "except SystemExit as exit:\n"
-              "    leave(exit.code or 0)\n")
     env = {**os.environ, **case_s3.env, "GENROSTORE_PROFILE": str(case_s3.profile)}
     for args in (["ls", "-R", f"{base}/"], ["ls", "-l", f"{base}/d/"], ["stat", f"{base}/d/old.txt"]):
-        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, env=env, timeout=120)
+        done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, *args], capture_output=True, env=env, timeout=120)
         assert b"old.txt" in done.stdout, (args, done.stderr[-2000:])
         if args[1] == "-l":
             assert b"2001-02-03" in done.stdout  # the stored mtime, read from obstore's HEAD
