@@ -139,6 +139,30 @@ def test_listing_and_stat_on_the_obstore_path_do_not_import_botocore(case_s3: Ca
         assert not [m for m in modules if m.startswith(("botocore", "s3fs", "aiobotocore"))], args
 
 
+def test_stored_mtimes_of_many_batches_stay_with_their_own_files(case_s3: Case, tmp_path: Path) -> None:
+    """`ls -l -R` reads each object's stored mtime by HEADs, batch after batch with the next
+    batch's already running: over three batches every file still shows its own mtime, in order."""
+    import json
+    import os
+    from datetime import UTC, datetime
+
+    tree = tmp_path / "many"
+    tree.mkdir()
+    for i in range(700):
+        path = tree / f"f{i:04}.txt"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000_000 + 3600 * i, 1_000_000_000 + 3600 * i))
+    base = case_s3.fresh()
+    assert case_s3.cli("cp", "-r", str(tree), f"{base}/").returncode == 0
+    done = case_s3.cli("ls", "-l", "-R", "--json", f"{base}/many")
+    assert done.returncode == 0, done.stderr
+    records = [r for r in json.loads(done.stdout) if r["type"] == "file"]
+    assert [r["name"] for r in records] == [f"f{i:04}.txt" for i in range(700)]
+    for i, record in enumerate(records):
+        seen = datetime.fromisoformat(record["mtime"].replace("Z", "+00:00"))
+        assert seen == datetime.fromtimestamp(1_000_000_000 + 3600 * i, UTC), record
+
+
 # -- requests the server sees ----------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["case_s3", "case_s3_fsspec"])
 def test_md5_r_of_single_part_objects_makes_no_head(which: str, request: pytest.FixtureRequest,
