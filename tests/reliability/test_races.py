@@ -181,16 +181,30 @@ def _s3_download(cloud_s3: s3.S3Server, tmp_path: Path, monkeypatch: pytest.Monk
     writer = Storage(mounts=[{"name": "w", **options}])
     path = f"race-{uuid.uuid4().hex[:8]}/large.bin"
     writer.node(f"w:{path}").write(old)
+    real_open_range = s3_module.S3Backend.open_range
     real_read = s3_module.S3Reader.read
-    reads = {"n": 0}
+    struck: set[str | None] = set()
+    lock = threading.Lock()
     pending = list(versions)
 
-    def read_then_replace(self: object, size: int = -1) -> bytes:
-        reads["n"] += 1
-        if reads["n"] % 6 == 3 and pending:  # the download is under way: the other writer strikes
-            writer.node(f"w:{path}").write(pending.pop(0))
-        return real_read(self, size)  # type: ignore[arg-type]
+    def open_pinned(self: object, path: str, offset: int, length: int, version: str | None = None) -> object:
+        reader = real_open_range(self, path, offset, length, version)  # type: ignore[arg-type]
+        reader.__dict__["race_version"] = version
+        return reader
 
+    def read_then_replace(self: object, size: int = -1) -> bytes:
+        # Once per download attempt, right after its first read (the download is under way): an
+        # attempt is the version its ranges are pinned to. Counting reads instead left an attempt
+        # unstruck when a quiet machine read in fewer, larger chunks.
+        data = real_read(self, size)  # type: ignore[arg-type]
+        version = self.__dict__.get("race_version", "whole")
+        with lock:
+            if version not in struck and pending:
+                struck.add(version)
+                writer.node(f"w:{path}").write(pending.pop(0))
+        return data
+
+    monkeypatch.setattr(s3_module.S3Backend, "open_range", open_pinned)
     monkeypatch.setattr(s3_module.S3Reader, "read", read_then_replace)
     return storage, path, old, versions
 
