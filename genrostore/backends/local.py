@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from genrostore.core import signals, tempnames, writeback
+from genrostore.core import durable, signals, tempnames, writeback
 from genrostore.core.backend import Backend, Entry, Features, Prune, Skipped, Writer
 from genrostore.core.errors import (
     ConfigError,
@@ -80,8 +80,8 @@ class AtomicFileWriter(Writer):
     def _commit(self) -> None:
         try:
             self._file.flush()
-            os.fsync(self._file.fileno())
             written = os.fstat(self._file.fileno())
+            durable.make_durable(self._file.fileno(), written.st_dev)  # with the files finishing beside it
             self._file.close()
             os.chmod(self.temp, self._mode())
             if self.mtime is not None:

@@ -1,0 +1,87 @@
+"""Group commit: local files made durable together, one flush of their file system for many.
+
+Every local write is fsynced before its atomic rename (issue 2's durability promise). An fsync
+is a journal commit of its own: about 0.5 ms for a 4 KiB file on this machine's ext4, so 1,000
+downloaded small files spent 0.43 s in fsync alone, and concurrent fsyncs queue on the journal
+rather than merge (4 threads were slower than one, measured). Here the files that finish while
+an fsync runs wait for it, and the next flush covers all of them with one syncfs(2) of their
+file system (1,000 files: 20 ms). Each file then fsyncs itself all the same: with nothing left
+to write that is cheap (0.1 ms), and it reports a write error to the file it belongs to
+(syncfs reports errors only since Linux 5.8, and only those after its descriptor was opened).
+A file alone pays one fsync, as before; where syncfs is missing (not Linux) every file does.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+
+class _Group:
+    """The files of one file system waiting to be durable; tickets in arrival order."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.issued = 0  # tickets handed out
+        self.covered = 0  # every ticket up to this one is on disk
+        self.waiting = 0
+        self.busy = False  # a flush is running
+
+
+_GROUPS: dict[int, _Group] = {}
+_GROUPS_LOCK = threading.Lock()
+_syncfs: Any = None  # libc's syncfs, looked up on first use; False where there is none
+
+
+def make_durable(fd: int, device: int) -> None:
+    """Return once everything written to `fd` (a file on file system `device`) is on disk."""
+    with _GROUPS_LOCK:
+        group = _GROUPS.setdefault(device, _Group())
+    with group.cond:
+        group.issued += 1
+        ticket = group.issued
+        group.waiting += 1
+        try:
+            while group.covered < ticket:
+                if group.busy:
+                    group.cond.wait()
+                    continue
+                upto, alone = group.issued, group.waiting == 1
+                group.busy = True
+                group.cond.release()
+                flushed = False
+                try:
+                    if alone:
+                        os.fsync(fd)
+                        flushed = True
+                    else:
+                        flushed = _flush_file_system(fd)
+                finally:
+                    group.cond.acquire()
+                    group.busy = False
+                    if flushed:
+                        group.covered = max(group.covered, upto)
+                    group.cond.notify_all()
+                if alone:
+                    return
+                if not flushed:
+                    break  # no syncfs here: this file's own fsync below does it
+        finally:
+            group.waiting -= 1
+    os.fsync(fd)  # after the flush: nothing left to write, but an error of this file is reported
+
+
+def _flush_file_system(fd: int) -> bool:
+    """syncfs(2) of the file system holding `fd`; False where it is not available or failed."""
+    global _syncfs
+    if _syncfs is None:
+        try:
+            import ctypes
+
+            _syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+        except (OSError, AttributeError):
+            _syncfs = False
+    if _syncfs is False:
+        return False
+    return bool(_syncfs(fd) == 0)
