@@ -43,9 +43,10 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
             monkeypatch.delenv(key)
 
 
-# Modules whose module-scoped fixtures start a Dask cluster: under pytest-xdist (`--dist loadgroup`,
-# scripts/test.sh) each runs whole on one worker, so its cluster starts once, not once per worker.
-_ONE_WORKER_MODULES = ("tests/cli/test_cluster.py", "tests/fsspec/test_data_stack.py")
+# Modules whose fixtures are costly to make twice (a Dask cluster; the wheel and sdist of
+# test_packaging, a 25 s build): under pytest-xdist (`--dist loadgroup`, scripts/test.sh) each
+# runs whole on one worker, so they are made once, not once per worker.
+_ONE_WORKER_MODULES = ("tests/cli/test_cluster.py", "tests/fsspec/test_data_stack.py", "tests/test_packaging.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -86,6 +86,15 @@ def test_wheel_carries_the_project_version(wheel: Path) -> None:
     assert wheel.name.startswith(f"genrostore-{version('genrostore')}-")
 
 
+def test_the_wheel_declares_the_fsspec_entry_point(wheel: Path) -> None:
+    """`fsspec.open("genrostore://…")` finds the protocol in an installed copy through this."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        entry_points = archive.read(name).decode()
+    section = entry_points.split("[fsspec.specs]", 1)[1].split("[", 1)[0]
+    assert "genrostore = genrostore.fsspec_protocol:GenrostoreFileSystem" in section
+
+
 def test_pipx_installed_wheel_prints_its_version_from_metadata(pipx_bin: Path) -> None:
     result = _run(pipx_bin, "--version")
     assert (result.returncode, result.stdout) == (0, f"genrostore {version('genrostore')}\n")

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
-import subprocess
-import sys
-import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +15,6 @@ from genrostore.core.errors import GenrostoreError
 from genrostore.fsspec_protocol import GenrostoreFileSystem
 from tests.cases.cloud import s3_options
 from tests.fsspec.conftest import filesystem, fresh, write_profile
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +38,6 @@ def fs(profile: Path) -> GenrostoreFileSystem:
 
 def test_the_protocol_is_registered_with_fsspec() -> None:
     assert fsspec.get_filesystem_class("genrostore") is GenrostoreFileSystem
-
-
-def test_the_wheel_declares_the_fsspec_entry_point(tmp_path: Path) -> None:
-    tree = tmp_path / "src"
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(".git", ".cache", "*.egg-info", "__pycache__",
-                                                               "build", "dist", "site", "tests", "benchmarks"))
-    out = tmp_path / "dist"
-    result = subprocess.run([sys.executable, "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(out),
-                             str(tree)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with zipfile.ZipFile(next(out.glob("genrostore-*.whl"))) as wheel:
-        name = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
-        entry_points = wheel.read(name).decode()
-    section = entry_points.split("[fsspec.specs]", 1)[1].split("[", 1)[0]
-    assert "genrostore = genrostore.fsspec_protocol:GenrostoreFileSystem" in section
 
 
 def test_fsspec_open_with_storage_options_names_the_profile(profile: Path, root: Path) -> None:
