@@ -9,6 +9,8 @@ file system (1,000 files: 20 ms). Each file then fsyncs itself all the same: wit
 to write that is cheap (0.1 ms), and it reports a write error to the file it belongs to
 (syncfs reports errors only since Linux 5.8, and only those after its descriptor was opened).
 A file alone pays one fsync, as before; where syncfs is missing (not Linux) every file does.
+The price: a syncfs also writes what other programs left dirty on that file system, so many
+small files finishing beside a large unrelated write wait for it too.
 """
 
 from __future__ import annotations
