@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing and (not args.quick or wants_s3):
         log(f"missing anchor(s): {', '.join(missing)} (run without --no-install, or install them)")
         return 2
-    compile_package()
+    compile_package(environment=not args.quick)
     with tempfile.TemporaryDirectory(prefix="genrostore-bench-", dir=args.workdir) as scratch:
         space = Workspace(root=Path(scratch), sizes=args.sizes, genrostore=catalogue.genrostore_argv(), anchors=anchors)
         outcomes = run_cases(space, args, wants_s3)
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def compile_package() -> None:
+def compile_package(*, environment: bool = True) -> None:
     """Byte-compile genrostore and its environment as `pip install` does, so no run measures
     compiling source.
 
@@ -127,7 +127,7 @@ def compile_package() -> None:
     its imports again: typer, yaml and obstore's wrapper for a `cp`, botocore for a fallback —
     0.2 s and more a run, a cost no installed copy pays (a venv made with uv measured 6a at
     2.9 s uncompiled, 2.2 s compiled). The first call compiles the whole site-packages (a
-    minute); later ones find it done.
+    minute); later ones find it done. `--quick` (no timing worth the name) compiles genrostore only.
     """
     import compileall
     import site
@@ -135,7 +135,7 @@ def compile_package() -> None:
     import genrostore
 
     compileall.compile_dir(os.path.dirname(genrostore.__file__), quiet=1)
-    for directory in site.getsitepackages():
+    for directory in site.getsitepackages() if environment else ():
         compileall.compile_dir(directory, quiet=2, workers=0)
 
 
