@@ -31,12 +31,16 @@ class Copy:
 
 @dataclass(frozen=True)
 class Skip:
-    """Nothing to do for this pair; `reason` says why ("exists", "unchanged", "newer", ...)."""
+    """Nothing to do for this pair; `reason` says why ("exists", "unchanged", "newer", ...).
+
+    `count`: the pairs it stands for; a run of unchanged files a fast walk compared in bulk
+    (`march.Unchanged`) is one Skip without nodes."""
 
     src: Node | None
     dst: Node | None
     entry: Entry | None = None
     reason: str = "unchanged"
+    count: int = 1
 
 
 @dataclass(frozen=True)

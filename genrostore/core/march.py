@@ -86,6 +86,16 @@ class Pair:
         return self.relative if self.dst_relative is None else self.dst_relative
 
 
+@dataclass(slots=True)
+class Unchanged:
+    """A run of `count` file pairs, both sides present and equal by the sync's size (+ mtime)
+    rule, that a fast walk (`core.localmarch`) compared itself: `key` is the run's last key.
+    Only sync asks for them (it counts them); a walk that yields Pairs only never makes one."""
+
+    key: bytes
+    count: int
+
+
 def _relative(root: str, path: str) -> str:
     return path[len(root) + 1:] if root else path
 
@@ -164,27 +174,43 @@ def _walk_tree(mount: Mount, root: str, missing_ok: bool, scope: Scope | None,
     On a local disk a directory that is one of its own ancestors (a symlink `up -> ..`) is
     reported and not entered, as the local walk (and find, rsync) do: it would repeat forever.
     """
-    stack: list[tuple[object, Iterator[Walked]]] = [(_identity(mount, root),
-                                                     iter(_listing(mount, root, root, b"", missing_ok, scope)))]
+    yield from _descend(mount, root, [(identity(mount, root), iter(_listing(mount, root, root, b"", missing_ok,
+                                                                              scope)))], scope, empty_dirs)
+
+
+def walk_below(mount: Mount, root: str, start: Listed, *, scope: Scope | None = None, empty_dirs: bool = False,
+               ancestors: tuple[object, ...] = ()) -> Iterator[Walked]:
+    """What `walk_sorted` yields at and below the directory `start` (found under `root` by a walk
+    of its own, whose directories' identities are `ancestors`): the tail of a walk another lister
+    began (`core.localmarch` hands a directory it does not handle to this walk)."""
+    children = _listing(mount, root, start.entry.path, start.key, scope=scope)
+    if not children and empty_dirs:
+        yield start
+    yield from _descend(mount, root, [(identity(mount, start.entry.path), iter(children))], scope, empty_dirs,
+                        ancestors)
+
+
+def _descend(mount: Mount, root: str, stack: list[tuple[object, Iterator[Walked]]], scope: Scope | None,
+             empty_dirs: bool, ancestors: tuple[object, ...] = ()) -> Iterator[Walked]:
     while stack:
         item = next(stack[-1][1], None)
         if item is None:
             stack.pop()
             continue
         if isinstance(item, Listed) and item.entry.is_dir:
-            identity = _identity(mount, item.entry.path)
-            if identity is not None and any(identity == frame[0] for frame in stack):
+            found = identity(mount, item.entry.path)
+            if found is not None and (found in ancestors or any(found == frame[0] for frame in stack)):
                 yield _loop(mount, item)
                 continue
             children = _listing(mount, root, item.entry.path, item.key, scope=scope)
             if not children and empty_dirs:
                 yield item  # an empty directory, for sync to create (its key ends in "/")
-            stack.append((identity, iter(children)))
+            stack.append((found, iter(children)))
             continue
         yield item
 
 
-def _identity(mount: Mount, path: str) -> object:
+def identity(mount: Mount, path: str) -> object:
     """(device, inode) of a directory on this machine's disk; None elsewhere (or if it vanished)."""
     if not feature(mount.backend, "local_disk"):
         return None

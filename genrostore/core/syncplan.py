@@ -21,13 +21,15 @@ import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, TYPE_CHECKING
 
+from genrostore.core import localmarch
 from genrostore.core.actions import Action, Copy, Delete, SetMetadata, Skip
 from genrostore.core.backend import Entry
 from genrostore.core.compare import Comparator, Verdict, feature
 from genrostore.core.errors import DirectoryNotFound, FileNotFound, GenrostoreError, NotADirectory, Refused, UsageError
-from genrostore.core.march import Failure, Pair, Scope, open_trees, ordered_map, sort_key, walk_sorted
+from genrostore.core.march import Failure, Pair, Scope, Unchanged, open_trees, ordered_map, sort_key, walk_sorted
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -228,7 +230,7 @@ class SyncPlan:
         self._watch: list[tuple[bytes, SyncAction | str]] = []  # see `_watched`
         self._in_way: bytes | None = None  # the key prefix of a SRC tree a DST file is in the way of
 
-    def actions(self, pairs: Iterator[Pair]) -> Iterator[SyncAction]:
+    def actions(self, pairs: Iterator[Pair | Unchanged]) -> Iterator[SyncAction]:
         """Copy, SetMetadata, MakeDir and Skip actions, in order; deletes are only planned here.
 
         Comparisons that need I/O run on `jobs` threads while the merge streams on (see
@@ -241,6 +243,15 @@ class SyncPlan:
         """
         workers = self.jobs or self.comparator.default_jobs
         for pair, judged in ordered_map(self._judge, pairs, workers=workers, parallel=self._needs_io):
+            if isinstance(pair, Unchanged):  # no watched name is below an equal pair's (both sides are files)
+                self._in_way = None
+                if self._watch:
+                    yield from self._passed(pair.key)
+                self.tally.src_files += pair.count
+                self.tally.dst_files += pair.count
+                self.tally.unchanged += pair.count
+                yield Skip(None, None, None, "unchanged", pair.count)
+                continue
             if self._watch or self._in_way is not None:
                 key = sort_key(pair.relative, pair.error is None and _is_dir(pair))
                 if self._in_way is not None:
@@ -294,6 +305,12 @@ class SyncPlan:
         self._watch = kept
         return skip, released
 
+    def _passed(self, key: bytes) -> list[SyncAction]:
+        """The watched actions the merge has gone past at `key` (an `Unchanged` run's last key)."""
+        released = [watched for prefix, watched in self._watch if key > prefix and not isinstance(watched, str)]
+        self._watch = [(prefix, watched) for prefix, watched in self._watch if not key > prefix]
+        return released
+
     def action_for(self, pair: Pair) -> SyncAction | None:
         return self._record(pair, self._judge(pair))
 
@@ -325,12 +342,12 @@ class SyncPlan:
             return
         self.deferred.append(relative)
 
-    def _needs_io(self, pair: Pair) -> bool:
-        return not self.options.ignore_existing and self.comparator.needs_io(pair)
+    def _needs_io(self, pair: Pair | Unchanged) -> bool:
+        return not isinstance(pair, Unchanged) and not self.options.ignore_existing and self.comparator.needs_io(pair)
 
-    def _judge(self, pair: Pair) -> tuple[str, str] | GenrostoreError | None:
+    def _judge(self, pair: Pair | Unchanged) -> tuple[str, str] | GenrostoreError | None:
         """The decision for a pair with a source (may read or ask the store: runs on any thread)."""
-        if pair.error is not None or pair.src is None or pair.src.is_dir:
+        if isinstance(pair, Unchanged) or pair.error is not None or pair.src is None or pair.src.is_dir:
             return None
         try:
             return decide(pair, self._verdict, self.options, self._newer_on_dst)
@@ -548,8 +565,17 @@ def prepare_sync(storage: Storage, src: Node, dst: Node, options: SyncOptions | 
     comparator = Comparator(storage, src.mount, dst.mount, mode, notice=notice, labels=(src.fullpath, dst.fullpath))
     trees = open_trees(src, dst, dst_missing_ok=True, scope=scope, delete_excluded=delete_excluded, empty_dirs=True,
                        stored_mtimes=comparator.uses_mtime)
-    plan = SyncPlan(trees.src, trees.dst, comparator, options or SyncOptions(), jobs=jobs, scope=scope)
-    return plan, plan.actions(trees.pairs)
+    options = options or SyncOptions()
+    plan = SyncPlan(trees.src, trees.dst, comparator, options, jobs=jobs, scope=scope)
+    pairs: Iterator[Pair | Unchanged] = trees.pairs
+    if not trees.single_file and not options.ignore_existing and localmarch.applies(trees.src, trees.dst,
+                                                                                   comparator.method):
+        # two local trees: listed and compared by worker processes, equal files counted in bulk
+        pairs = localmarch.walk_pairs(localmarch.Job(
+            trees.src.mount, trees.src.path, trees.dst.mount, trees.dst.path, scope,
+            None if delete_excluded else scope, comparator.method, comparator.window // timedelta(microseconds=1),
+            dst_missing_ok=True), empty_dirs=True)
+    return plan, plan.actions(pairs)
 
 
 def refuse_overlap(src: Node, dst: Node) -> None:

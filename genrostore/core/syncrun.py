@@ -203,9 +203,9 @@ def _count(outcome: SyncOutcome, action: SyncAction, changed: bool) -> None:
         outcome.dirs += changed
     elif isinstance(action, Skip):
         if action.reason == "unchanged":
-            outcome.unchanged += 1
+            outcome.unchanged += action.count
         else:
-            outcome.skipped += 1
+            outcome.skipped += action.count
     elif not changed:
         return
     elif isinstance(action, Copy):
