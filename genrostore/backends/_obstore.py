@@ -40,6 +40,8 @@ from genrostore.core.errors import (
 from genrostore.core.registry import require
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from genrostore.backends._objectstore import ObjectStoreBackend
 
 CLIENTS = ("auto", "obstore", "fsspec")
@@ -262,21 +264,24 @@ class ObstoreClient:
         """Each object's attributes (its user metadata among them), `in_flight` HEADs at a time on
         the shared loop; None for an object gone since it was listed. obstore's plain `head` drops
         user metadata, a GET with `head` keeps it."""
+        return self.attributes_later(keys, asyncio.Semaphore(in_flight)).result()
+
+    def attributes_later(self, keys: list[str], limit: asyncio.Semaphore) -> Future[list[dict[str, str] | None]]:
+        """`attributes_of`, started: the HEADs of several batches share `limit` (one per walk), so
+        the next batch's requests keep the connections busy while this one's finish."""
+
+        async def one(key: str) -> dict[str, str] | None:
+            async with limit:
+                try:
+                    result = await self.ob.get_async(self.store, key, options={"head": True})
+                except FileNotFoundError:
+                    return None
+                return dict(result.attributes)
 
         async def heads() -> list[dict[str, str] | None]:
-            limit = asyncio.Semaphore(in_flight)
-
-            async def one(key: str) -> dict[str, str] | None:
-                async with limit:
-                    try:
-                        result = await self.ob.get_async(self.store, key, options={"head": True})
-                    except FileNotFoundError:
-                        return None
-                    return dict(result.attributes)
-
             return await asyncio.gather(*(one(key) for key in keys))
 
-        return asyncio.run_coroutine_threadsafe(heads(), event_loop()).result()
+        return asyncio.run_coroutine_threadsafe(heads(), event_loop())
     def head_with_metadata(self, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(ObjectMeta, attributes) of one HEAD: the attributes carry the user metadata
         (`x-ms-meta-*`, `x-goog-meta-*`), which the plain `head` drops."""

@@ -87,6 +87,7 @@ log = logging.getLogger(__name__)
 HEAD_BATCH = 256  # listed entries held while their metadata is asked for
 HEADS_IN_FLIGHT = 32
 OBSTORE_HEADS_IN_FLIGHT = 64  # as many as obstore's connection pool keeps busy
+HEAD_BATCHES_AHEAD = 2  # batches whose HEADs run while the one before them is yielded
 
 
 class S3Backend(ObjectStoreBackend):
@@ -293,6 +294,9 @@ class S3Backend(ObjectStoreBackend):
     def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
         """The listing's entries in order, each file's mtime read from its metadata (HEADs run
         `HEADS_IN_FLIGHT` at a time; memory bounded by one batch)."""
+        if self.obstore is not None:
+            yield from self._stamped_ahead(entries)
+            return
         batch: list[Entry] = []
         for entry in entries:
             batch.append(entry)
@@ -301,6 +305,46 @@ class S3Backend(ObjectStoreBackend):
                 batch = []
         if batch:
             yield from self._stamp(batch)
+
+    def _stamped_ahead(self, entries: Iterator[Entry]) -> Iterator[Entry]:
+        """The obstore HEADs of `HEAD_BATCHES_AHEAD` batches in flight at once, sharing one limit:
+        while a batch's last requests finish and its entries are yielded, the next batches' keep
+        the connections busy and the listing goes on (one batch at a time stalled on both)."""
+        client = self.obstore
+        assert client is not None
+        limit = asyncio.Semaphore(OBSTORE_HEADS_IN_FLIGHT)
+        started: deque[tuple[list[Entry], list[Entry], Future[list[dict[str, str] | None]] | None]] = deque()
+
+        def start(batch: list[Entry]) -> None:
+            files = [e for e in batch if not e.is_dir and not isinstance(e, Skipped)]
+            started.append((batch, files, client.attributes_later([self.key(e.path) for e in files], limit)
+                            if files else None))
+
+        def finish() -> list[Entry]:
+            batch, files, future = started.popleft()
+            if future is None:
+                return batch
+            stamps = {e.path: s3_mtime_from_metadata(attributes)
+                      for e, attributes in zip(files, future.result(), strict=True) if attributes is not None}
+            return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+
+        batch: list[Entry] = []
+        try:
+            for entry in entries:
+                batch.append(entry)
+                if len(batch) >= HEAD_BATCH:
+                    start(batch)
+                    batch = []
+                    if len(started) > HEAD_BATCHES_AHEAD:
+                        yield from finish()
+            if batch:
+                start(batch)
+            while started:
+                yield from finish()
+        finally:
+            for _, _, future in started:
+                if future is not None:
+                    future.cancel()
 
     def _stamp(self, batch: list[Entry]) -> list[Entry]:
         files = [e for e in batch if not e.is_dir and not isinstance(e, Skipped)]
