@@ -313,3 +313,65 @@ def test_empty_src_directories_against_s3_do_not_fail(case_s3: Case, tmp_path: P
     done = case_s3.cli("sync", str(tmp_path / "src"), bucket)
     assert done.returncode == 0, done.stderr
     assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0
+
+
+LARGE = 3000  # files on each side: 6,000 entries, past `localmarch.FORK_AFTER` (the walk forks its workers)
+
+
+def _large_pair(tmp_path: Path, changed_every: int = 10) -> int:
+    """SRC and DST with LARGE equal files, then every `changed_every`-th of SRC rewritten;
+    returns how many were."""
+    import os
+
+    for side in ("src", "dst"):
+        for index in range(LARGE):
+            path = tmp_path / side / f"d{index % 6}" / f"f{index:04d}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"new %d" % index if side == "src" and index % changed_every == 0 else b"%d" % index)
+            os.utime(path, ns=(10**18, 10**18))
+    return len(range(0, LARGE, changed_every))
+
+
+def test_a_large_local_sync_walked_by_workers_prints_each_record_once(run: Run, tmp_path: Path) -> None:
+    """The workers are forked while the copies print their --json records: nothing the parent
+    had buffered is written again by a worker, and the summary counts every unchanged file."""
+    changed = _large_pair(tmp_path)
+    done = run("sync", "--json", "src", "dst")
+    assert done.returncode == 0, done.stderr
+    records = _records(done.stdout)
+    updates = [record["path"] for record in records if record.get("action") == "update"]
+    assert len(updates) == len(set(updates)) == changed
+    assert records[-1] == {"summary": {"copied": 0, "updated": changed, "deleted": 0, "unchanged": LARGE - changed,
+                                       "errors": 0, "bytes": sum(len(b"new %d" % i) for i in range(0, LARGE, 10))}}
+    assert _files(tmp_path / "dst") == _files(tmp_path / "src")
+
+
+def test_ctrl_c_while_workers_walk_exits_130_and_leaves_no_worker_behind(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _large_pair(tmp_path)
+    os.mkfifo(tmp_path / "src" / "d5" / "stuck")  # a copy that never finishes holds the sync
+    proc = subprocess.Popen([sys.executable, "-m", "genrostore", "sync", "src", "dst"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        workers |= {int(pid) for pid in children.read_text().split()} if children.exists() else set()
+        if workers:
+            break
+        time.sleep(0.02)
+    time.sleep(1.0)  # mid-walk or held by the FIFO: either way Ctrl-C must end it cleanly
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert workers, "the walk never forked its workers"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert not [name for name in os.listdir(tmp_path / "dst" / "d5") if "genrostore-tmp" in name or name == "stuck"]
