@@ -307,25 +307,24 @@ class S3Backend(ObjectStoreBackend):
             yield from self._stamp(batch)
 
     def _stamped_ahead(self, entries: Iterator[Entry]) -> Iterator[Entry]:
-        """The obstore HEADs of `HEAD_BATCHES_AHEAD` batches in flight at once, sharing one limit:
-        while a batch's last requests finish and its entries are yielded, the next batches' keep
-        the connections busy and the listing goes on (one batch at a time stalled on both)."""
+        """obstore's HEADs on `OBSTORE_HEADS_IN_FLIGHT` threads, `HEAD_BATCHES_AHEAD` batches queued
+        beyond the one being yielded: the connections stay busy at each batch's end and the
+        listing goes on while they run (one batch at a time stalled on both)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         client = self.obstore
         assert client is not None
-        limit = asyncio.Semaphore(OBSTORE_HEADS_IN_FLIGHT)
-        started: deque[tuple[list[Entry], list[Entry], Future[list[dict[str, str] | None]] | None]] = deque()
+        pool = ThreadPoolExecutor(OBSTORE_HEADS_IN_FLIGHT, thread_name_prefix="genrostore-head")
+        started: deque[tuple[list[Entry], list[tuple[Entry, Future[dict[str, str] | None]]]]] = deque()
 
         def start(batch: list[Entry]) -> None:
-            files = [e for e in batch if not e.is_dir and not isinstance(e, Skipped)]
-            started.append((batch, files, client.attributes_later([self.key(e.path) for e in files], limit)
-                            if files else None))
+            started.append((batch, [(e, pool.submit(client.attributes, self.key(e.path))) for e in batch
+                                    if not e.is_dir and not isinstance(e, Skipped)]))
 
         def finish() -> list[Entry]:
-            batch, files, future = started.popleft()
-            if future is None:
-                return batch
-            stamps = {e.path: s3_mtime_from_metadata(attributes)
-                      for e, attributes in zip(files, future.result(), strict=True) if attributes is not None}
+            batch, heads = started.popleft()
+            stamps = {e.path: s3_mtime_from_metadata(found) for e, head in heads
+                      if (found := head.result()) is not None}
             return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
 
         batch: list[Entry] = []
@@ -342,21 +341,13 @@ class S3Backend(ObjectStoreBackend):
             while started:
                 yield from finish()
         finally:
-            for _, _, future in started:
-                if future is not None:
-                    future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _stamp(self, batch: list[Entry]) -> list[Entry]:
         files = [e for e in batch if not e.is_dir and not isinstance(e, Skipped)]
         if not files:
             return batch
-        client = self.obstore
-        if client is not None:  # the HEADs signed in Rust: botocore's per-request CPU was the limit
-            found = client.attributes_of([self.key(e.path) for e in files], OBSTORE_HEADS_IN_FLIGHT)
-            stamps = {e.path: s3_mtime_from_metadata(attributes) for e, attributes in zip(files, found, strict=True)
-                      if attributes is not None}
-        else:
-            stamps = self._stamps_by_s3fs(files)
+        stamps = self._stamps_by_s3fs(files)
         return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
 
     def _stamps_by_s3fs(self, files: list[Entry]) -> dict[str, datetime | None]:
