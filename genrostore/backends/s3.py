@@ -90,6 +90,11 @@ OBSTORE_HEADS_IN_FLIGHT = 64  # as many as obstore's connection pool keeps busy
 HEAD_BATCHES_AHEAD = 2  # batches whose HEADs run while the one before them is yielded
 
 
+def _with_stamps(batch: list[Entry], stamps: dict[str, datetime | None]) -> list[Entry]:
+    """The batch in order, each file with the stored mtime its HEAD found (else the listing's)."""
+    return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+
+
 class S3Backend(ObjectStoreBackend):
     """One bucket (below an optional prefix) of an S3-compatible store."""
 
@@ -293,7 +298,8 @@ class S3Backend(ObjectStoreBackend):
 
     def stored_mtimes(self, entries: Iterator[Entry]) -> Iterator[Entry]:
         """The listing's entries in order, each file's mtime read from its metadata (HEADs run
-        `HEADS_IN_FLIGHT` at a time; memory bounded by one batch)."""
+        `OBSTORE_HEADS_IN_FLIGHT` at a time on obstore, `HEADS_IN_FLIGHT` on s3fs; memory bounded
+        by a few batches)."""
         if self.obstore is not None:
             yield from self._stamped_ahead(entries)
             return
@@ -325,7 +331,7 @@ class S3Backend(ObjectStoreBackend):
             batch, heads = started.popleft()
             stamps = {e.path: s3_mtime_from_metadata(found) for e, head in heads
                       if (found := head.result()) is not None}
-            return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+            return _with_stamps(batch, stamps)
 
         batch: list[Entry] = []
         try:
@@ -348,7 +354,7 @@ class S3Backend(ObjectStoreBackend):
         if not files:
             return batch
         stamps = self._stamps_by_s3fs(files)
-        return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+        return _with_stamps(batch, stamps)
 
     def _stamps_by_s3fs(self, files: list[Entry]) -> dict[str, datetime | None]:
         from fsspec.asyn import sync
