@@ -10,11 +10,18 @@ clean-up short and leave the very debris it is removing. Only one that comes aft
 Nothing is published once a signal has arrived: `refuse_publish` is the last check before a
 writer makes its data visible, and `eof_is_trusted` holds back the end of standard input for a
 moment (see STDIN_EOF_GRACE).
+
+Python runs a signal's handler on the main thread only, and only between two bytecodes. When the
+kernel hands the signal to another thread (it may: after SIGCONT, or while the main thread has
+another signal pending) and the main thread waits on a lock, the handler runs only once that
+wait ends: a worker could publish in between. So the handler's C half also writes the signal's
+number to a wake-up pipe (`signal.set_wakeup_fd`), and every check here reads that pipe too.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
@@ -43,6 +50,7 @@ class _State:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.pending: int | None = None  # seen on the wake-up pipe, its handler not yet run
         self.first_at = 0.0
         self.arrived = threading.Event()
         self.listeners: list[threading.Event] = []
@@ -50,6 +58,8 @@ class _State:
 
 
 _state = _State()
+_wakeup: int | None = None  # the read end of the wake-up pipe while the handler is installed
+_wakeup_lock = threading.Lock()
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -89,15 +99,64 @@ def install(signums: tuple[int, ...] = HANDLED) -> Callable[[], None]:
         if current is not signal.SIG_IGN and current is not _handler:
             previous[signum] = current
             signal.signal(signum, _handler)
+    pipe, old_fd = _install_wakeup() if previous and _wakeup is None else (None, -1)
 
     def restore() -> None:
+        global _state, _wakeup
+        if pipe is not None:
+            signal.set_wakeup_fd(old_fd)
+            _wakeup = None
+            for fd in pipe:
+                os.close(fd)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if previous and not handling():
-            global _state
             _state = _State()  # a library caller may run another copy after an interrupted one
 
     return restore
+
+
+def _install_wakeup() -> tuple[tuple[int, int] | None, int]:
+    """A non-blocking pipe as the wake-up fd; (None, -1) where one cannot be set."""
+    global _wakeup
+    read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        old_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:
+        old_fd = None
+    if old_fd != -1:  # another owner (a caller's asyncio loop) keeps it: the handler's event still works
+        if old_fd is not None:
+            signal.set_wakeup_fd(old_fd)
+        os.close(read_end)
+        os.close(write_end)
+        return None, -1
+    _wakeup = read_end
+    return (read_end, write_end), old_fd
+
+
+def _seen(timeout: float = 0.0) -> bool:
+    """Whether a signal has arrived, waiting up to `timeout` for one on the wake-up pipe."""
+    if _state.signum is not None or _state.pending is not None:
+        return True
+    fd = _wakeup
+    if fd is None:
+        return _state.arrived.wait(timeout) if timeout else False
+    try:
+        if timeout and not select.select([fd], [], [], timeout)[0]:
+            return _state.signum is not None
+        with _wakeup_lock:
+            data = os.read(fd, 512)
+    except BlockingIOError:
+        data = b""
+    except (OSError, ValueError):  # closed by restore() meanwhile
+        return _state.signum is not None
+    for signum in data:
+        if signum in HANDLED and _state.pending is None:
+            _state.pending = signum
+            _state.arrived.set()
+            for event in list(_state.listeners):
+                event.set()
+    return _state.signum is not None or _state.pending is not None
 
 
 def handling() -> bool:
@@ -116,7 +175,7 @@ def cancelling(event: threading.Event) -> Iterator[None]:
     if not handling():
         restore = install((signal.SIGINT,))
     _state.listeners.append(event)
-    if _state.signum is not None:
+    if _seen():
         event.set()
     try:
         yield
@@ -127,24 +186,26 @@ def cancelling(event: threading.Event) -> Iterator[None]:
 
 def received() -> int | None:
     """The number of the first signal received, or None."""
-    return _state.signum
+    _seen()
+    return _state.signum or _state.pending
 
 
 def exit_code() -> int:
     """128 + the signal's number, as shells report it; 130 (SIGINT) when none was recorded."""
-    return 128 + (_state.signum or signal.SIGINT)
+    return 128 + (_state.signum or _state.pending or signal.SIGINT)
 
 
 def describe() -> str:
     """What happened, for the one-line message: 'interrupted', 'terminated (SIGTERM)', ..."""
-    return _NAMES.get(_state.signum or signal.SIGINT, f"stopped by signal {_state.signum}")
+    signum = _state.signum or _state.pending or signal.SIGINT
+    return _NAMES.get(signum, f"stopped by signal {signum}")
 
 
 def refuse_publish(where: str | None = None) -> None:
     """Raise Interrupted once a signal has arrived: the last check before data becomes visible.
 
     Backends name no `where`: the Mount their writer came from puts the location in front."""
-    if _state.signum is not None:
+    if _seen():
         message = f"{describe()}; not published"
         raise Interrupted(f"{where}: {message}" if where else message)
 
@@ -153,14 +214,18 @@ def eof_is_trusted() -> bool:
     """Wait STDIN_EOF_GRACE for a signal after an EOF on stdin; True when none came.
 
     On the main thread a plain sleep, which the handler interrupts (with KeyboardInterrupt);
-    elsewhere a wait on the event the handler sets. Without a handler nobody is told of a
+    elsewhere a wait on the wake-up pipe, which sees the signal whichever thread took it. Without a handler nobody is told of a
     signal, so there is nothing to wait for.
     """
-    if _state.signum is not None:
+    if _seen():
         return False
     if not handling():
         return True
     if threading.current_thread() is threading.main_thread():
         time.sleep(STDIN_EOF_GRACE)
-        return _state.signum is None
-    return not _state.arrived.wait(STDIN_EOF_GRACE)
+        return not _seen()
+    deadline = time.monotonic() + STDIN_EOF_GRACE
+    while (left := deadline - time.monotonic()) > 0:
+        if _seen(left):
+            return False
+    return not _seen()
