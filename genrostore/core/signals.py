@@ -15,13 +15,12 @@ Python runs a signal's handler on the main thread only, and only between two byt
 kernel hands the signal to another thread (it may: after SIGCONT, or while the main thread has
 another signal pending) and the main thread waits on a lock, the handler runs only once that
 wait ends: a worker could publish in between. So the handler's C half also writes the signal's
-number to a wake-up pipe (`signal.set_wakeup_fd`), and every check here reads that pipe too.
+number to a wake-up pipe (`signal.set_wakeup_fd`), where a thread of ours waits to record it.
 """
 
 from __future__ import annotations
 
 import os
-import select
 import signal
 import threading
 import time
@@ -58,8 +57,6 @@ class _State:
 
 
 _state = _State()
-_wakeup: int | None = None  # the read end of the wake-up pipe while the handler is installed
-_wakeup_lock = threading.Lock()
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -99,15 +96,12 @@ def install(signums: tuple[int, ...] = HANDLED) -> Callable[[], None]:
         if current is not signal.SIG_IGN and current is not _handler:
             previous[signum] = current
             signal.signal(signum, _handler)
-    pipe, old_fd = _install_wakeup() if previous and _wakeup is None else (None, -1)
+    watcher = _Watcher.start() if previous and _watcher is None else None
 
     def restore() -> None:
-        global _state, _wakeup
-        if pipe is not None:
-            signal.set_wakeup_fd(old_fd)
-            _wakeup = None
-            for fd in pipe:
-                os.close(fd)
+        global _state
+        if watcher is not None:
+            watcher.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if previous and not handling():
@@ -116,46 +110,75 @@ def install(signums: tuple[int, ...] = HANDLED) -> Callable[[], None]:
     return restore
 
 
-def _install_wakeup() -> tuple[tuple[int, int] | None, int]:
-    """A non-blocking pipe as the wake-up fd; (None, -1) where one cannot be set."""
-    global _wakeup
-    read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        old_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-    except ValueError:
-        old_fd = None
-    if old_fd != -1:  # another owner (a caller's asyncio loop) keeps it: the handler's event still works
-        if old_fd is not None:
-            signal.set_wakeup_fd(old_fd)
-        os.close(read_end)
-        os.close(write_end)
-        return None, -1
-    _wakeup = read_end
-    return (read_end, write_end), old_fd
+class _Watcher:
+    """A thread blocked on the wake-up pipe: it records a signal the moment any thread's C
+    handler writes it there, so no check below needs a system call."""
+
+    def __init__(self, read_end: int, write_end: int, old_fd: int) -> None:
+        self.read_end, self.write_end, self.old_fd = read_end, write_end, old_fd
+        self.thread = threading.Thread(target=self._run, name="genrostore-signals", daemon=True)
+
+    @classmethod
+    def start(cls) -> _Watcher | None:
+        """Own the wake-up fd; None where another owner (a caller's asyncio loop) has it."""
+        global _watcher
+        read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        os.set_blocking(read_end, True)  # the writer (the C handler) must never block; the watcher may
+        try:
+            old_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        except ValueError:
+            old_fd = None
+        if old_fd != -1:  # the handler's own event still works without it
+            if old_fd is not None:
+                signal.set_wakeup_fd(old_fd)
+            os.close(read_end)
+            os.close(write_end)
+            return None
+        _watcher = cls(read_end, write_end, old_fd)
+        _watcher.thread.start()
+        return _watcher
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data = os.read(self.read_end, 512)
+            except OSError:
+                return
+            for signum in data:
+                if signum == _STOP:
+                    return
+                if signum in HANDLED:
+                    _note(signum)
+
+    def stop(self) -> None:
+        global _watcher
+        signal.set_wakeup_fd(self.old_fd)
+        try:
+            os.write(self.write_end, bytes([_STOP]))
+        except OSError:
+            pass
+        self.thread.join(1.0)
+        os.close(self.read_end)
+        os.close(self.write_end)
+        _watcher = None
 
 
-def _seen(timeout: float = 0.0) -> bool:
-    """Whether a signal has arrived, waiting up to `timeout` for one on the wake-up pipe."""
-    if _state.signum is not None or _state.pending is not None:
-        return True
-    fd = _wakeup
-    if fd is None:
-        return _state.arrived.wait(timeout) if timeout else False
-    try:
-        if timeout and not select.select([fd], [], [], timeout)[0]:
-            return _state.signum is not None
-        with _wakeup_lock:
-            data = os.read(fd, 512)
-    except BlockingIOError:
-        data = b""
-    except (OSError, ValueError):  # closed by restore() meanwhile
-        return _state.signum is not None
-    for signum in data:
-        if signum in HANDLED and _state.pending is None:
-            _state.pending = signum
-            _state.arrived.set()
-            for event in list(_state.listeners):
-                event.set()
+_STOP = 0  # no signal has the number 0: it tells the watcher to end
+_watcher: _Watcher | None = None
+
+
+def _note(signum: int) -> None:
+    """A signal seen on the wake-up pipe, before (or instead of) its handler on the main thread."""
+    state = _state
+    if state.pending is None:
+        state.pending = signum
+        state.arrived.set()
+        for event in list(state.listeners):
+            event.set()
+
+
+def _seen() -> bool:
+    """Whether a signal has arrived: its handler ran, or the watcher saw it."""
     return _state.signum is not None or _state.pending is not None
 
 
@@ -186,7 +209,6 @@ def cancelling(event: threading.Event) -> Iterator[None]:
 
 def received() -> int | None:
     """The number of the first signal received, or None."""
-    _seen()
     return _state.signum or _state.pending
 
 
@@ -214,7 +236,7 @@ def eof_is_trusted() -> bool:
     """Wait STDIN_EOF_GRACE for a signal after an EOF on stdin; True when none came.
 
     On the main thread a plain sleep, which the handler interrupts (with KeyboardInterrupt);
-    elsewhere a wait on the wake-up pipe, which sees the signal whichever thread took it. Without a handler nobody is told of a
+    elsewhere a wait on the event the handler, or the watcher of the wake-up pipe, sets. Without a handler nobody is told of a
     signal, so there is nothing to wait for.
     """
     if _seen():
@@ -224,8 +246,4 @@ def eof_is_trusted() -> bool:
     if threading.current_thread() is threading.main_thread():
         time.sleep(STDIN_EOF_GRACE)
         return not _seen()
-    deadline = time.monotonic() + STDIN_EOF_GRACE
-    while (left := deadline - time.monotonic()) > 0:
-        if _seen(left):
-            return False
-    return not _seen()
+    return not _state.arrived.wait(STDIN_EOF_GRACE) and not _seen()

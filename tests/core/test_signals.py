@@ -30,11 +30,15 @@ def _run(body: str) -> str:
 
 
 def test_a_worker_refuses_to_publish_while_the_main_thread_has_not_run_the_handler() -> None:
-    """SIGINT delivered to the worker's own thread: its C handler ran there, Python's has not yet."""
+    """SIGINT delivered to the worker's own thread: its C handler ran there, Python's has not yet
+    (the main thread is still blocked), and yet it is seen."""
     out = _run("""
         def worker():
             time.sleep(0.3)  # the main thread is in its wait by now
             signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            deadline = time.monotonic() + 5
+            while signals.received() is None and time.monotonic() < deadline:
+                time.sleep(0.001)  # the watcher thread records it (microseconds)
             try:
                 signals.refuse_publish("disk:out.bin")
                 result.append("published")
