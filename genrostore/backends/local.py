@@ -77,6 +77,9 @@ class AtomicFileWriter(Writer):
             writeback.start_writeback(self._file.fileno(), self._synced, self._written - self._synced)
             self._synced = self._written
 
+    def flush(self) -> None:
+        self._file.flush()
+
     def _commit(self) -> None:
         try:
             self._file.flush()

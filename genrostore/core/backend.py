@@ -125,6 +125,11 @@ class Writer(ABC):
         self._done = True
         self._abort()
 
+    def flush(self) -> None:  # noqa: B027 - an optional hook: most writers buffer nothing of their own
+        """Hand what was written so far to the OS (not to the destination's name): a writer that
+        buffers in the process (a local temp file) overrides it, so a flush of its whole file
+        system covers these bytes."""
+
     def wants_md5(self) -> bool:
         """True when this store records an md5 at create time and would otherwise pay a second
         request (S3 multipart: a server-side self-copy of the whole object) to add it."""

@@ -58,7 +58,7 @@ def make_durable(fd: int, device: int) -> None:
                         os.fsync(fd)
                         flushed = True
                     else:
-                        flushed = _flush_file_system(fd)
+                        flushed = flush_file_system(fd)
                 finally:
                     group.cond.acquire()
                     group.busy = False
@@ -74,8 +74,11 @@ def make_durable(fd: int, device: int) -> None:
     os.fsync(fd)  # after the flush: nothing left to write, but an error of this file is reported
 
 
-def _flush_file_system(fd: int) -> bool:
-    """syncfs(2) of the file system holding `fd`; False where it is not available or failed."""
+def flush_file_system(fd: int) -> bool:
+    """syncfs(2) of the file system holding `fd`; False where it is not available or failed.
+
+    Also for a caller that writes many files itself (pipeline/diskstage.py): after it, each
+    file's own fsync finds nothing left to write."""
     global _syncfs
     if _syncfs is None:
         try:

@@ -417,6 +417,9 @@ class _Writer(Writer):
     def write(self, data: bytes) -> None:
         self._guard(self._writer.write, data)
 
+    def flush(self) -> None:
+        self._guard(self._writer.flush)
+
     def wants_md5(self) -> bool:
         return self._writer.wants_md5()
 

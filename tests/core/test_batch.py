@@ -151,6 +151,94 @@ def test_small_downloads_are_written_atomically_with_their_bytes(storage: Storag
     assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
 
 
+def _download_tree(storage: Storage, tmp_path: Path, count: int) -> dict[str, bytes]:
+    files = {f"sub/{i:03}.bin": os.urandom(50 + i) for i in range(count)}
+    for name, data in files.items():
+        (tmp_path / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / name).write_bytes(data)
+    assert not _copy(storage, "w:src/", "a:tree/").failures
+    return files
+
+
+def test_downloads_are_published_by_one_disk_thread_each_fsynced_before_its_rename(
+        storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk stage: one thread, far fewer file-system flushes than files, and still every
+    file's own fsync before the rename that publishes it (the real calls, counted)."""
+    from genrostore.core import durable
+
+    files = _download_tree(storage, tmp_path, 200)
+    events: list[tuple[str, str, str]] = []
+    real_fsync, real_replace, real_flush = os.fsync, os.replace, durable.flush_file_system
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"), threading.current_thread().name))
+        real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        events.append(("replace", os.fspath(src), threading.current_thread().name))
+        real_replace(src, dst)
+
+    def flush(fd: int) -> bool:
+        events.append(("flush", "", threading.current_thread().name))
+        return real_flush(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(durable, "flush_file_system", flush)
+    outcome = _copy(storage, "a:tree/", "w:down/")
+    assert not outcome.failures and len(outcome.copied) == len(files)
+    for name, data in files.items():
+        assert (tmp_path / "down" / name).read_bytes() == data, name
+    assert {thread for _, _, thread in events} == {"genrostore-disk"}
+    synced = {path for kind, path, _ in events if kind == "fsync"}
+    renamed = [path for kind, path, _ in events if kind == "replace"]
+    assert len(renamed) == len(files) and set(renamed) == synced
+    for index, (kind, path, _) in enumerate(events):
+        if kind == "replace":
+            assert ("fsync", path) in [(k, p) for k, p, _ in events[:index]], f"{path} renamed before its fsync"
+    assert sum(kind == "flush" for kind, _, _ in events) < len(files) / 2
+
+
+def test_a_download_that_cannot_be_written_fails_alone_in_its_batch(storage: Storage, tmp_path: Path) -> None:
+    files = _download_tree(storage, tmp_path, 40)
+    (tmp_path / "down" / "sub" / "007.bin").mkdir(parents=True)  # a directory where the file would go
+    outcome = _copy(storage, "a:tree/", "w:down/")
+    assert [name for name, _ in outcome.failures] == ["a:tree/sub/007.bin"]
+    assert len(outcome.copied) == len(files) - 1
+    for name, data in files.items():
+        if name != "sub/007.bin":
+            assert (tmp_path / "down" / name).read_bytes() == data, name
+    assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
+
+
+def test_ctrl_c_while_downloads_wait_for_the_disk_publishes_only_whole_files(
+        storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C arrives while downloaded files are queued for the disk thread: those are refused
+    (Interrupted), their temp files removed; what was published is whole."""
+    from genrostore.core.pipeline import diskstage
+
+    files = _download_tree(storage, tmp_path, 120)
+    options = CopyOptions(jobs=4)
+    real_fill = diskstage.DiskStage._fill
+    filled = 0
+
+    def fill(self: diskstage.DiskStage, item: Any) -> None:
+        nonlocal filled
+        filled += 1
+        if filled == 30:
+            options.cancel.set()
+        real_fill(self, item)
+
+    monkeypatch.setattr(diskstage.DiskStage, "_fill", fill)
+    outcome = run(plan([storage.node("a:tree/")], storage.node("w:down/"), recursive=True), options)
+    assert outcome.failures and all(isinstance(error, Interrupted) for _, error in outcome.failures)
+    published = [p for p in (tmp_path / "down").rglob("*.bin")]
+    assert len(published) < len(files)
+    for path in published:
+        assert path.read_bytes() == files[path.relative_to(tmp_path / "down").as_posix()]
+    assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
+
+
 def test_without_sizes_small_files_batch_and_larger_ones_stream(storage: Storage, tmp_path: Path) -> None:
     files = _tree(tmp_path / "src", count=6)
     assert not _copy(storage, "w:src/", "a:tree/").failures

@@ -23,7 +23,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts fsync and syncfs calls (the real ones still run); the first fsync is slow, so the
     files that finish meanwhile form a group."""
     counts = {"fsync": 0, "syncfs": 0}
-    real_fsync, real_flush = os.fsync, durable._flush_file_system
+    real_fsync, real_flush = os.fsync, durable.flush_file_system
     lock = threading.Lock()
 
     def fsync(fd: int) -> None:
@@ -40,7 +40,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         return real_flush(fd)
 
     monkeypatch.setattr(durable.os, "fsync", fsync)
-    monkeypatch.setattr(durable, "_flush_file_system", flush)
+    monkeypatch.setattr(durable, "flush_file_system", flush)
     monkeypatch.setattr(durable, "_GROUPS", {})
     return counts
 
@@ -83,7 +83,7 @@ def test_files_finishing_together_share_one_syncfs_and_each_still_fsyncs(tmp_pat
 
 def test_without_syncfs_every_file_fsyncs_itself(tmp_path: Path, counted: dict[str, int],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(durable, "_flush_file_system", lambda fd: False)
+    monkeypatch.setattr(durable, "flush_file_system", lambda fd: False)
     fds = [_write(tmp_path / f"f{i}", b"x") for i in range(8)]
     device = os.fstat(fds[0]).st_dev
     threads = [threading.Thread(target=durable.make_durable, args=(fd, device)) for fd in fds]
@@ -111,6 +111,6 @@ def test_the_real_syncfs_succeeds_here(tmp_path: Path) -> None:
     """This suite runs on Linux: the group path is the one exercised, not the fallback."""
     fd = _write(tmp_path / "a", b"x")
     try:
-        assert durable._flush_file_system(fd) is True
+        assert durable.flush_file_system(fd) is True
     finally:
         os.close(fd)

@@ -3,8 +3,8 @@
 On worker threads each small object costs a blocking hop into the client's single loop
 thread, and the threads fight over the GIL; here each one is a coroutine on that loop,
 `jobs` of them in flight. A small local source is read on the loop (microseconds from the
-page cache, less than a thread hand-over); a downloaded file is written atomically, with its
-fsync, by a pool of disk threads. Anything else takes the thread path: large files,
+page cache, less than a thread hand-over); downloaded files are written atomically, each
+fsynced, in batches by one disk thread (pipeline/diskstage.py). Anything else takes the thread path: large files,
 stdin/stdout, --no-clobber, --checksum, dry runs, read-only destinations, and pairs of stores
 on different loops. A file the listing gave no size for (HTTP) is read with a cap and, when
 larger, streamed on a thread after all.
@@ -26,6 +26,7 @@ from genrostore.core.actions import Copy
 from genrostore.core.errors import GenrostoreError, Interrupted
 from genrostore.core.pipeline import copying, rules
 from genrostore.core.pipeline.decide import Decider, looks_at_destination
+from genrostore.core.pipeline.diskstage import DiskStage
 from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.pipeline.plan import Pair
 
@@ -81,7 +82,8 @@ class Batcher:
         self._queued: dict[int, tuple[Any, list[tuple[Callable[[], Any], Any]]]] = {}
         self._running: list[Future[None]] = []
         self._slots: dict[int, asyncio.Semaphore] = {}
-        self._disk: ThreadPoolExecutor | None = None
+        self._disk: ThreadPoolExecutor | None = None  # streamed fallbacks (a file larger than listed)
+        self._stage: DiskStage | None = None  # downloaded small files
         self._disk_busy = 0  # disk-pool calls running now (their writers may hold temp files)
         self._disk_idle = threading.Condition()
 
@@ -208,13 +210,13 @@ class Batcher:
         await self._streamed(action)
 
     async def _download(self, action: Copy) -> None:
-        """The slot is given back before the local write: the next GET need not wait for an fsync."""
+        """The slot is given back before the local write: the next GET need not wait for it."""
         async with self._turn():
             data = await action.src.mount.read_small(action.src.path, BATCH_MAX_SIZE)
         if data is None:
             await self._streamed(action)
             return
-        await self._on_disk(lambda: self._write_local(action, data))
+        await self._disk_stage().write(action.dst, data, _mtime(action))
         self.options.advance(len(data))
 
     async def _streamed(self, action: Copy) -> None:
@@ -229,14 +231,11 @@ class Batcher:
     async def _on_disk(self, work: Callable[[], object]) -> None:
         """Run local disk work on the disk pool, counted so Ctrl-C can wait for it to abort cleanly."""
         def counted() -> None:
-            with self._disk_idle:
-                self._disk_busy += 1
+            self._count_busy(1)
             try:
                 work()
             finally:
-                with self._disk_idle:
-                    self._disk_busy -= 1
-                    self._disk_idle.notify_all()
+                self._count_busy(-1)
 
         await asyncio.get_running_loop().run_in_executor(self._disk_pool(), counted)
 
@@ -257,12 +256,20 @@ class Batcher:
             self._disk = ThreadPoolExecutor(max_workers=min(self.jobs, 4), thread_name_prefix="genrostore-disk")
         return self._disk
 
-    def _write_local(self, action: Copy, data: bytes) -> None:
-        rules.write_with(action.dst, len(data), lambda writer: writer.write(data), self.options,
-                         mtime=_mtime(action))
+    def _disk_stage(self) -> DiskStage:
+        if self._stage is None:  # only the loop's thread gets here
+            self._stage = DiskStage(self.options, self._count_busy)
+        return self._stage
+
+    def _count_busy(self, change: int) -> None:
+        with self._disk_idle:
+            self._disk_busy += change
+            self._disk_idle.notify_all()
 
     def close(self) -> None:
-        """Stop the disk pool; after Ctrl-C its queued writes are dropped, not waited for."""
+        """Stop the disk pool and stage; after Ctrl-C queued writes are dropped, not waited for."""
+        if self._stage is not None:
+            self._stage.close()  # after Ctrl-C its queued files are refused at once
         if self._disk is not None:
             interrupted = self.options.cancel.is_set()
             self._disk.shutdown(wait=not interrupted, cancel_futures=interrupted)
