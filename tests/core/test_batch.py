@@ -23,6 +23,7 @@ import pytest
 from genrostore import Storage
 from genrostore.backends.memory import MemoryBackend
 from genrostore.core import registry
+from genrostore.core.actions import Copy
 from genrostore.core.backend import Backend, Entry, Writer
 from genrostore.core.errors import Interrupted, NotPermitted
 from genrostore.core.pipeline.batch import BATCH_MAX_SIZE
@@ -237,6 +238,109 @@ def test_ctrl_c_while_downloads_wait_for_the_disk_publishes_only_whole_files(
     for path in published:
         assert path.read_bytes() == files[path.relative_to(tmp_path / "down").as_posix()]
     assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
+
+
+def _local_storage(tmp_path: Path) -> Storage:
+    return Storage(mounts=[{"name": "w", "type": "local", "path": str(tmp_path)}])
+
+
+def test_small_local_copies_are_made_by_the_disk_thread_keeping_mode_and_mtime(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = _local_storage(tmp_path)
+    files = _tree(tmp_path / "src", count=40)
+    (tmp_path / "src/sub/05.bin").chmod(0o640)
+    os.utime(tmp_path / "src/sub/06.bin", (1_500_000_000, 1_500_000_000))
+    published: dict[str, str] = {}
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        published[Path(os.fspath(dst)).relative_to(tmp_path / "down").as_posix()] = threading.current_thread().name
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    outcome = _copy(storage, "w:src/", "w:down/")
+    assert not outcome.failures and len(outcome.copied) == len(files)
+    for name, data in files.items():
+        assert (tmp_path / "down" / name).read_bytes() == data, name
+    assert {published[name] for name in files if name not in ("big.bin", "empty.txt")} == {"genrostore-disk"}
+    assert published["big.bin"].startswith("genrostore-copy")  # past the batch limit: the thread path
+    assert published["empty.txt"].startswith("genrostore-copy")  # size 0, as a FIFO lists: the thread path
+    assert (tmp_path / "down/sub/05.bin").stat().st_mode & 0o777 == 0o640 & ~_umask()
+    assert (tmp_path / "down/sub/06.bin").stat().st_mtime == 1_500_000_000
+    assert not [p for p in (tmp_path / "down").rglob("*") if p.name.endswith(".genrostore-tmp")]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_local_source_gone_since_its_listing_fails_alone(tmp_path: Path) -> None:
+    storage = _local_storage(tmp_path)
+    files = _tree(tmp_path / "src", count=10)
+    pairs = list(plan([storage.node("w:src/")], storage.node("w:down/"), recursive=True))
+    (tmp_path / "src/sub/03.bin").unlink()
+    outcome = run(iter(pairs), CopyOptions(jobs=4))
+    assert [name for name, _ in outcome.failures] == ["w:src/sub/03.bin"]
+    assert "no such file" in str(outcome.failures[0][1]).lower()
+    assert len(outcome.copied) == len(files) - 1
+    assert not (tmp_path / "down/sub/03.bin").exists()
+
+
+def test_a_source_replaced_by_a_fifo_after_its_listing_fails_alone_and_stops_nothing(tmp_path: Path) -> None:
+    """Special files list with size 0 and take the thread path; one that became a FIFO after the
+    listing is refused by the disk thread (opening it to read would wait forever for a writer)."""
+    from genrostore.core.pipeline.diskstage import DiskStage
+
+    storage = _local_storage(tmp_path)
+    (tmp_path / "pipe").write_bytes(b"was a file")
+    (tmp_path / "small.bin").write_bytes(b"tiny")
+    actions = {name: Copy(storage.node(f"w:{name}"), storage.node(f"w:out/{name}"), storage.node(f"w:{name}").info())
+               for name in ("pipe", "small.bin")}
+    (tmp_path / "pipe").unlink()
+    os.mkfifo(tmp_path / "pipe")  # nobody ever writes it
+    stage = DiskStage(CopyOptions(jobs=4), lambda change: None)
+    heard: dict[str, BaseException | None] = {}
+    for name, action in actions.items():
+        stage.put_local(action, str(tmp_path / name), 1000, lambda failure, name=name: heard.__setitem__(name, failure))
+    stage.join()
+    stage.close()
+    assert heard["small.bin"] is None and "not a regular file" in str(heard["pipe"])
+    assert (tmp_path / "out/small.bin").read_bytes() == b"tiny"
+    assert not (tmp_path / "out/pipe").exists()
+
+
+def test_a_local_source_larger_than_its_batch_allows_is_streamed_whole(tmp_path: Path) -> None:
+    """It grew since it was listed: the disk thread reads past the limit, then copies it streamed."""
+    from genrostore.core.pipeline.diskstage import DiskStage
+
+    storage = _local_storage(tmp_path)
+    data = os.urandom(5000)
+    (tmp_path / "grown.bin").write_bytes(data)
+    (tmp_path / "small.bin").write_bytes(b"tiny")
+    options = CopyOptions(jobs=4)
+    stage = DiskStage(options, lambda change: None)
+    heard: dict[str, BaseException | None] = {}
+    for name in ("grown.bin", "small.bin"):
+        src, dst = storage.node(f"w:{name}"), storage.node(f"w:out/{name}")
+        action = Copy(src, dst, src.info(), "new")
+        stage.put_local(action, str(tmp_path / name), 1000, lambda failure, name=name: heard.__setitem__(name, failure))
+    stage.join()
+    stage.close()
+    assert heard == {"grown.bin": None, "small.bin": None}
+    assert (tmp_path / "out/grown.bin").read_bytes() == data
+    assert (tmp_path / "out/small.bin").read_bytes() == b"tiny"
+
+
+def test_ctrl_c_refuses_the_local_copies_still_queued(tmp_path: Path) -> None:
+    storage = _local_storage(tmp_path)
+    _tree(tmp_path / "src", count=20)
+    options = CopyOptions(jobs=4)
+    options.cancel.set()
+    outcome = run(plan([storage.node("w:src/")], storage.node("w:down/"), recursive=True), options)
+    assert outcome.failures and all(isinstance(error, Interrupted) for _, error in outcome.failures)
+    assert not [p for p in (tmp_path / "down").rglob("*") if p.is_file()]
 
 
 def test_without_sizes_small_files_batch_and_larger_ones_stream(storage: Storage, tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
-"""Small files as coroutines on an asyncio client's event loop (s3fs, gcsfs, adlfs, aiohttp).
+"""Small files as coroutines on an asyncio client's event loop (s3fs, gcsfs, adlfs, aiohttp, obstore).
 
 On worker threads each small object costs a blocking hop into the client's single loop
 thread, and the threads fight over the GIL; here each one is a coroutine on that loop,
 `jobs` of them in flight. A small local source is read on the loop (microseconds from the
 page cache, less than a thread hand-over); downloaded files are written atomically, each
-fsynced, in batches by one disk thread (pipeline/diskstage.py). Anything else takes the thread path: large files,
-stdin/stdout, --no-clobber, --checksum, dry runs, read-only destinations, and pairs of stores
-on different loops. A file the listing gave no size for (HTTP) is read with a cap and, when
-larger, streamed on a thread after all.
+fsynced, in batches by one disk thread (pipeline/diskstage.py), which also copies small files
+between local disks. Anything else takes the thread path: large files, stdin/stdout,
+--no-clobber, --checksum, dry runs, read-only destinations, and pairs of stores on different
+loops. A file the listing gave no size for (HTTP) is read with a cap and, when larger,
+streamed on a thread after all.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str] 
     """The one predicate: (event loop, how) when this pair travels as a coroutine, else None.
 
     How: "between" (both ends on one loop), "upload" (a small local file to a store),
-    "download" (a store to the local disk). Threads take everything else: large files,
+    "download" (a store to the local disk), "local" (a small file from one local disk to
+    another: no loop, the disk stage's thread copies it). Threads take everything else: large files,
     directories, stdin/stdout, a decision that must look at the destination (-n), --checksum
     (a blocking verify), dry runs, read-only destinations, and stores on different loops.
     """
@@ -54,6 +56,10 @@ def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str] 
             or (entry.size or 0) > BATCH_MAX_SIZE or looks_at_destination(options) or options.checksum
             or src.is_stdio or dst.is_stdio or dst.mount.readonly or dst.mount.settings.dry_run):
         return None
+    if src.mount.backend.features.local_disk and dst.mount.backend.features.local_disk:
+        # No loop: the disk thread reads and writes it (diskstage.put_local). Not a size of 0:
+        # a FIFO, socket or device lists so, and reading one may wait forever (threads take it).
+        return (None, "local") if entry.size and _local_path(src) is not None else None
     src_loop, dst_loop = loop_of(src.mount), loop_of(dst.mount)
     if (src_loop is None and dst_loop is None) or (entry.size is None and src_loop is None):
         return None  # an unknown size is found out by a batched read, capped at BATCH_MAX_SIZE
@@ -114,6 +120,11 @@ class Batcher:
         if not rules.admit("copy", action.src, action.dst):
             return False
         loop, kind = how
+        if kind == "local":
+            source = _local_path(action.src)
+            assert source is not None
+            self._disk_stage().put_local(action, source, BATCH_MAX_SIZE, functools.partial(self._local_done, action, token))
+            return True
         make: Make
         if kind == "between":
             make = functools.partial(self._between, action)
@@ -148,6 +159,17 @@ class Batcher:
         for future in self._running:
             future.result()  # failures were recorded per file; only a bug in this module lands here
         self._running = []
+        if self._stage is not None:
+            self._stage.join()
+
+    def _local_done(self, action: Copy, token: Any, failure: BaseException | None) -> None:
+        """A local copy the disk stage finished (on its thread)."""
+        if failure is not None:
+            self.finish(token, failure)
+            return
+        if action.entry is not None:
+            self.options.advance(action.entry.size or 0)
+        self.finish(token, True)
 
     def cancel(self) -> None:
         """Ctrl-C: queued files never start, running coroutines are cancelled on their loop."""
@@ -257,9 +279,10 @@ class Batcher:
         return self._disk
 
     def _disk_stage(self) -> DiskStage:
-        if self._stage is None:  # only the loop's thread gets here
-            self._stage = DiskStage(self.options, self._count_busy)
-        return self._stage
+        with self._disk_idle:  # the loop's thread (downloads) or the planning thread (local copies)
+            if self._stage is None:
+                self._stage = DiskStage(self.options, self._count_busy)
+            return self._stage
 
     def _count_busy(self, change: int) -> None:
         with self._disk_idle:
