@@ -234,13 +234,15 @@ _KEPT: list[object] = []
 
 
 def _init_worker(job: Job) -> None:
-    """In a forked worker: Ctrl-C is the parent's to handle, and the worker dies with it (a
+    """In a forked worker: Ctrl-C is the parent's to handle (and a signal the worker gets is not
+    written to the parent's wake-up pipe), and the worker dies with it (a
     killed parent sends no shutdown); the parent's stdio buffers (copied by the fork) are kept
     from ever being flushed again, and its stdin/stdout/stderr are let go, so nothing is written
     twice and a reader of the parent's output (`| head`) sees its end when the parent ends."""
     global _JOB
     _JOB = job
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.set_wakeup_fd(-1)  # the parent's wake-up pipe (core/signals.py) hears only the parent's signals
     _die_with_parent()
     _KEPT.extend((sys.stdin, sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__))
     null = os.open(os.devnull, os.O_RDWR)
