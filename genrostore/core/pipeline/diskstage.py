@@ -64,7 +64,8 @@ class _Item:
 
 
 class DiskStage:
-    """One writer thread for a Batcher's downloads; `write` is awaited on the loop."""
+    """One writer thread for a Batcher: downloads (`write`, awaited on the loop) and local
+    copies (`put_local`, from the planning thread)."""
 
     def __init__(self, options: CopyOptions, busy: Callable[[int], None]) -> None:
         self.options = options
