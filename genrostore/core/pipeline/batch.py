@@ -89,7 +89,7 @@ class Batcher:
         self._running: list[Future[None]] = []
         self._slots: dict[int, asyncio.Semaphore] = {}
         self._disk: ThreadPoolExecutor | None = None  # streamed fallbacks (a file larger than listed)
-        self._stage: DiskStage | None = None  # downloaded small files
+        self._stage: DiskStage | None = None  # downloaded small files, small local copies
         self._disk_busy = 0  # disk-pool calls running now (their writers may hold temp files)
         self._disk_idle = threading.Condition()
 
