@@ -33,7 +33,7 @@ from genrostore.core import durable
 from genrostore.core.actions import Copy
 from genrostore.core.backend import Writer
 from genrostore.core.errors import Interrupted, Unsupported
-from genrostore.core.pipeline import rules
+from genrostore.core.pipeline import copying, rules
 from genrostore.core.pipeline.options import CopyOptions
 
 if TYPE_CHECKING:
@@ -211,8 +211,6 @@ class DiskStage:
 
     def _stream_grown(self, batch: list[_Item]) -> None:
         """A local file that grew past the batch limit since it was listed: the streamed copy."""
-        from genrostore.core.pipeline import copying
-
         for item in batch:
             if item.grew and item.failure is None and item.local is not None:
                 entry = item.local.entry
