@@ -80,10 +80,16 @@ def run_once(argv: list[str], *, env: dict[str, str] | None = None, cwd: str | N
 
 
 def measure(tools: list[Tool], runs: int, *, cwd: str, settle: Callable[[], None] | None = None) -> list[ToolResult]:
-    """Round-robin: every round runs each tool once, so drift (cache, thermal) hits all tools alike."""
+    """Round-robin: every round runs each tool once, so drift (cache, thermal) hits all tools alike.
+
+    Each round starts one tool later than the last, so no tool is always the one timed first
+    after the preparation (a fill, a cache drop) or right after the heaviest contender.
+    """
     results = [ToolResult(tool.name) for tool in tools]
+    pairs = list(zip(tools, results, strict=True))
     for run in range(runs):
-        for tool, result in zip(tools, results, strict=True):
+        shift = run % len(pairs) if pairs else 0
+        for tool, result in pairs[shift:] + pairs[:shift]:
             if tool.prepare is not None:
                 tool.prepare(run)
             if settle is not None:

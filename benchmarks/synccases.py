@@ -3,9 +3,9 @@ sync after 1 % of them changed, against `rclone sync`, `aws s3 sync` and `s5cmd 
 
 Each contender has a source and a destination of its own (a copy of one generated tree), so
 what one tool synced never makes another's run a no-op. The first sync that fills a
-destination is not measured (`prepare` of run 0); every measured no-op run finds the trees
-equal, and every 1 %-changed run first rewrites its own 1 % of that tool's source (same size,
-new bytes, a new mtime), a different 1 % each run.
+destination is not measured (every tool fills its own before the first measured run of any);
+every measured no-op run finds the trees equal, and every 1 %-changed run first rewrites its
+own 1 % of that tool's source (same size, new bytes, a new mtime), a different 1 % each run.
 """
 
 from __future__ import annotations
@@ -103,11 +103,27 @@ def _s3_tools(space: Workspace) -> list[tuple[str, Tool]]:
             ("s5", s3.s5cmd("sync", "--delete", "sync/s5-src/", f"s3://{BUCKET}/sync-s5/"))]
 
 
+def _fill_all(fills: list[Callable[[int], None]]) -> Callable[[int], None]:
+    """Every tool's first fill, done once before the first measured run of any of them.
+
+    Filled one by one before its own run 0, the first tool timed would find a server holding a
+    quarter of the objects the last one finds: all of them measure against the same store.
+    """
+    done: list[bool] = []
+
+    def prepare(run: int) -> None:
+        if run == 0 and not done:
+            for fill in fills:
+                fill(0)
+            done.append(True)
+    return prepare
+
+
 def _prepared(tools: list[tuple[str, Tool]], space: Workspace, change: bool) -> list[Tool]:
-    """Each tool filled once before run 0; with `change`, its own 1 % rewritten before each run."""
+    """All tools filled before run 0; with `change`, a tool's own 1 % rewritten before each of its runs."""
+    fill = _fill_all([_first_fill(tool, space) for _, tool in tools])
     ready = []
     for source, tool in tools:
-        fill = _first_fill(tool, space)
         tool.prepare = _then(fill, lambda run, key=source: _change(space, key, run)) if change else fill
         ready.append(tool)
     return ready
