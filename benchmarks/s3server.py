@@ -92,7 +92,7 @@ def start(rclone: str, root: Path, *, deadline: float = 30.0) -> S3Server:
     with open(log, "wb") as handle:
         process = subprocess.Popen(
             [rclone, "serve", "s3", "--addr", f"{HOST}:{port}", "--auth-key", f"{ACCESS_KEY},{SECRET_KEY}",
-             "--config", "/dev/null", str(root)],
+             "--config", "/dev/null", "--metadata-max-objects", "0", str(root)],
             stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
     server = S3Server(root=root, port=port, process=process, log=log)
