@@ -88,11 +88,19 @@ HEAD_BATCH = 256  # listed entries held while their metadata is asked for
 HEADS_IN_FLIGHT = 32
 OBSTORE_HEADS_IN_FLIGHT = 64  # as many as obstore's connection pool keeps busy
 HEAD_BATCHES_AHEAD = 2  # batches whose HEADs run while the one before them is yielded
+# Keys one HEAD thread asks for in a row: a future per chunk, not per key (a Future, its
+# Condition and the pool's hand-over cost the listing thread more than a HEAD's own Python).
+HEAD_CHUNK = 8
 
 
 def _with_stamps(batch: list[Entry], stamps: dict[str, datetime | None]) -> list[Entry]:
-    """The batch in order, each file with the stored mtime its HEAD found (else the listing's)."""
-    return [dataclasses.replace(e, mtime=stamps[e.path]) if stamps.get(e.path) else e for e in batch]
+    """The batch in order, each file with the stored mtime its HEAD found (else the listing's).
+
+    A plain Entry is rebuilt directly: `dataclasses.replace` inspects the fields on every call,
+    a cost paid once per object of a sync."""
+    return [e if (when := stamps.get(e.path)) is None
+            else Entry(e.path, e.type, e.size, when, e.md5, e.version) if type(e) is Entry
+            else dataclasses.replace(e, mtime=when) for e in batch]
 
 
 class S3Backend(ObjectStoreBackend):
@@ -321,16 +329,20 @@ class S3Backend(ObjectStoreBackend):
         client = self.obstore
         assert client is not None
         pool = ThreadPoolExecutor(OBSTORE_HEADS_IN_FLIGHT, thread_name_prefix="genrostore-head")
-        started: deque[tuple[list[Entry], list[tuple[Entry, Future[dict[str, str] | None]]]]] = deque()
+        started: deque[tuple[list[Entry], list[Future[list[tuple[str, datetime | None]]]]]] = deque()
+
+        def stamps_of(chunk: list[tuple[str, str]]) -> list[tuple[str, datetime | None]]:
+            return [(path, s3_mtime_from_metadata(found)) for path, key in chunk
+                    if (found := client.attributes(key)) is not None]
 
         def start(batch: list[Entry]) -> None:
-            started.append((batch, [(e, pool.submit(client.attributes, self.key(e.path))) for e in batch
-                                    if not e.is_dir and not isinstance(e, Skipped)]))
+            files = [(e.path, self.key(e.path)) for e in batch if not e.is_dir and not isinstance(e, Skipped)]
+            started.append((batch, [pool.submit(stamps_of, files[at:at + HEAD_CHUNK])
+                                    for at in range(0, len(files), HEAD_CHUNK)]))
 
         def finish() -> list[Entry]:
-            batch, heads = started.popleft()
-            stamps = {e.path: s3_mtime_from_metadata(found) for e, head in heads
-                      if (found := head.result()) is not None}
+            batch, chunks = started.popleft()
+            stamps = {path: when for chunk in chunks for path, when in chunk.result()}
             return _with_stamps(batch, stamps)
 
         batch: list[Entry] = []
