@@ -32,12 +32,12 @@ say "mypy genrostore"
 # so every `genrostore` a test starts would compile botocore, s3fs, dask... from source again (about
 # 3 s per cloud command). The suite lets Python write its caches (__pycache__ is git-ignored).
 unset PYTHONDONTWRITEBYTECODE
-# Both cores (pytest-xdist): each worker starts its own servers once; a module that starts a Dask
-# cluster runs whole on one worker (xdist_group, tests/conftest.py). TEST_WORKERS=0 runs serially.
 # The environment's scripts first on PATH: tests start `genrostore` and `rclone` by name, and a venv
 # given as PYTHON is not activated (nor are pyenv's shims rehashed after an install).
 SCRIPTS="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
 export PATH="$SCRIPTS:$PATH"
+# Both cores (pytest-xdist): each worker starts its own servers once; a module that starts a Dask
+# cluster runs whole on one worker (xdist_group, tests/conftest.py). TEST_WORKERS=0 runs serially.
 WORKERS="${TEST_WORKERS:-2}"
 say "pytest -n $WORKERS --dist loadgroup $*"
 exec "$PYTHON" -m pytest -q -p no:cacheprovider -n "$WORKERS" --dist loadgroup --durations=25 "$@"
