@@ -4,7 +4,10 @@
 mounts: size+mtime where both keep modification times (within the coarser side's precision),
 size+md5 where both store an md5 and one cannot keep mtimes, else size only, said once on
 stderr. `--checksum` hashes what has no stored md5 (streamed) and never falls back to size:
-rclone/rclone#7881 is what a silent fallback costs.
+rclone/rclone#7881 is what a silent fallback costs. Under size+mtime a file of the same size
+and another mtime is md5-checked where one side stores its md5 and the other's comes cheap
+(stored, or local bytes), as rclone does: equal, only the mtime is set, so a tree uploaded by a tool that stores no mtime converges
+without moving its bytes again.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _DEFAULT_PRECISION = timedelta(seconds=1)
 class Verdict(enum.Enum):
     EQUAL = "equal"
     DIFFER = "differ"
-    METADATA = "metadata"  # same bytes (equal stored md5), only the mtime differs
+    METADATA = "metadata"  # same bytes (equal md5s), only the mtime differs
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Capabilities:
     keeps_mtime: bool  # a copy stores the source's mtime, and listings read it back
     mtime_precision: timedelta
     stored_md5: bool  # listings or a metadata call give the real md5 without reading the data
+    local_data: bool = False  # the bytes are on this machine: hashing them is cheaper than a transfer
 
 
 def feature(backend: Backend, name: str) -> bool:
@@ -58,7 +62,7 @@ def capabilities(mount: Mount) -> Capabilities:
     precision = features.mtime_precision  # seconds (float), None where mtimes are not kept
     return Capabilities(bool(features.mtime),
                         timedelta(seconds=precision) if precision is not None else _DEFAULT_PRECISION,
-                        bool(features.stored_md5))
+                        bool(features.stored_md5), not features.network)
 
 
 def parse_mode(compare: str | None, *, checksum: bool = False, size_only: bool = False) -> str:
@@ -111,15 +115,20 @@ class Comparator:
     @property
     def default_jobs(self) -> int:
         """Threads for comparisons that need I/O: many for network stores, few for disks."""
-        if self.method in ("size", "size,mtime"):
+        if self.method == "size" or (self.method == "size,mtime" and not self._may_hash):
             return 1
         network = feature(self.src.backend, "network") or feature(self.dst.backend, "network")
         return 16 if network else 4
 
     def needs_io(self, pair: Pair) -> bool:
         """Whether comparing this pair may read or ask the store (worth a worker thread)."""
-        return pair.src is not None and pair.dst is not None and pair.error is None and \
-            self.method not in ("size", "size,mtime")
+        if pair.src is None or pair.dst is None or pair.error is not None or self.method == "size":
+            return False
+        if self.method != "size,mtime":
+            return True
+        src, dst = pair.src, pair.dst  # size,mtime reads only for the md5 check of an mtime that differs
+        return not (src.size is not None and dst.size is not None and src.size != dst.size) and \
+            not self._same_mtime(src, dst) and self._may_hash
 
     def compare(self, src_path: str, src: Entry, dst_path: str, dst: Entry) -> Verdict:
         """Raises the read error (GenrostoreError) when a side cannot be hashed or read."""
@@ -138,16 +147,37 @@ class Comparator:
         """`--update`: the destination's mtime is later than the source's beyond the window."""
         return src.mtime is not None and dst.mtime is not None and dst.mtime - src.mtime > self.window
 
+    @property
+    def _may_hash(self) -> bool:
+        """Whether an mtime that differs is worth an md5 check (rclone's rule: same size and md5,
+        another mtime → only the mtime is set): one side stores its md5 and the other stores one
+        too or has its bytes here. Two local trees are not hashed: reading both costs about what
+        the copy does."""
+        caps = (self.src_caps, self.dst_caps)
+        return any(side.stored_md5 for side in caps) and all(side.stored_md5 or side.local_data for side in caps)
+
+    def _same_mtime(self, src: Entry, dst: Entry) -> bool:
+        return src.mtime is not None and dst.mtime is not None and abs(src.mtime - dst.mtime) <= self.window
+
     def _by_mtime(self, src_path: str, src: Entry, dst_path: str, dst: Entry) -> Verdict:
-        if src.mtime is not None and dst.mtime is not None and abs(src.mtime - dst.mtime) <= self.window:
+        """Same size, same mtime: equal. Another mtime: the md5s decide whether bytes must move or
+        only the mtime (a tree written by a tool that stores no mtime, a file touched, converge
+        without a transfer). A side's md5 is its stored one, else hashed where its bytes are
+        local; the side that may already know it is asked first, and a side whose md5 is unknown
+        (a multipart object without `md5chksum`) means a copy: nothing is read in vain."""
+        if self._same_mtime(src, dst):
             return Verdict.EQUAL
-        if src.mtime is None or not (self.src_caps.stored_md5 and self.dst_caps.stored_md5):
+        if src.mtime is None or src.size is None or dst.size is None or not self._may_hash:
             return Verdict.DIFFER
-        stored_src = self._md5(self.src, src_path, src, hash_it=False)
-        stored_dst = self._md5(self.dst, dst_path, dst, hash_it=False)
-        if stored_src is not None and stored_src == stored_dst:
-            return Verdict.METADATA
-        return Verdict.DIFFER
+        sides = [(self.src, src_path, src, self.src_caps), (self.dst, dst_path, dst, self.dst_caps)]
+        sides.sort(key=lambda side: not (side[2].md5 or side[3].stored_md5))  # stored md5s first
+        known: list[str] = []
+        for mount, path, entry, caps in sides:
+            md5 = self._md5(mount, path, entry, hash_it=caps.local_data)
+            if md5 is None or (known and known[0] != md5):
+                return Verdict.DIFFER
+            known.append(md5)
+        return Verdict.METADATA
 
     def _md5(self, mount: Mount, path: str, entry: Entry, *, hash_it: bool) -> str | None:
         """The stored md5 (listing, then the store's metadata); with `hash_it`, else the streamed hash."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+from datetime import datetime
 from pathlib import Path
 
 from tests.cases._base import Case
@@ -13,6 +16,10 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
+
+
+def _lines(stdout: bytes) -> list[str]:
+    return stdout.decode().splitlines()
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -94,6 +101,50 @@ def test_local_to_s3_and_back_converges(case_s3: Case, tmp_path: Path) -> None:
     back = tmp_path / "back"
     assert case_s3.cli("sync", bucket, str(back)).returncode == 0
     assert _files(back) == _files(tmp_path / "src")
+
+
+def test_objects_stored_without_an_mtime_are_md5_checked_and_only_restamped(case_s3: Case, tmp_path: Path) -> None:
+    """A bucket filled by a tool that stores no mtime (aws s3 cp, s5cmd): equal bytes are not sent again."""
+    _tree(tmp_path / "src", {"same": "bytes", "other": "xxxxx"})
+    bucket = case_s3.fresh()
+    backend = case_s3.storage().mount(case_s3.mount).backend
+    for name, data in (("same", b"bytes"), ("other", b"yyyyy")):  # s3fs's plain PUT: no X-Amz-Meta-Mtime
+        backend.fs.pipe_file(backend.full(f"{bucket.split(':', 1)[1]}/{name}"), data)  # type: ignore[attr-defined]
+    done = case_s3.cli("sync", "--json", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    records = _records(done.stdout)
+    assert sorted((r["action"], r["path"]) for r in records[:-1]) == [("set-metadata", "same"), ("update", "other")]
+    assert records[-1]["summary"]["bytes"] == 5  # type: ignore[index]
+    listed = case_s3.cli("ls", "-l", "--json", bucket)
+    mtimes = {r["name"]: r["mtime"] for r in json.loads(listed.stdout)}
+    local = (tmp_path / "src" / "same").stat().st_mtime
+    assert abs(datetime.fromisoformat(mtimes["same"]).timestamp() - local) <= 1
+    again = case_s3.cli("sync", str(tmp_path / "src"), bucket)
+    assert b"copied 0, updated 0, deleted 0, unchanged 2, errors 0" in again.stderr, again.stderr
+
+
+def test_a_touched_local_file_uploaded_before_only_gets_its_mtime(case_s3: Case, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"same": "s", "other": "a"})
+    bucket = case_s3.fresh()
+    assert case_s3.cli("sync", str(tmp_path / "src"), bucket).returncode == 0
+    (tmp_path / "src" / "other").write_text("b")
+    for name in ("same", "other"):
+        os.utime(tmp_path / "src" / name, (1_000_000_000, 1_000_000_000))
+    assert _lines(case_s3.cli("check", str(tmp_path / "src"), bucket).stdout) == ["* other", "= same"]
+    done = case_s3.cli("sync", "--json", str(tmp_path / "src"), bucket)
+    assert done.returncode == 0, done.stderr
+    assert sorted((r["action"], r["path"]) for r in _records(done.stdout)[:-1]) == \
+        [("set-metadata", "same"), ("update", "other")]
+    assert case_s3.cli("check", str(tmp_path / "src"), bucket).returncode == 0
+    assert b"unchanged 2" in case_s3.cli("sync", str(tmp_path / "src"), bucket).stderr
+
+
+def test_two_local_trees_are_not_hashed_a_touched_file_is_copied(run: Run, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", {"same": "s"})
+    _tree(tmp_path / "dst", {"same": "s"})
+    os.utime(tmp_path / "dst" / "same", (1_000_000_000, 1_000_000_000))
+    done = run("sync", "--json", "src", "dst")
+    assert [(r["action"], r["path"]) for r in _records(done.stdout)[:-1]] == [("update", "same")]
 
 
 def test_excluded_dst_files_survive_unless_delete_excluded(run: Run, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -102,6 +103,25 @@ def test_same_size_other_mtime_equal_stored_md5_only_updates_the_mtime() -> None
     other = _pair(T0, T0 + timedelta(hours=1), md5=("0" * 32, "1" * 32))
     assert comparator.compare("f", same.src, "f", same.dst) is Verdict.METADATA  # type: ignore[arg-type]
     assert comparator.compare("f", other.src, "f", other.dst) is Verdict.DIFFER  # type: ignore[arg-type]
+
+
+def test_another_mtime_hashes_the_local_side_only_when_the_other_knows_its_md5() -> None:
+    storage = _storage({"f": "x"}, {})
+    comparator = Comparator(storage, storage.mount("s"), storage.mount("d"), "size")
+    comparator.method = "size,mtime"
+    comparator.src_caps = Capabilities(True, timedelta(seconds=1), False, local_data=True)
+    comparator.dst_caps = Capabilities(True, timedelta(seconds=1), True)
+    x_md5 = "9dd4e461268c8034f5c8564e155c67a6"
+    same, other = (_pair(T0, T0 + timedelta(hours=1), md5=(None, md5)) for md5 in (x_md5, "1" * 32))
+    assert comparator.compare("tree/f", same.src, "f", same.dst) is Verdict.METADATA  # type: ignore[arg-type]
+    assert comparator.compare("tree/f", other.src, "f", other.dst) is Verdict.DIFFER  # type: ignore[arg-type]
+    # DST's md5 unknown (a multipart object without md5chksum): a copy, and SRC is not read
+    unknown = _pair(T0, T0 + timedelta(hours=1), md5=(None, None))
+    comparator.dst = SimpleNamespace(md5=lambda path: None)  # type: ignore[assignment]
+    assert comparator.compare("tree/missing", unknown.src, "f", unknown.dst) is Verdict.DIFFER  # type: ignore[arg-type]
+    both_local = Capabilities(True, timedelta(seconds=1), False, local_data=True)
+    comparator.dst_caps = both_local
+    assert comparator.compare("tree/f", same.src, "f", same.dst) is Verdict.DIFFER  # type: ignore[arg-type]
 
 
 def test_a_metadata_verdict_plans_set_metadata_with_the_source_mtime() -> None:
