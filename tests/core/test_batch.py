@@ -161,10 +161,10 @@ def _download_tree(storage: Storage, tmp_path: Path, count: int) -> dict[str, by
     return files
 
 
-def test_downloads_are_published_by_one_disk_thread_each_fsynced_before_its_rename(
-        storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The disk stage: one thread, far fewer file-system flushes than files, and still every
-    file's own fsync before the rename that publishes it (the real calls, counted)."""
+def _published(storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, trusted: bool
+               ) -> tuple[dict[str, bytes], list[tuple[str, str, str]]]:
+    """Downloads through the disk stage, the real fsync, syncfs and rename calls recorded in order;
+    `trusted`: whether a successful syncfs may stand for the files' own fsyncs (durable.flush_batch)."""
     from genrostore.core import durable
 
     files = _download_tree(storage, tmp_path, 200)
@@ -183,21 +183,55 @@ def test_downloads_are_published_by_one_disk_thread_each_fsynced_before_its_rena
         events.append(("flush", "", threading.current_thread().name))
         return real_flush(fd)
 
+    from genrostore.backends import local
+
+    real_create = local.create_temp
+
+    def create(target: str) -> tuple[int, str]:
+        fd, temp = real_create(target)
+        events.append(("create", temp, threading.current_thread().name))
+        return fd, temp
+
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(local, "create_temp", create)
     monkeypatch.setattr(durable, "flush_file_system", flush)
+    monkeypatch.setattr(durable, "_syncfs_reports_errors", lambda fd, device: trusted)
     outcome = _copy(storage, "a:tree/", "w:down/")
     assert not outcome.failures and len(outcome.copied) == len(files)
     for name, data in files.items():
         assert (tmp_path / "down" / name).read_bytes() == data, name
     assert {thread for _, _, thread in events} == {"genrostore-disk"}
+    assert len([kind for kind, _, _ in events if kind == "replace"]) == len(files)
+    assert sum(kind == "flush" for kind, _, _ in events) < len(files) / 2
+    return files, events
+
+
+def test_downloads_are_published_by_one_disk_thread_each_fsynced_before_its_rename(
+        storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a syncfs does not prove the files durable and error-free (another file system, an
+    older kernel): one thread, far fewer flushes than files, and every file's own fsync before
+    the rename that publishes it."""
+    _, events = _published(storage, tmp_path, monkeypatch, trusted=False)
     synced = {path for kind, path, _ in events if kind == "fsync"}
-    renamed = [path for kind, path, _ in events if kind == "replace"]
-    assert len(renamed) == len(files) and set(renamed) == synced
+    assert {path for kind, path, _ in events if kind == "replace"} == synced
     for index, (kind, path, _) in enumerate(events):
         if kind == "replace":
             assert ("fsync", path) in [(k, p) for k, p, _ in events[:index]], f"{path} renamed before its fsync"
-    assert sum(kind == "flush" for kind, _, _ in events) < len(files) / 2
+
+
+def test_a_syncfs_that_proves_the_batch_durable_stands_for_each_files_fsync(
+        storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file is renamed only after a flush of its file system that ran once it was written;
+    only a file alone in its batch pays an fsync of its own."""
+    files, events = _published(storage, tmp_path, monkeypatch, trusted=True)
+    assert sum(kind == "fsync" for kind, _, _ in events) < len(files) / 2
+    for index, (kind, path, _) in enumerate(events):
+        if kind == "replace":
+            since = [k for k, p, _ in events[:index]][max(i for i, (k, p, _) in enumerate(events[:index])
+                                                          if (k, p) == ("create", path)):]
+            assert "flush" in since or ("fsync", path) in [(k, p) for k, p, _ in events[:index]], \
+                f"{path} renamed with neither a flush since it was created nor its own fsync"
 
 
 def test_a_download_that_cannot_be_written_fails_alone_in_its_batch(storage: Storage, tmp_path: Path) -> None:

@@ -114,3 +114,18 @@ def test_the_real_syncfs_succeeds_here(tmp_path: Path) -> None:
         assert durable.flush_file_system(fd) is True
     finally:
         os.close(fd)
+
+
+def test_flush_batch_trusts_a_syncfs_only_where_it_reports_write_errors(tmp_path: Path) -> None:
+    """A successful syncfs stands for the batch's fsyncs on Linux ≥ 5.8 and a file system whose
+    sync is a full commit; procfs (like FUSE or NFS) is not one."""
+    with open(tmp_path / "f", "wb") as written:
+        device = os.fstat(written.fileno()).st_dev
+        expected = durable._kernel_reports_syncfs_errors() and durable._fs_type(written.fileno()) in durable._FULL_SYNCFS
+        assert durable.flush_batch(written.fileno(), device) is expected
+    fd = os.open("/proc/self/stat", os.O_RDONLY)
+    try:
+        assert durable._fs_type(fd) == 0x9FA0  # PROC_SUPER_MAGIC
+        assert not durable._full_syncfs(os.fstat(fd).st_dev, fd)
+    finally:
+        os.close(fd)

@@ -5,8 +5,8 @@ trading the GIL with the loop and the store client's own threads: 1,000 small fi
 about 200,000 `futex` calls against the bare requests' 35,000. Here the loop appends each
 file it has downloaded to a queue and one thread takes what has gathered: it writes every
 file of the batch to its temp file, makes them durable with one flush of their file system,
-then publishes each (its own fsync, cheap now, still reports its own error; then the rename
-`rules.write_with` would do). The loop hears of a whole batch in one wake-up. Files that
+then publishes each (the rename `rules.write_with` would do; first its own fsync, unless that
+flush proved the file on disk without error: `durable.flush_batch`). The loop hears of a whole batch in one wake-up. Files that
 arrive while a batch is written form the next one, so a batch is as large as the disk is slow.
 
 A small local file copied to a local disk (cp -r, sync) is read by the same thread from its
@@ -148,9 +148,8 @@ class DiskStage:
                 self._fill(item)
                 if item.writer is not None:
                     opened.append(item)
-            fd = getattr(opened[0].writer, "fileno", None) if len(opened) > 1 else None
-            if isinstance(fd, int):  # one journal commit for all; a lone file fsyncs in its commit
-                durable.flush_file_system(fd)
+            if len(opened) > 1:  # one journal commit for all; a lone file fsyncs in its commit
+                _flush(opened)
             for item in opened:
                 self._publish(item)
         finally:
@@ -245,6 +244,24 @@ class DiskStage:
         finally:
             with self.options.active_lock:
                 self.options.active.discard(writer)
+
+
+def _flush(opened: list[_Item]) -> None:
+    """One syncfs for the batch. Where it proves the files on disk without error (see
+    `durable.flush_batch`), those on its file system, all opened after the first, skip their
+    own fsync; anything else fsyncs in its commit, now with little left to write."""
+    first = opened[0].writer
+    fd, device = getattr(first, "fileno", None), getattr(first, "device", None)
+    if not isinstance(fd, int) or device is None:
+        return
+    on = device()
+    if not durable.flush_batch(fd, on):
+        return
+    for item in opened:
+        writer = item.writer
+        of = getattr(writer, "device", None)
+        if writer is not None and of is not None and of() == on:
+            writer.flushed_by_syncfs = True  # type: ignore[attr-defined]  # a local writer (it has `device`)
 
 
 def _resolve_soon(batch: list[_Item]) -> None:
