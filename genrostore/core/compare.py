@@ -6,8 +6,8 @@ size+md5 where both store an md5 and one cannot keep mtimes, else size only, sai
 stderr. `--checksum` hashes what has no stored md5 (streamed) and never falls back to size:
 rclone/rclone#7881 is what a silent fallback costs. Under size+mtime a file of the same size
 and another mtime is md5-checked where one side stores its md5 and the other's comes cheap
-(stored, or local bytes), as rclone does: equal, only the mtime is set, so a tree uploaded by a tool that stores no mtime converges
-without moving its bytes again.
+(stored, or local bytes), as rclone does: equal, only the mtime is set, so a tree uploaded by
+a tool that stores no mtime converges without moving its bytes again.
 """
 
 from __future__ import annotations
