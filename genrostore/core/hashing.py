@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import TYPE_CHECKING
 
 from genrostore.core.backend import CHUNK_SIZE
@@ -40,10 +41,13 @@ def md5_file(path: str) -> str:
 
 
 def _md5_file(path: str) -> str:
+    """The buffer is as large as the file, up to HASH_CHUNK: sync hashes small files on 16
+    threads, and a 4 MiB buffer each (zero-filled, so resident) doubled its peak RSS."""
     digest = hashlib.md5()
-    buffer = bytearray(HASH_CHUNK)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        buffer = bytearray(min(HASH_CHUNK, max(size + 1, 64 * 1024)))
+        view = memoryview(buffer)
         while True:
             size = handle.readinto(buffer)
             if not size:
