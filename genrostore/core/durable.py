@@ -46,7 +46,17 @@ class _Group:
 
 _GROUPS: dict[int, _Group] = {}
 _GROUPS_LOCK = threading.Lock()
-_syncfs: Any = None  # libc's syncfs, looked up on first use; False where there is none
+
+
+@cache
+def _libc(name: str) -> Any:
+    """A libc function by name (ctypes, imported on first use); None where there is none."""
+    try:
+        import ctypes
+
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
 
 
 def make_durable(fd: int, device: int) -> None:
@@ -92,17 +102,8 @@ def flush_file_system(fd: int) -> bool:
 
     Also for a caller that writes many files itself (pipeline/diskstage.py): after it, each
     file's own fsync finds nothing left to write."""
-    global _syncfs
-    if _syncfs is None:
-        try:
-            import ctypes
-
-            _syncfs = ctypes.CDLL(None, use_errno=True).syncfs
-        except (OSError, AttributeError):
-            _syncfs = False
-    if _syncfs is False:
-        return False
-    return bool(_syncfs(fd) == 0)
+    syncfs = _libc("syncfs")
+    return syncfs is not None and bool(syncfs(fd) == 0)
 
 
 def flush_batch(fd: int, device: int) -> bool:
@@ -138,12 +139,11 @@ def _full_syncfs(device: int, fd: int) -> bool:
 
 def _fs_type(fd: int) -> int | None:
     """fstatfs(2)'s f_type (the first field of struct statfs, a C long on Linux)."""
+    fstatfs = _libc("fstatfs")
+    if fstatfs is None:
+        return None
     import ctypes
 
-    try:
-        fstatfs = ctypes.CDLL(None, use_errno=True).fstatfs
-    except (OSError, AttributeError):
-        return None
     buffer = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux
     if fstatfs(fd, buffer) != 0:
         return None

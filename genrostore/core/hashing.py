@@ -45,8 +45,8 @@ def _md5_file(path: str) -> str:
     threads, and a 4 MiB buffer each (zero-filled, so resident) doubled its peak RSS."""
     digest = hashlib.md5()
     with open(path, "rb", buffering=0) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        buffer = bytearray(min(HASH_CHUNK, max(size + 1, 64 * 1024)))
+        length = os.fstat(handle.fileno()).st_size
+        buffer = bytearray(min(HASH_CHUNK, max(length + 1, 64 * 1024)))
         view = memoryview(buffer)
         while True:
             size = handle.readinto(buffer)

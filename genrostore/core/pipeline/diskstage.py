@@ -6,8 +6,9 @@ about 200,000 `futex` calls against the bare requests' 35,000. Here the loop app
 file it has downloaded to a queue and one thread takes what has gathered: it writes every
 file of the batch to its temp file, makes them durable with one flush of their file system,
 then publishes each (the rename `rules.write_with` would do; first its own fsync, unless that
-flush proved the file on disk without error: `durable.flush_batch`). The loop hears of a whole batch in one wake-up. Files that
-arrive while a batch is written form the next one, so a batch is as large as the disk is slow.
+flush proved the file on disk without error: `durable.flush_batch`). The loop hears of a
+whole batch in one wake-up. Files that arrive while a batch is written form the next one, so
+a batch is as large as the disk is slow.
 
 A small local file copied to a local disk (cp -r, sync) is read by the same thread from its
 source path instead (`put_local`): 1,000 copies then cost one thread's system calls, not four
