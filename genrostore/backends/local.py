@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
@@ -147,6 +148,8 @@ def mtime_ns(mtime: datetime) -> int:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PARENT_TTL = 1.0  # seconds a directory's resolution is reused (LocalBackend._resolve)
+_PARENTS_KEPT = 256
 
 
 def _entry(path: str, st: os.stat_result) -> Entry:
@@ -179,6 +182,7 @@ class LocalBackend(Backend):
             raise ConfigError(f"mount '{self.name}': local path must be absolute, got {options['path']!r}")
         self.root = os.path.normpath(root)
         self._real_root = os.path.realpath(self.root)
+        self._parents: dict[str, tuple[str, float]] = {}  # directory -> (its realpath, when)
 
     @classmethod
     def from_url(cls, url: str) -> tuple[dict[str, Any], str]:
@@ -192,11 +196,38 @@ class LocalBackend(Backend):
 
     def full(self, path: str) -> str:
         full = os.path.join(self.root, path) if path else self.root
-        real = os.path.realpath(full)
-        if self._real_root != "/" and real != self._real_root and not real.startswith(self._real_root + os.sep):
+        if self._real_root == "/":
+            return full  # every path resolves inside "/": nothing to resolve (plain local paths)
+        real = self._resolve(full)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
             raise NotPermitted("resolves outside the mount root (symlink)", path=path,
                                hint="links that leave a mount are not followed")
         return full
+
+    def _resolve(self, full: str) -> str:
+        """`os.path.realpath(full)` with the parent's resolution reused for _PARENT_TTL seconds.
+
+        A tree's files share their directory: one lstat of the leaf instead of one per
+        component, twice per file (measured: 8 lstats per small file of a 1,000-file upload).
+        The reuse is bounded in time, so a directory swapped for a link is seen about as soon
+        as before: realpath was always answered some time before the open it guards.
+        """
+        parent, name = os.path.split(full)
+        if not name or name in (".", ".."):
+            return os.path.realpath(full)
+        now = time.monotonic()
+        cached = self._parents.get(parent)
+        if cached is None or now - cached[1] > _PARENT_TTL:
+            if len(self._parents) >= _PARENTS_KEPT:
+                self._parents.clear()
+            cached = self._parents[parent] = (os.path.realpath(parent), now)
+        leaf = os.path.join(cached[0], name)
+        try:
+            if stat.S_ISLNK(os.lstat(leaf).st_mode):
+                return os.path.realpath(leaf)
+        except OSError:
+            pass  # absent: realpath resolves it to the same name
+        return leaf
 
 
     def local_path(self, path: str) -> str | None:

@@ -61,7 +61,15 @@ def _canonical(type_name: str) -> str:
 
 
 def backend_class(spec: BackendSpec) -> type[Backend]:
-    return getattr(importlib.import_module(spec.module), spec.cls)
+    """Asked per file (read-only checks, stream support): import_module's lookup only once."""
+    key = (spec.module, spec.cls)
+    cls = _CLASSES.get(key)
+    if cls is None:
+        cls = _CLASSES[key] = getattr(importlib.import_module(spec.module), spec.cls)
+    return cls
+
+
+_CLASSES: dict[tuple[str, str], type[Backend]] = {}
 
 
 def spec_for_scheme(scheme: str) -> BackendSpec:

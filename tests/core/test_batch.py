@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -139,6 +140,49 @@ def test_small_uploads_run_on_the_loop_and_larger_files_on_threads(storage: Stor
     assert backend.calls["write_small"] == len(files) - 1
     assert backend.calls["thread_write"] == 1
     assert backend.loop_threads == {"asyncmem-loop"}
+
+
+def test_an_upload_source_that_grew_since_its_listing_is_sent_whole(storage: Storage, tmp_path: Path) -> None:
+    """The read is sized by the listing; a file larger by now (still small) is read on to its end."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/grew.bin").write_bytes(b"x" * 100)
+    pairs = list(plan([storage.node("w:src/")], storage.node("a:up/"), recursive=True))
+    data = os.urandom(3000)
+    (tmp_path / "src/grew.bin").write_bytes(data)
+    outcome = run(iter(pairs), CopyOptions(jobs=4))
+    assert not outcome.failures
+    assert storage.node("a:up/grew.bin").read_bytes() == data
+    assert _backend(storage).calls["write_small"] == 1
+
+
+def test_an_upload_source_that_became_a_fifo_does_not_stop_the_loop(storage: Storage, tmp_path: Path) -> None:
+    """Opened without blocking, a FIFO is handed to the streamed copy on the disk pool; the
+    other files go on meanwhile, and the FIFO's bytes arrive once its writer writes them."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/a-pipe").write_bytes(b"")
+    (tmp_path / "src/b.bin").write_bytes(b"plain")
+    pairs = list(plan([storage.node("w:src/")], storage.node("a:up/"), recursive=True))
+    (tmp_path / "src/a-pipe").unlink()
+    os.mkfifo(tmp_path / "src/a-pipe")
+    backend = _backend(storage)
+    order: list[str] = []
+
+    def feed() -> None:
+        deadline = time.monotonic() + 5
+        while not backend.calls["write_small"] and time.monotonic() < deadline:
+            time.sleep(0.01)  # b.bin goes through while the FIFO waits
+        order.append("b.bin sent" if backend.calls["write_small"] else "the loop was stuck")
+        with open(tmp_path / "src/a-pipe", "wb") as pipe:
+            pipe.write(b"piped")
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    outcome = run(iter(pairs), CopyOptions(jobs=4))
+    feeder.join()
+    assert order == ["b.bin sent"]
+    assert not outcome.failures
+    assert storage.node("a:up/a-pipe").read_bytes() == b"piped"
+    assert storage.node("a:up/b.bin").read_bytes() == b"plain"
 
 
 def test_small_downloads_are_written_atomically_with_their_bytes(storage: Storage, tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import os
+import stat
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from genrostore.core.actions import Copy
 from genrostore.core.errors import GenrostoreError, Interrupted
-from genrostore.core.pipeline import copying, rules
+from genrostore.core.pipeline import copying, read, rules
 from genrostore.core.pipeline.decide import Decider, looks_at_destination
 from genrostore.core.pipeline.diskstage import DiskStage
 from genrostore.core.pipeline.options import CopyOptions
@@ -42,8 +44,9 @@ LoopOf = Callable[["Mount"], Any]
 Make = Callable[[], Any]
 
 
-def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str] | None:
-    """The one predicate: (event loop, how) when this pair travels as a coroutine, else None.
+def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str, str | None] | None:
+    """The one predicate: (event loop, how, local source path) when this pair travels as a
+    coroutine, else None.
 
     How: "between" (both ends on one loop), "upload" (a small local file to a store),
     "download" (a store to the local disk), "local" (a small file from one local disk to
@@ -59,16 +62,18 @@ def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str] 
     if src.mount.backend.features.local_disk and dst.mount.backend.features.local_disk:
         # No loop: the disk thread reads and writes it (diskstage.put_local). Not a size of 0:
         # a FIFO, socket or device lists so, and reading one may wait forever (threads take it).
-        return (None, "local") if entry.size and _local_path(src) is not None else None
+        path = _local_path(src) if entry.size else None
+        return (None, "local", path) if path is not None else None
     src_loop, dst_loop = loop_of(src.mount), loop_of(dst.mount)
     if (src_loop is None and dst_loop is None) or (entry.size is None and src_loop is None):
         return None  # an unknown size is found out by a batched read, capped at BATCH_MAX_SIZE
     if src_loop is not None and dst_loop is not None:
-        return (src_loop, "between") if src_loop is dst_loop else None
+        return (src_loop, "between", None) if src_loop is dst_loop else None
     if dst_loop is not None:
-        return (dst_loop, "upload") if _local_path(src) is not None else None
+        path = _local_path(src)
+        return (dst_loop, "upload", path) if path is not None else None
     if dst.mount.backend.features.local_disk:  # its writer resolves (and jails) the path itself
-        return src_loop, "download"
+        return src_loop, "download", None
     return None
 
 
@@ -116,20 +121,18 @@ class Batcher:
         how = route(Pair(action.src, action.dst, action.entry), self.options, self._loop_of)
         return how is not None and self._queue(action, token, how)
 
-    def _queue(self, action: Copy, token: Any, how: tuple[Any, str]) -> bool:
+    def _queue(self, action: Copy, token: Any, how: tuple[Any, str, str | None]) -> bool:
         if not rules.admit("copy", action.src, action.dst):
             return False
-        loop, kind = how
+        loop, kind, path = how
         if kind == "local":
-            source = _local_path(action.src)
-            assert source is not None
-            self._disk_stage().put_local(action, source, BATCH_MAX_SIZE, functools.partial(self._local_done, action, token))
+            assert path is not None
+            self._disk_stage().put_local(action, path, BATCH_MAX_SIZE, functools.partial(self._local_done, action, token))
             return True
         make: Make
         if kind == "between":
             make = functools.partial(self._between, action)
         elif kind == "upload":
-            path = _local_path(action.src)
             assert path is not None
             make = functools.partial(self._upload, action, path)
         else:
@@ -206,15 +209,15 @@ class Batcher:
         """A small local file is read on the loop: microseconds, cheaper than a thread hand-over."""
         src, dst = action.src, action.dst
         async with self._turn():
-            # open() of the local path: past the Mount's wrapper
-            with src.mount.bypassing(src.path), open(path, "rb") as handle:
-                data = handle.read(BATCH_MAX_SIZE + 1)
-            if len(data) <= BATCH_MAX_SIZE:
+            # os calls on the local path: past the Mount's wrapper
+            with src.mount.bypassing(src.path):
+                data = _read_regular(path, None if action.entry is None else action.entry.size)
+            if data is not None:
                 rules.before_publish(dst, self.options)
                 await dst.mount.write_small(dst.path, data, mtime=_mtime(action))
                 self.options.advance(len(data))
                 return
-        await self._streamed(action)  # it grew since it was listed
+        await self._streamed(action)  # it grew since it was listed, or is not a regular file
 
     async def _between(self, action: Copy) -> None:
         src, dst = action.src, action.dst
@@ -301,6 +304,19 @@ class Batcher:
 def _mtime(action: Copy) -> datetime | None:
     """The source's mtime, which the destination keeps where its backend can."""
     return None if action.entry is None or action.src.is_stdio else action.entry.mtime
+
+
+def _read_regular(path: str, size: int | None) -> bytes | None:
+    """A small regular file's bytes; None when it grew past the batch limit or is not a regular
+    file (a FIFO lists with size 0: opened without blocking, it goes to the streamed copy)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.set_blocking(fd, True)
+        return read.read_upto(fd, BATCH_MAX_SIZE, size)
+    finally:
+        os.close(fd)
 
 
 def _local_path(node: Any) -> str | None:

@@ -34,7 +34,7 @@ from genrostore.core import durable
 from genrostore.core.actions import Copy
 from genrostore.core.backend import Writer
 from genrostore.core.errors import Interrupted, Unsupported
-from genrostore.core.pipeline import copying, rules
+from genrostore.core.pipeline import copying, read, rules
 from genrostore.core.pipeline.options import CopyOptions
 
 if TYPE_CHECKING:
@@ -197,16 +197,13 @@ class DiskStage:
                                       "not copied")
                 os.set_blocking(fd, True)
                 mode = stat.S_IMODE(st.st_mode)
-                chunks, size = [], 0
-                while size <= item.limit and (chunk := os.read(fd, item.limit + 1 - size)):
-                    chunks.append(chunk)
-                    size += len(chunk)
+                data = read.read_upto(fd, item.limit, None if action.entry is None else action.entry.size)
             finally:
                 os.close(fd)
-        if size > item.limit:
+        if data is None:
             item.grew = True
         else:
-            item.data = b"".join(chunks)
+            item.data = data
         return mode
 
     def _stream_grown(self, batch: list[_Item]) -> None:
