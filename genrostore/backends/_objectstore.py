@@ -299,9 +299,17 @@ class ObjectStoreBackend(FsspecBackend):
                 stored = self.stored_mtime({"metadata": attributes})
                 return dataclasses.replace(found, mtime=stored) if stored is not None else found
             except FileNotFoundError:
-                self.check_bucket()  # a missing bucket is exit 3, not a missing file
-                if fast.has_prefix(key):
-                    return Entry(path, "dir")
+                # A directory is a prefix: one LIST; only when it finds nothing is the bucket
+                # checked (a missing bucket is exit 3, not a missing file) — one request less
+                # for every directory a command starts from.
+                try:
+                    if fast.has_prefix(key):
+                        self._bucket_checked = True  # a listing answered: the bucket exists
+                        return Entry(path, "dir")
+                except Exception:
+                    self.check_bucket()
+                    raise
+                self.check_bucket()
                 raise
         try:
             found = self.fs.info(self.full(path))

@@ -221,6 +221,47 @@ def test_a_directory_upload_is_one_put_per_object_and_nothing_else(case_s3: Case
     assert head["ContentType"] == "application/json"
 
 
+def test_an_upload_into_a_prefix_asks_nothing_of_the_destination(case_s3: Case, tmp_path: Path,
+                                                                 server_log: ServerLog) -> None:
+    """`cp -r dir/ s3:prefix/`: nothing can be in the way of a prefix, so only the PUTs are sent
+    (as aws and s5cmd); the prefix may even share its name with an object."""
+    (tmp_path / "up").mkdir()
+    for i in range(3):
+        (tmp_path / "up" / f"{i}.txt").write_bytes(pattern(50 + i))
+    base = case_s3.fresh()
+    storage = case_s3.storage()
+    storage.node(f"{base}/new").write(b"an object named like the prefix")
+    server_log.mark()
+    done = case_s3.cli("cp", "-r", str(tmp_path / "up") + "/", f"{base}/new/")
+    assert done.returncode == 0, done.stderr
+    prefix = base.split(":", 1)[1]
+    assert sorted(m for m, _ in server_log.requests(prefix)) == ["PUT"] * 3
+    assert storage.node(f"{base}/new/1.txt").read_bytes() == pattern(51)
+    assert storage.node(f"{base}/new").read_bytes() == b"an object named like the prefix"
+
+
+def test_a_directory_source_is_found_without_a_bucket_check(case_s3: Case, tmp_path: Path,
+                                                            server_log: ServerLog) -> None:
+    """Its HEAD misses, one LIST finds it: the listing proved the bucket, no third request."""
+    storage = case_s3.storage()
+    base = case_s3.fresh()
+    storage.node(f"{base}/d/a.txt").write(b"a")
+    server_log.mark()
+    done = case_s3.cli("cp", "-r", f"{base}/d/", str(tmp_path / "d") + "/")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "d/a.txt").read_bytes() == b"a"
+    assert server_log.requests("genrostore-bucket-check") == []
+
+
+def test_a_missing_bucket_is_still_exit_3_for_a_directory_source(cloud_s3: s3.S3Server, tmp_path: Path) -> None:
+    from tests.cases.cloud import s3_options
+
+    case = Case("gone", "gone", {**s3_options(cloud_s3), "bucket": "no-such-bucket-here"}, tmp_path)
+    done = case.cli("cp", "-r", "gone:d/", str(tmp_path / "out") + "/")
+    assert done.returncode == 3, done.stderr
+    assert b"no-such-bucket-here" in done.stderr
+
+
 def test_a_server_side_copy_is_one_copy_per_object(case_s3: Case, server_log: ServerLog) -> None:
     storage = case_s3.storage()
     base = case_s3.fresh()

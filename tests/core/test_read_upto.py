@@ -44,8 +44,10 @@ def test_the_limit_itself_is_admitted(tmp_path: Path) -> None:
     assert _read(tmp_path / "f", 100, 100) == b"x" * 100
 
 
-def test_a_short_read_is_not_taken_for_the_end() -> None:
-    """A pipe returns what it has: the rest, written later, is read on until the real end."""
+@pytest.mark.parametrize("stat_size", [False, True])
+def test_a_short_read_is_not_taken_for_the_end(stat_size: bool) -> None:
+    """A pipe returns what it has: the rest, written later, is read on until the real end
+    (also when a size was stat'ed: fewer bytes than that are not the end)."""
     reader, writer = os.pipe()
 
     def write_rest() -> None:
@@ -57,7 +59,7 @@ def test_a_short_read_is_not_taken_for_the_end() -> None:
     thread = threading.Thread(target=write_rest)
     thread.start()
     try:
-        assert read_upto(reader, 100, 10) == b"first-rest"
+        assert read_upto(reader, 100, 10, stat_size=stat_size) == b"first-rest"
     finally:
         thread.join()
         os.close(reader)
@@ -79,3 +81,16 @@ def test_a_short_read_then_more_than_the_limit_is_none() -> None:
     finally:
         thread.join()
         os.close(reader)
+
+
+def test_a_read_of_the_stat_size_is_the_end_and_a_grown_file_is_read_on(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x" * 50)
+    fd = os.open(tmp_path / "f", os.O_RDONLY)
+    try:
+        assert read_upto(fd, 100, 50, stat_size=True) == b"x" * 50
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert read_upto(fd, 100, 20, stat_size=True) == b"x" * 50  # grew after the fstat
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert read_upto(fd, 30, 20, stat_size=True) is None
+    finally:
+        os.close(fd)

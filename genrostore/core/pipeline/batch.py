@@ -211,7 +211,7 @@ class Batcher:
         async with self._turn():
             # os calls on the local path: past the Mount's wrapper
             with src.mount.bypassing(src.path):
-                data = _read_regular(path, None if action.entry is None else action.entry.size)
+                data = _read_regular(path)
             if data is not None:
                 rules.before_publish(dst, self.options)
                 await dst.mount.write_small(dst.path, data, mtime=_mtime(action))
@@ -306,15 +306,16 @@ def _mtime(action: Copy) -> datetime | None:
     return None if action.entry is None or action.src.is_stdio else action.entry.mtime
 
 
-def _read_regular(path: str, size: int | None) -> bytes | None:
+def _read_regular(path: str) -> bytes | None:
     """A small regular file's bytes; None when it grew past the batch limit or is not a regular
     file (a FIFO lists with size 0: opened without blocking, it goes to the streamed copy)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None
         os.set_blocking(fd, True)
-        return read.read_upto(fd, BATCH_MAX_SIZE, size)
+        return read.read_upto(fd, BATCH_MAX_SIZE, st.st_size, stat_size=True)
     finally:
         os.close(fd)
 

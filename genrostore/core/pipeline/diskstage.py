@@ -197,7 +197,7 @@ class DiskStage:
                                       "not copied")
                 os.set_blocking(fd, True)
                 mode = stat.S_IMODE(st.st_mode)
-                data = read.read_upto(fd, item.limit, None if action.entry is None else action.entry.size)
+                data = read.read_upto(fd, item.limit, st.st_size, stat_size=True)
             finally:
                 os.close(fd)
         if data is None:

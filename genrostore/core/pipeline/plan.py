@@ -153,6 +153,8 @@ def _tree_root(src: Node, dst: Node, *, many: bool) -> Node:
     content_only = src.trailing_slash or not src.path
     if not content_only and (many or dst.trailing_slash):
         return dst.child(src.basename)
+    if dst.trailing_slash and dst.mount.backend.features.implicit_dirs:
+        return dst  # `prefix/` of an object store: nothing can be in the way (aws and s5cmd ask nothing)
     try:
         dst_is_dir: bool | None = dst.info().is_dir
     except (FileNotFound, DirectoryNotFound):

@@ -50,21 +50,24 @@ def stream_to(node: Node, sink: Callable[[bytes], None], *, offset: int | None =
                 remaining -= len(chunk)
 
 
-def read_upto(fd: int, limit: int, expected: int | None = None) -> bytes | None:
+def read_upto(fd: int, limit: int, expected: int | None = None, *, stat_size: bool = False) -> bytes | None:
     """The whole file at `fd` if it holds at most `limit` bytes, else None (it is larger).
 
-    The first read asks for the listed size and one byte more: a read of `limit` + 1 bytes
+    The first read asks for the expected size and one byte more: a read of `limit` + 1 bytes
     allocates (and maps) the whole limit each time — 38 µs against 6 µs per 4 KiB file,
-    measured. A short read is confirmed by one more (of a byte: a file that grew since it was
-    listed is read on, up to the limit).
+    measured. A short read is the end when it gave exactly the size fstat just reported for
+    this fd (`stat_size`); otherwise it is confirmed by one more read, and a file that grew is
+    read on, up to the limit.
     """
     want = (limit if expected is None else min(expected, limit)) + 1
-    chunks = [os.read(fd, want)]
-    size = len(chunks[0])
+    first = os.read(fd, want)
+    if stat_size and len(first) == expected and len(first) < want:
+        return first
+    chunks, size = [first], len(first)
     while size <= limit:
         chunk = os.read(fd, 1 if size < want else min(limit + 1 - size, CHUNK_SIZE))
         if not chunk:
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return first if len(chunks) == 1 else b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
         want = 0  # reading on: each read may now be large
