@@ -305,6 +305,10 @@ class LocalBackend(Backend):
         if os.path.isdir(full):
             raise IsADirectoryError(full)
         try:
+            return AtomicFileWriter(full, mtime)
+        except FileNotFoundError:
+            pass  # a parent is missing: made below (tried first, it cost 3 system calls a file)
+        try:
             os.makedirs(os.path.dirname(full), exist_ok=True)
         except FileExistsError:  # a parent is a file: "not a directory", as the OS says deeper down
             raise NotADirectoryError(full) from None
