@@ -58,19 +58,24 @@ def create_temp(target: str) -> tuple[int, str]:
 class AtomicFileWriter(Writer):
     """Writes to a temp file beside the target and renames it into place on commit."""
 
-    def __init__(self, target: str, mtime: datetime | None = None) -> None:
+    def __init__(self, target: str, mtime: datetime | None = None, *, target_mode: int | None | bool = True) -> None:
+        """`target_mode`: the mode bits of the file the target held when the caller looked (None:
+        there was none), so the commit need not look again; True: unknown, looked up then."""
         self.target = target
         self.mtime = mtime  # set on the temp file before the rename: published with its time
+        self._target_mode = target_mode
         fd, self.temp = create_temp(target)
         self._file = os.fdopen(fd, "wb")
         self._written = 0  # through write(); the engine's kernel copy writes the fd itself
         self._synced = 0
+        self._stat: os.stat_result | None = None  # of the temp file, once written (device())
 
     @property
     def fileno(self) -> int:
         return self._file.fileno()
 
     def write(self, data: bytes) -> None:
+        self._stat = None
         self._file.write(data)
         self._written += len(data)
         if self._written - self._synced >= writeback.STEP:
@@ -86,12 +91,15 @@ class AtomicFileWriter(Writer):
     flushed_by_syncfs = False
 
     def device(self) -> int:
-        return os.fstat(self._file.fileno()).st_dev
+        """Asked once the bytes are written (pipeline/diskstage.py): its fstat serves the commit."""
+        self._file.flush()
+        self._stat = os.fstat(self._file.fileno())
+        return self._stat.st_dev
 
     def _commit(self) -> None:
         try:
             self._file.flush()
-            written = os.fstat(self._file.fileno())
+            written = self._stat or os.fstat(self._file.fileno())
             if not self.flushed_by_syncfs:
                 durable.make_durable(self._file.fileno(), written.st_dev)  # with the files finishing beside it
             self._file.close()
@@ -121,11 +129,15 @@ class AtomicFileWriter(Writer):
     source_mode: int | None = None
 
     def _mode(self) -> int:
-        try:
-            return stat.S_IMODE(os.stat(self.target).st_mode)
-        except FileNotFoundError:
-            base = self.source_mode if self.source_mode is not None else 0o666
-            return base & ~_UMASK
+        if self._target_mode is True:
+            try:
+                return stat.S_IMODE(os.stat(self.target).st_mode)
+            except FileNotFoundError:
+                pass
+        elif isinstance(self._target_mode, int):
+            return self._target_mode
+        base = self.source_mode if self.source_mode is not None else 0o666
+        return base & ~_UMASK
 
     def _abort(self) -> None:
         self._remove_temp()
@@ -302,17 +314,22 @@ class LocalBackend(Backend):
 
     def open_write(self, path: str, size_hint: int | None = None, mtime: datetime | None = None) -> Writer:
         full = self.full(path)
-        if os.path.isdir(full):
-            raise IsADirectoryError(full)
         try:
-            return AtomicFileWriter(full, mtime)
+            found: int | None = os.stat(full).st_mode  # one look: a directory in the way, the mode kept
+        except OSError:
+            found = None  # absent (or unreachable: creating the temp file says why)
+        if found is not None and stat.S_ISDIR(found):
+            raise IsADirectoryError(full)
+        mode = None if found is None else stat.S_IMODE(found)
+        try:
+            return AtomicFileWriter(full, mtime, target_mode=mode)
         except FileNotFoundError:
             pass  # a parent is missing: made below (tried first, it cost 3 system calls a file)
         try:
             os.makedirs(os.path.dirname(full), exist_ok=True)
         except FileExistsError:  # a parent is a file: "not a directory", as the OS says deeper down
             raise NotADirectoryError(full) from None
-        return AtomicFileWriter(full, mtime)
+        return AtomicFileWriter(full, mtime, target_mode=mode)
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
         full = self.full(path)

@@ -40,6 +40,23 @@ def test_a_temp_name_fits_255_bytes_is_recognised_and_keeps_whole_characters(len
     assert tempnames.temp_name(name) != temp
 
 
+def test_temp_names_do_not_repeat_in_a_process_nor_in_a_forked_child() -> None:
+    """Tokens come from the random module's generator: distinct in one process, and a child
+    made by fork (a cluster worker) does not replay its parent's sequence."""
+    names = {tempnames.temp_name("f") for _ in range(2000)}
+    assert len(names) == 2000 and all(tempnames.is_temp(name) for name in names)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        os.write(writer, tempnames.temp_name("f").encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    from_child = os.read(reader, 200).decode()
+    os.close(reader)
+    assert from_child != tempnames.temp_name("f")
+
+
 def test_only_genrostore_temp_names_are_recognised() -> None:
     assert tempnames.is_temp(".report.pdf.0a1b2c3d.genrostore-tmp")
     assert tempnames.is_temp(".report.pdf.jyai00r5.genrostore-tmp")  # earlier versions' local names
