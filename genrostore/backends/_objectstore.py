@@ -652,6 +652,36 @@ class ObjectStoreBackend(FsspecBackend):
         await self.fs._cp_file(self.full(src_path), dst.full(dst_path))
         return True
 
+    # -- the same as blocking calls on the engine's threads, on obstore (see Backend.blocking_small)
+    def blocking_small(self) -> bool:
+        # Measured (1,000 × 4 KiB, 16 in flight, rclone serve s3): blocking obstore calls on 16
+        # threads took 0.58 s to download, 0.64 s to upload and 0.79 s to copy server-side,
+        # against 0.82, 0.71 and 0.90 s awaited on one event loop.
+        return self.obstore is not None
+
+    def read_small_blocking(self, path: str, limit: int | None = None) -> bytes | None:
+        assert self.obstore is not None
+        return self.obstore.read_small_blocking(self.key(path), limit)
+
+    def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        assert self.obstore is not None
+        metadata = self.mtime_metadata(mtime)
+        if not metadata:
+            self.obstore.put(self.key(path), data, content_type(path))
+            return
+        import asyncio
+
+        pipe = self.fs._pipe_file(self.full(path), data, content_type=content_type(path), metadata=metadata)
+        asyncio.run_coroutine_threadsafe(pipe, self.fs.loop).result()  # as write_small: fsspec keeps the metadata
+
+    def copy_small_blocking(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        if not isinstance(dst, ObjectStoreBackend) or not self.same_store(dst) or self.obstore is None:
+            return False
+        if dst.bucket != self.bucket:
+            return False  # obstore copies inside one bucket; the engine reads and writes instead
+        self.obstore.copy(self.key(src_path), dst.key(dst_path))
+        return True
+
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         from genrostore.backends import _obstore
 

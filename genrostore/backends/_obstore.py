@@ -255,6 +255,12 @@ class ObstoreClient:
             return None
         return bytes(await result.bytes_async())
 
+    def read_small_blocking(self, key: str, limit: int | None) -> bytes | None:
+        result = self.ob.get(self.store, key)
+        if limit is not None and result.meta["size"] > limit:
+            return None
+        return bytes(result.bytes())
+
     def head(self, key: str) -> dict[str, Any]:
         return self.ob.head(self.store, key)
 

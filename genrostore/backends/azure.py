@@ -305,6 +305,11 @@ class AzureBackend(ObjectStoreBackend):
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(upload, self.fs.loop))
 
 
+    def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        assert self.obstore is not None  # blocking_small: only on obstore
+        self.obstore.put(self.key(path), data, content_type(path), self.mtime_metadata(mtime))
+
+
 class AzureWriter(Writer):
     """Small blobs are one Put Blob; larger ones are staged blocks committed as a list.
 

@@ -568,6 +568,10 @@ class S3Backend(ObjectStoreBackend):
         # With obstore, the batch runs on obstore's loop: s3fs's calls run on s3fs's own.
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(put, self.fs.loop))
 
+    def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        assert self.obstore is not None  # blocking_small: only on obstore
+        self.obstore.put(self.key(path), data, content_type(path), _mtime_metadata(mtime))
+
     async def copy_small(self, src_path: str, dst: Backend, dst_path: str) -> bool:
         """One CopyObject, no HEAD (the engine batches only objects it listed, far below 5 GiB)."""
         if not isinstance(dst, S3Backend) or not self.same_store(dst):

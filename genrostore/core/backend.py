@@ -381,6 +381,26 @@ class Backend(ABC):
         """A server-side copy on `batch_loop()`; False when `dst` is not in the same store."""
         return False
 
+    # -- optional: small files as blocking calls on the engine's threads ----------------------
+    def blocking_small(self) -> bool:
+        """True when small transfers are cheaper as blocking calls on a pool of threads than as
+        coroutines on `batch_loop()`: a client that waits with the GIL released (obstore),
+        where each awaited call would cost a cross-thread wake-up of the loop. The engine then
+        uses the `*_blocking` twins below."""
+        return False
+
+    def read_small_blocking(self, path: str, limit: int | None = None) -> bytes | None:
+        """`read_small` as a blocking call (see `blocking_small`)."""
+        raise self.unsupported("batched reads")
+
+    def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        """`write_small` as a blocking call (see `blocking_small`)."""
+        raise self.unsupported("batched writes")
+
+    def copy_small_blocking(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        """`copy_small` as a blocking call; False when `dst` is not in the same store."""
+        return False
+
     def translate_error(self, exc: BaseException, where: str) -> GenrostoreError | None:
         """Map this backend's client exceptions; None falls through to the generic mapping."""
         return None

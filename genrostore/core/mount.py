@@ -325,6 +325,26 @@ class Mount:
             raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
         return await self._acall(lambda: self.backend.copy_small(src_path, dst.backend, dst_path), src_path)
 
+    # -- the same as blocking calls (see Backend.blocking_small) -----------------------------------
+    def blocking_small(self) -> bool:
+        return not self.settings.dry_run and self.backend.blocking_small()
+
+    def read_small_blocking(self, path: str, limit: int | None = None) -> bytes | None:
+        return self._call(lambda: self.backend.read_small_blocking(path, limit), path)
+
+    def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        """The caller has already passed `permit` (on the planning thread)."""
+        backend = self.backend
+        if mtime is not None and backend.features.mtime:
+            self._call(lambda: backend.write_small_blocking(path, data, mtime=mtime), path)
+        else:
+            self._call(lambda: backend.write_small_blocking(path, data), path)
+
+    def copy_small_blocking(self, src_path: str, dst: Mount, dst_path: str) -> bool:
+        if dst.readonly:
+            raise ReadOnly(f"{dst.label(dst_path)}: the mount is read-only")
+        return self._call(lambda: self.backend.copy_small_blocking(src_path, dst.backend, dst_path), src_path)
+
     def close(self) -> None:
         """Close the backend; a failure here (an archive that cannot be published) is an error."""
         if self._backend is not None:

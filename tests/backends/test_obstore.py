@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,6 +261,37 @@ def test_a_missing_bucket_is_still_exit_3_for_a_directory_source(cloud_s3: s3.S3
     done = case.cli("cp", "-r", "gone:d/", str(tmp_path / "out") + "/")
     assert done.returncode == 3, done.stderr
     assert b"no-such-bucket-here" in done.stderr
+
+
+def test_small_files_on_obstore_are_blocking_requests_on_the_lane(case_s3: Case, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upload, server copy and download of small files: each one blocking obstore request on
+    the batcher's lane threads (no awaited call on the event loop)."""
+    import threading
+
+    from genrostore.backends import _obstore
+
+    seen: list[tuple[str, str]] = []
+    for name in ("put", "copy", "read_small_blocking", "put_async", "copy_async", "read_small"):
+        original = getattr(_obstore.ObstoreClient, name)
+
+        def recording(self: Any, *args: Any, __name: str = name, __original: Any = original, **kwargs: Any) -> Any:
+            seen.append((__name, threading.current_thread().name))
+            return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(_obstore.ObstoreClient, name, recording)
+    (tmp_path / "up").mkdir()
+    for i in range(3):
+        (tmp_path / "up" / f"{i}.txt").write_bytes(pattern(30 + i))
+    base = case_s3.fresh()
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    prefix = base.split(":", 1)[1]
+    storage.node("l:up/").copy_to(f"a:{prefix}/up/", recursive=True)
+    storage.node(f"a:{prefix}/up/").copy_to(f"a:{prefix}/copy/", recursive=True)
+    storage.node(f"a:{prefix}/copy/").copy_to(str(tmp_path / "down") + "/", recursive=True)
+    assert sorted(p.read_bytes() for p in (tmp_path / "down").iterdir()) == sorted(pattern(30 + i) for i in range(3))
+    assert sorted({name for name, _ in seen}) == ["copy", "put", "read_small_blocking"]
+    assert {thread.rsplit("_", 1)[0] for _, thread in seen} == {"genrostore-lane"}
 
 
 def test_a_server_side_copy_is_one_copy_per_object(case_s3: Case, server_log: ServerLog) -> None:

@@ -9,6 +9,13 @@ between local disks. Anything else takes the thread path: large files, stdin/std
 --no-clobber, --checksum, dry runs, read-only destinations, and pairs of stores on different
 loops. A file the listing gave no size for (HTTP) is read with a cap and, when larger,
 streamed on a thread after all.
+
+A store whose client blocks with the GIL released (obstore: `Backend.blocking_small`) takes
+its small files on the blocking lane instead: one file per call on `jobs` threads of this
+batcher, each a single request, with the same rules, disk stage and per-file failures. Awaited
+on the loop, every obstore call was a wake-up of the loop from a tokio thread: 1,000 × 4 KiB
+took 0.82 / 0.71 / 0.90 s (download / upload / server copy) awaited and 0.58 / 0.64 / 0.79 s
+blocking on 16 threads, bare obstore in both.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import os
 import stat
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,12 +48,17 @@ if TYPE_CHECKING:
 BATCH_MAX_SIZE = 256 * 1024
 
 LoopOf = Callable[["Mount"], Any]
+LaneOf = Callable[["Mount"], bool]
 Make = Callable[[], Any]
+# Where `route` sends a pair whose store prefers blocking calls (Backend.blocking_small): the
+# Batcher's pool of threads instead of an event loop.
+LANE: Any = "the blocking lane"
 
 
-def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str, str | None] | None:
-    """The one predicate: (event loop, how, local source path) when this pair travels as a
-    coroutine, else None.
+def route(pair: Pair, options: CopyOptions, loop_of: LoopOf,
+          lane_of: LaneOf = lambda mount: False) -> tuple[Any, str, str | None] | None:
+    """The one predicate: (event loop or LANE, how, local source path) when this pair travels
+    as a coroutine or on the blocking lane, else None.
 
     How: "between" (both ends on one loop), "upload" (a small local file to a store),
     "download" (a store to the local disk), "local" (a small file from one local disk to
@@ -64,6 +76,12 @@ def route(pair: Pair, options: CopyOptions, loop_of: LoopOf) -> tuple[Any, str, 
         # a FIFO, socket or device lists so, and reading one may wait forever (threads take it).
         path = _local_path(src) if entry.size else None
         return (None, "local", path) if path is not None else None
+    src_lane, dst_lane = lane_of(src.mount), lane_of(dst.mount)
+    if dst_lane and src.mount.backend.features.local_disk:
+        path = _local_path(src)
+        return (LANE, "upload", path) if path is not None else None
+    if src_lane and (dst_lane or dst.mount.backend.features.local_disk):
+        return LANE, ("between" if dst_lane else "download"), None
     src_loop, dst_loop = loop_of(src.mount), loop_of(dst.mount)
     if (src_loop is None and dst_loop is None) or (entry.size is None and src_loop is None):
         return None  # an unknown size is found out by a batched read, capped at BATCH_MAX_SIZE
@@ -97,6 +115,9 @@ class Batcher:
         self._stage: DiskStage | None = None  # downloaded small files, small local copies
         self._disk_busy = 0  # disk-pool calls running now (their writers may hold temp files)
         self._disk_idle = threading.Condition()
+        self._lanes: dict[int, bool] = {}
+        self._lane: ThreadPoolExecutor | None = None  # the blocking lane (Backend.blocking_small)
+        self._lane_pending: set[Future[None]] = set()
 
     def _loop_of(self, mount: Mount) -> Any:
         key = id(mount)
@@ -107,9 +128,18 @@ class Batcher:
                 self._loops[key] = None
         return self._loops[key]
 
+    def _lane_of(self, mount: Mount) -> bool:
+        key = id(mount)
+        if key not in self._lanes:
+            try:
+                self._lanes[key] = mount.blocking_small() and mount.batch_loop() is not None
+            except GenrostoreError:  # e.g. a missing bucket: the thread path reports it per file
+                self._lanes[key] = False
+        return self._lanes[key]
+
     def submit(self, pair: Pair, decide: Decider) -> bool:
         """Take `pair` when `route` sends it to an event loop; False: a worker thread takes it."""
-        how = route(pair, self.options, self._loop_of)
+        how = route(pair, self.options, self._loop_of, self._lane_of)
         if how is None:
             return False
         action = decide(pair, self.options)  # needs no look at the destination (see route)
@@ -118,13 +148,16 @@ class Batcher:
     def take(self, action: Copy, token: Any) -> bool:
         """Take an already decided Copy when `route` admits it (sync's plan decides before the
         executor sees it); `finish(token, ...)` hears how it ended. False: threads take it."""
-        how = route(Pair(action.src, action.dst, action.entry), self.options, self._loop_of)
+        how = route(Pair(action.src, action.dst, action.entry), self.options, self._loop_of, self._lane_of)
         return how is not None and self._queue(action, token, how)
 
     def _queue(self, action: Copy, token: Any, how: tuple[Any, str, str | None]) -> bool:
         if not rules.admit("copy", action.src, action.dst):
             return False
         loop, kind, path = how
+        if loop is LANE:
+            self._lane_submit(kind, action, token, path)
+            return True
         if kind == "local":
             assert path is not None
             self._disk_stage().put_local(action, path, BATCH_MAX_SIZE, functools.partial(self._local_done, action, token))
@@ -147,21 +180,21 @@ class Batcher:
         loop, queued = self._queued.pop(key)
         self._running.append(asyncio.run_coroutine_threadsafe(self._run_chunk(queued), loop))
         if len(self._running) > 4:  # a bounded queue: a listing streams in as chunks complete
-            from concurrent.futures import FIRST_COMPLETED, wait
-
             done, _ = wait(self._running, return_when=FIRST_COMPLETED)
             self._running = [future for future in self._running if future not in done]
 
     def drain(self) -> None:
         """Start what is queued and wait until every batched file is done."""
-        from concurrent.futures import wait
-
         for key in list(self._queued):
             self._flush(key)
         wait(self._running)
         for future in self._running:
             future.result()  # failures were recorded per file; only a bug in this module lands here
         self._running = []
+        wait(self._lane_pending)
+        for future in self._lane_pending:
+            future.result()
+        self._lane_pending = set()
         if self._stage is not None:
             self._stage.join()
 
@@ -179,6 +212,8 @@ class Batcher:
         self._queued.clear()
         for future in self._running:
             future.cancel()
+        if self._lane is not None:
+            self._lane.shutdown(wait=False, cancel_futures=True)
 
     async def _run_chunk(self, items: list[tuple[Callable[[], Any], Any]]) -> None:
         await asyncio.gather(*(self._guarded(make, token) for make, token in items))
@@ -264,6 +299,86 @@ class Batcher:
 
         await asyncio.get_running_loop().run_in_executor(self._disk_pool(), counted)
 
+    # -- the blocking lane: a small file per thread, blocking calls (Backend.blocking_small) ------
+    def _lane_submit(self, kind: str, action: Copy, token: Any, path: str | None) -> None:
+        """Run one file on the lane's `jobs` threads; the planning thread waits while `jobs` × 4
+        are queued, so a streamed listing keeps memory flat."""
+        if self._lane is None:
+            self._lane = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="genrostore-lane")
+        self._lane_pending.add(self._lane.submit(self._lane_one, kind, action, token, path))
+        if len(self._lane_pending) >= self.jobs * 4:
+            _, self._lane_pending = wait(self._lane_pending, return_when=FIRST_COMPLETED)
+
+    def _lane_one(self, kind: str, action: Copy, token: Any, path: str | None) -> None:
+        try:
+            if self.options.cancel.is_set():
+                raise Interrupted("interrupted")
+            if kind == "upload":
+                assert path is not None
+                self._upload_blocking(action, path)
+            elif kind == "between":
+                self._between_blocking(action)
+            else:
+                self._download_blocking(action, token)
+                return  # the disk stage tells `finish` once the file is published
+        except Exception as exc:  # noqa: BLE001 - recorded against the file, like a worker's failure
+            self.finish(token, exc)
+            return
+        self.finish(token, True)
+
+    def _upload_blocking(self, action: Copy, path: str) -> None:
+        src, dst = action.src, action.dst
+        with src.mount.bypassing(src.path):  # os calls on the local path: past the Mount's wrapper
+            data = _read_regular(path)
+        if data is None:
+            self._streamed_here(action)  # it grew since it was listed, or is not a regular file
+            return
+        rules.before_publish(dst, self.options)
+        dst.mount.write_small_blocking(dst.path, data, mtime=_mtime(action))
+        self.options.advance(len(data))
+
+    def _between_blocking(self, action: Copy) -> None:
+        src, dst = action.src, action.dst
+        rules.before_publish(dst, self.options)
+        if src.mount.copy_small_blocking(src.path, dst.mount, dst.path):
+            self.options.advance(action.entry.size or 0 if action.entry is not None else 0)
+            return
+        data = src.mount.read_small_blocking(src.path, BATCH_MAX_SIZE)
+        if data is None:
+            self._streamed_here(action)
+            return
+        rules.before_publish(dst, self.options)
+        dst.mount.write_small_blocking(dst.path, data, mtime=_mtime(action))
+        self.options.advance(len(data))
+
+    def _download_blocking(self, action: Copy, token: Any) -> None:
+        """The GET on this thread; the disk stage publishes the file and calls `finish`."""
+        data = action.src.mount.read_small_blocking(action.src.path, BATCH_MAX_SIZE)
+        if data is None:
+            self._streamed_here(action)
+            self.finish(token, True)
+            return
+
+        def published(failure: BaseException | None) -> None:
+            if failure is not None:
+                self.finish(token, failure)
+                return
+            self.options.advance(len(data))
+            self.finish(token, True)
+
+        self._disk_stage().put_data(action.dst, data, _mtime(action), published)
+
+    def _streamed_here(self, action: Copy) -> None:
+        """`_streamed` on this lane thread, counted so Ctrl-C waits for its writer to abort."""
+        entry = action.entry
+        unsized = Copy(action.src, action.dst, None if entry is None else dataclasses.replace(entry, size=None),
+                       action.reason)
+        self._count_busy(1)
+        try:
+            copying.copy(unsized, self.options)
+        finally:
+            self._count_busy(-1)
+
     def settle(self, timeout: float) -> None:
         """After Ctrl-C: let running disk writes see the cancel flag and remove their temp files.
 
@@ -294,6 +409,9 @@ class Batcher:
 
     def close(self) -> None:
         """Stop the disk pool and stage; after Ctrl-C queued writes are dropped, not waited for."""
+        if self._lane is not None:
+            interrupted = self.options.cancel.is_set()
+            self._lane.shutdown(wait=not interrupted, cancel_futures=interrupted)
         if self._stage is not None:
             self._stage.close()  # after Ctrl-C its queued files are refused at once
         if self._disk is not None:

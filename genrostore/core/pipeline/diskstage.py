@@ -84,6 +84,11 @@ class DiskStage:
         self._enqueue(_Item(dst, data, mtime, loop=loop, future=future))
         await future
 
+    def put_data(self, dst: Node, data: bytes, mtime: datetime | None, done: Done) -> None:
+        """Publish `data` at `dst` atomically; `done(failure or None)` is called on the disk
+        thread once it is (the blocking lane's downloads). Blocks while the queue is full."""
+        self._enqueue(_Item(dst, data, mtime, done=done), wait=True)
+
     def put_local(self, action: Copy, source: str, limit: int, done: Done) -> None:
         """Copy the local file `source` (at most `limit` bytes, else streamed) to `action.dst`;
         `done(failure or None)` is called on the disk thread. Blocks while the queue is full."""
