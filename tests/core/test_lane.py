@@ -7,7 +7,6 @@ ran on; tests/backends/test_obstore.py runs the same path against moto.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from datetime import datetime
@@ -21,12 +20,11 @@ from genrostore.backends.memory import MemoryBackend
 from genrostore.core import registry
 from genrostore.core.backend import Backend
 from genrostore.core.errors import Interrupted, NotPermitted
-from genrostore.core.pipeline.batch import BATCH_MAX_SIZE
 from genrostore.core.pipeline.execute import run
 from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.pipeline.plan import plan
 from genrostore.core.schema import BackendSpec
-from tests.core.test_batch import AsyncMemoryBackend
+from tests.core.test_batch import AsyncMemoryBackend, _copy, _tree
 
 SPEC = BackendSpec(type="blockmem", summary="memory with blocking small-file calls", options=(),
                    module=__name__, cls="BlockingMemoryBackend")
@@ -77,19 +75,6 @@ def _backend(storage: Storage) -> BlockingMemoryBackend:
     backend = storage.mount("b").backend
     assert isinstance(backend, BlockingMemoryBackend)
     return backend
-
-
-def _tree(root: Path, count: int = 30) -> dict[str, bytes]:
-    files = {f"sub/{i:02}.bin": os.urandom(100 + i) for i in range(count)}
-    files["big.bin"] = os.urandom(BATCH_MAX_SIZE + 1)  # one past the limit: the thread path
-    for name, data in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    return files
-
-
-def _copy(storage: Storage, src: str, dst: str, **options: Any) -> Any:
-    return run(plan([storage.node(src)], storage.node(dst), recursive=True), CopyOptions(jobs=4, **options))
 
 
 def test_uploads_downloads_and_copies_run_on_the_lane_not_the_loop(storage: Storage, tmp_path: Path) -> None:
