@@ -258,10 +258,13 @@ class S3Commands:
                     env={**self.server.client_env(), "AWS_ENDPOINT_URL": self.server.endpoint_url},
                     prepare=prepare, reference=True)
 
-    def obstore_floor(self, mode: str, source: str, destination: str, prepare: Callable[[int], None]) -> Tool:
-        """The bare obstore requests of a small-file case (benchmarks/obstore_floor.py), for reference."""
+    def obstore_floor(self, mode: str, source: str, destination: str, prepare: Callable[[int], None],
+                      *, blocking: bool = False) -> Tool:
+        """The bare obstore requests of a small-file case (benchmarks/obstore_floor.py), for
+        reference: awaited on one loop, or (`blocking`) on threads as genrostore's lane makes them."""
         script = str(Path(__file__).with_name("obstore_floor.py"))
-        return Tool("obstore floor", [sys.executable, script, mode, source, destination],
+        return Tool("obstore floor (blocking)" if blocking else "obstore floor",
+                    [sys.executable, script, *(["--blocking"] if blocking else []), mode, source, destination],
                     env={**self.server.client_env(), "AWS_ENDPOINT_URL": self.server.endpoint_url},
                     prepare=prepare, reference=True)
 
@@ -282,6 +285,7 @@ def small_upload(space: Workspace, runs: int) -> Case:
         s3.aws("cp", "--recursive", "small", f"s3://{BUCKET}/up-aws-{{run}}/", prepare=clear("up-aws-")),
         s3.floor("up", "small", f"{BUCKET}/up-fl-{{run}}", prepare=clear("up-fl-")),
         s3.obstore_floor("up", "small", f"{BUCKET}/up-ob-{{run}}", prepare=clear("up-ob-")),
+        s3.obstore_floor("up", "small", f"{BUCKET}/up-obb-{{run}}", prepare=clear("up-obb-"), blocking=True),
     ]
     last = str(runs - 1)
     return Case("small-upload", f"4. {n:,} × {_size(space.sizes.small_size)} files, local → S3", tools,
@@ -332,6 +336,7 @@ def small_download(space: Workspace, runs: int) -> Case:
         s3.aws("cp", "--recursive", f"s3://{BUCKET}/src-small", "out/aws-{run}", prepare=out("aws-")),
         s3.floor("down", f"{BUCKET}/src-small", "out/fl-{run}", prepare=out("fl-")),
         s3.obstore_floor("down", f"{BUCKET}/src-small", "out/ob-{run}", prepare=out("ob-")),
+        s3.obstore_floor("down", f"{BUCKET}/src-small", "out/obb-{run}", prepare=out("obb-"), blocking=True),
     ]
     last = str(runs - 1)
     return Case("small-download", f"6a. {n:,} small files, S3 → local", tools, SMALL_TARGET, runs,
@@ -351,6 +356,8 @@ def server_copy(space: Workspace, runs: int) -> Case:
                prepare=clear("cp-aws-")),
         s3.floor("copy", f"{BUCKET}/src-small", f"{BUCKET}/cp-fl-{{run}}", prepare=clear("cp-fl-")),
         s3.obstore_floor("copy", f"{BUCKET}/src-small", f"{BUCKET}/cp-ob-{{run}}", prepare=clear("cp-ob-")),
+        s3.obstore_floor("copy", f"{BUCKET}/src-small", f"{BUCKET}/cp-obb-{{run}}", prepare=clear("cp-obb-"),
+                         blocking=True),
     ]
     last = str(runs - 1)
     return Case("server-copy", f"6b. {n:,} objects, S3 → S3 server-side copy", tools, SMALL_TARGET, runs,
