@@ -57,7 +57,11 @@ def wheel(dist: Path) -> Path:
 @pytest.fixture(scope="session")
 def pipx_bin(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("pipx")
-    env = {"PIPX_HOME": str(home / "home"), "PIPX_BIN_DIR": str(home / "bin"), "PIPX_MAN_DIR": str(home / "man")}
+    # Every pipx directory under the test's own home: the completion directory too, or pipx links
+    # the wheel's completion script into the user's ~/.local/share, where two xdist workers
+    # installing at once collide on one link (seen: FileNotFoundError in pipx's unlink).
+    env = {"PIPX_HOME": str(home / "home"), "PIPX_BIN_DIR": str(home / "bin"), "PIPX_MAN_DIR": str(home / "man"),
+           "PIPX_COMPLETION_DIR": str(home / "completions")}
     result = _run(sys.executable, "-m", "pipx", "install", wheel, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return home / "bin" / "genrostore"
