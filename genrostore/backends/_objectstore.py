@@ -715,6 +715,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # a Content-Encoding instead would have browsers and HTTP clients unpack it on download.
 _COMPRESSED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz",
                      "compress": "application/x-compress", "br": "application/x-brotli"}
+_MIME_INIT = threading.Lock()
 
 
 def content_type(name: str) -> str:
@@ -722,6 +723,10 @@ def content_type(name: str) -> str:
     rclone and s5cmd do (a browser or CDN serves the object by it); unknown: octet-stream."""
     import mimetypes
 
+    if not mimetypes.inited:
+        with _MIME_INIT:  # once: the lane's threads would each parse /etc/mime.types at the same time
+            if not mimetypes.inited:
+                mimetypes.init()
     kind, encoding = mimetypes.guess_type(name.rsplit("/", 1)[-1])
     if encoding:
         return _COMPRESSED_TYPES.get(encoding, DEFAULT_CONTENT_TYPE)

@@ -8,6 +8,7 @@ ran on; tests/backends/test_obstore.py runs the same path against moto.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -164,3 +165,39 @@ def test_the_blocking_twins_default_to_unsupported() -> None:
     assert isinstance(backend, MemoryBackend)
     assert backend.blocking_small() is False
     assert backend.copy_small_blocking("a", backend, "b") is False
+
+
+def test_the_planning_thread_waits_while_jobs_times_four_files_are_queued(
+        storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genrostore.core.pipeline import batch
+
+    files = _tree(tmp_path / "src", count=60)
+    backend = _backend(storage)
+    gate = threading.Event()
+    write = backend.write_small_blocking
+
+    def held(path: str, data: bytes, mtime: datetime | None = None) -> None:
+        gate.wait(30)
+        write(path, data, mtime)
+
+    monkeypatch.setattr(backend, "write_small_blocking", held)
+    submitted: list[str] = []
+    submit = batch.Batcher._lane_submit
+
+    def counting(self: batch.Batcher, kind: str, action: Any, token: Any, path: str | None) -> None:
+        submitted.append(kind)
+        submit(self, kind, action, token, path)
+
+    monkeypatch.setattr(batch.Batcher, "_lane_submit", counting)
+    outcomes: list[Any] = []
+    worker = threading.Thread(target=lambda: outcomes.append(
+        run(plan([storage.node("w:src/")], storage.node("b:up/"), recursive=True), CopyOptions(jobs=2))))
+    worker.start()
+    try:
+        time.sleep(0.5)  # unbounded, the listing would have handed over all 60 files by now
+        assert len(submitted) <= 2 * 4 + 1  # the queue's 8, and the planner blocked on the 9th
+    finally:
+        gate.set()
+        worker.join(30)
+    assert len(submitted) == len(files) - 1  # big.bin is streamed on a thread
+    assert not outcomes[0].failures and len(outcomes[0].copied) == len(files)
