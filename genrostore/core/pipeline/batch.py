@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from genrostore.core.actions import Copy
 from genrostore.core.errors import GenrostoreError, Interrupted
 from genrostore.core.pipeline import copying, read, rules
+from genrostore.core.pipeline.bounded import BoundedPool
 from genrostore.core.pipeline.decide import Decider, looks_at_destination
 from genrostore.core.pipeline.diskstage import DiskStage
 from genrostore.core.pipeline.options import CopyOptions
@@ -116,11 +117,7 @@ class Batcher:
         self._disk_busy = 0  # disk-pool calls running now (their writers may hold temp files)
         self._disk_idle = threading.Condition()
         self._lanes: dict[int, bool] = {}
-        self._lane: ThreadPoolExecutor | None = None  # the blocking lane (Backend.blocking_small)
-        self._lane_pending: set[Future[None]] = set()
-        # Room for `jobs` × 4 queued lane files: a semaphore, not `wait(FIRST_COMPLETED)` over the
-        # pending futures, which takes every future's lock twice per call (~60 µs a file, measured).
-        self._lane_room = threading.Semaphore(jobs * 4)
+        self._lane: BoundedPool | None = None  # the blocking lane (Backend.blocking_small)
 
     def _loop_of(self, mount: Mount) -> Any:
         key = id(mount)
@@ -194,10 +191,8 @@ class Batcher:
         for future in self._running:
             future.result()  # failures were recorded per file; only a bug in this module lands here
         self._running = []
-        pending = list(self._lane_pending)  # a copy: lane threads discard the finished ones
-        wait(pending)
-        for future in pending:
-            future.result()
+        if self._lane is not None:
+            self._lane.join()
         if self._stage is not None:
             self._stage.join()
 
@@ -216,7 +211,7 @@ class Batcher:
         for future in self._running:
             future.cancel()
         if self._lane is not None:
-            self._lane.shutdown(wait=False, cancel_futures=True)
+            self._lane.shutdown(wait=False, cancel=True)
 
     async def _run_chunk(self, items: list[tuple[Callable[[], Any], Any]]) -> None:
         await asyncio.gather(*(self._guarded(make, token) for make, token in items))
@@ -307,20 +302,8 @@ class Batcher:
         """Run one file on the lane's `jobs` threads; the planning thread waits while `jobs` × 4
         are queued, so a streamed listing keeps memory flat."""
         if self._lane is None:
-            self._lane = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="genrostore-lane")
-        self._lane_room.acquire()
-        try:
-            future = self._lane.submit(self._lane_one, kind, action, token, path)
-        except BaseException:
-            self._lane_room.release()
-            raise
-        self._lane_pending.add(future)
-        future.add_done_callback(self._lane_done)
-
-    def _lane_done(self, future: Future[None]) -> None:
-        """On the lane's thread (or at once, if already done): give the queue slot back."""
-        self._lane_pending.discard(future)
-        self._lane_room.release()
+            self._lane = BoundedPool(self.jobs, self.jobs * 4, "genrostore-lane")
+        self._lane.submit(self._lane_one, kind, action, token, path)
 
     def _lane_one(self, kind: str, action: Copy, token: Any, path: str | None) -> None:
         try:
@@ -424,7 +407,7 @@ class Batcher:
         """Stop the disk pool and stage; after Ctrl-C queued writes are dropped, not waited for."""
         if self._lane is not None:
             interrupted = self.options.cancel.is_set()
-            self._lane.shutdown(wait=not interrupted, cancel_futures=interrupted)
+            self._lane.shutdown(wait=not interrupted, cancel=interrupted)
         if self._stage is not None:
             self._stage.close()  # after Ctrl-C its queued files are refused at once
         if self._disk is not None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Generic, TypeVar
 
 from genrostore.core import signals
 from genrostore.core.actions import Copy
 from genrostore.core.errors import GenrostoreError, Interrupted, translate
 from genrostore.core.pipeline.batch import Batcher
+from genrostore.core.pipeline.bounded import BoundedPool
 from genrostore.core.pipeline.decide import Decider, copy_or_skip
 from genrostore.core.pipeline.executors import perform
 from genrostore.core.pipeline.options import CopyOptions
@@ -40,8 +40,7 @@ class Executor(Generic[K]):
         self.options = options
         self.finish = finish
         self.jobs = max(1, options.jobs)
-        self._pending: set[Future[None]] = set()
-        self._pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix=prefix) if self.jobs > 1 else None
+        self._pool = BoundedPool(self.jobs, self.jobs * 4, prefix) if self.jobs > 1 else None
         self.batcher = Batcher(options, finish, self.jobs) if self.jobs > 1 else None
         self._interrupted = False
 
@@ -54,9 +53,7 @@ class Executor(Generic[K]):
         if self._pool is None:
             self._one(token, work)
             return
-        self._pending.add(self._pool.submit(self._one, token, work))
-        if len(self._pending) >= self.jobs * 4:  # bounded queue: listings stream, memory stays flat
-            _, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+        self._pool.submit(self._one, token, work)  # a bounded queue: listings stream, memory stays flat
 
     def _one(self, token: K, work: Callable[[], bool]) -> None:
         try:
@@ -70,8 +67,8 @@ class Executor(Generic[K]):
         """Wait until everything submitted so far has finished (batched files included)."""
         if self.batcher is not None:
             self.batcher.drain()
-        wait(self._pending)
-        self._pending = set()
+        if self._pool is not None:
+            self._pool.join()
 
     def interrupt(self) -> None:
         """Ctrl-C: stop workers; writers still blocked (a source that stays open) are aborted here."""
@@ -81,8 +78,8 @@ class Executor(Generic[K]):
             self.batcher.cancel()
             self.batcher.settle(timeout=2.0)
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            wait(self._pending, timeout=2.0)
+            self._pool.shutdown(wait=False, cancel=True)
+            self._pool.settle(timeout=2.0)
         self.options.abort_active()
 
     def __enter__(self) -> Executor[K]:
