@@ -653,6 +653,9 @@ class ObjectStoreBackend(FsspecBackend):
         return True
 
     # -- the same as blocking calls on the engine's threads, on obstore (see Backend.blocking_small)
+    def ready_small(self) -> None:
+        self.check_bucket()
+
     def blocking_small(self) -> bool:
         # Measured (1,000 × 4 KiB, 16 in flight, rclone serve s3): blocking obstore calls on 16
         # threads took 0.58 s to download, 0.64 s to upload and 0.79 s to copy server-side,

@@ -15,7 +15,6 @@ the mount's configuration. `--debug` says which client a mount got and why.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib
 import logging
@@ -40,6 +39,8 @@ from genrostore.core.errors import (
 from genrostore.core.registry import require
 
 if TYPE_CHECKING:
+    import asyncio
+
     from genrostore.backends._objectstore import ObjectStoreBackend
 
 CLIENTS = ("auto", "obstore", "fsspec")
@@ -212,6 +213,8 @@ _LOOP_LOCK = threading.Lock()
 
 def event_loop() -> asyncio.AbstractEventLoop:
     """One asyncio loop thread for every obstore mount: the engine batches small files on it."""
+    import asyncio  # here, not at the top: the blocking lane never needs a loop
+
     global _LOOP
     with _LOOP_LOCK:
         if _LOOP is None:
@@ -340,6 +343,8 @@ class ObstoreClient:
                                          use_multipart=False)
         digest = hashlib.md5(data).hexdigest()
         if etag_md5(result.get("e_tag")) != digest and self.backend.spec.type == "s3":
+            import asyncio
+
             await asyncio.get_running_loop().run_in_executor(
                 None, self.backend.check_put, key, digest, result.get("e_tag"))
 

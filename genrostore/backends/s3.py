@@ -8,7 +8,6 @@ parts, keeps a few in flight, and records the real md5 (rclone's `md5chksum` met
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -239,6 +238,8 @@ class S3Backend(ObjectStoreBackend):
 
     def submit(self, method: str, **kwargs: Any) -> Future[Any]:
         """Start one S3 API call on s3fs's event loop without waiting for it."""
+        import asyncio  # s3fs's paths only (it imports asyncio itself): obstore's lane never needs it
+
         return asyncio.run_coroutine_threadsafe(self.fs._call_s3(method, **kwargs), self.fs.loop)
 
     def delete_keys(self, names: list[str]) -> None:
@@ -369,6 +370,8 @@ class S3Backend(ObjectStoreBackend):
         return _with_stamps(batch, stamps)
 
     def _stamps_by_s3fs(self, files: list[Entry]) -> dict[str, datetime | None]:
+        import asyncio
+
         from fsspec.asyn import sync
 
         limit = asyncio.Semaphore(HEADS_IN_FLIGHT)
@@ -566,6 +569,8 @@ class S3Backend(ObjectStoreBackend):
                                ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
                                ContentType=content_type(path), Metadata=_mtime_metadata(mtime))
         # With obstore, the batch runs on obstore's loop: s3fs's calls run on s3fs's own.
+        import asyncio
+
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(put, self.fs.loop))
 
     def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:

@@ -389,6 +389,11 @@ class Backend(ABC):
         uses the `*_blocking` twins below."""
         return False
 
+    def ready_small(self) -> None:  # noqa: B027 - an optional hook: most stores need no check
+        """Fail now, on the planning thread, when small transfers cannot work at all (an object
+        store's missing bucket: exit 3 once, not a failure per file). Called once per mount
+        before the blocking lane's first file; `batch_loop` makes the same check itself."""
+
     def read_small_blocking(self, path: str, limit: int | None = None) -> bytes | None:
         """`read_small` as a blocking call (see `blocking_small`)."""
         raise self.unsupported("batched reads")

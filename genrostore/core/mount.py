@@ -327,7 +327,12 @@ class Mount:
 
     # -- the same as blocking calls (see Backend.blocking_small) -----------------------------------
     def blocking_small(self) -> bool:
-        return not self.settings.dry_run and self.backend.blocking_small()
+        """Whether small files take the blocking lane; the store is checked once when they do
+        (a missing bucket raises here, before any file)."""
+        if self.settings.dry_run or not self.backend.blocking_small():
+            return False
+        self._call(self.backend.ready_small, None)
+        return True
 
     def read_small_blocking(self, path: str, limit: int | None = None) -> bytes | None:
         return self._call(lambda: self.backend.read_small_blocking(path, limit), path)

@@ -136,6 +136,25 @@ class RelativeBackend(Backend):
         target, target_path = self._unwrap(dst, dst_path)
         return await self.inner.copy_small(self.full(src_path), target, target_path)
 
+    def blocking_small(self) -> bool:
+        return self.inner.blocking_small()
+
+    def ready_small(self) -> None:
+        self.inner.ready_small()
+
+    def read_small_blocking(self, path: str, limit: int | None = None) -> bytes | None:
+        return self.inner.read_small_blocking(self.full(path), limit)
+
+    def write_small_blocking(self, path: str, data: bytes, mtime: datetime | None = None) -> None:
+        if mtime is None:
+            self.inner.write_small_blocking(self.full(path), data)
+        else:
+            self.inner.write_small_blocking(self.full(path), data, mtime=mtime)
+
+    def copy_small_blocking(self, src_path: str, dst: Backend, dst_path: str) -> bool:
+        target, target_path = self._unwrap(dst, dst_path)
+        return self.inner.copy_small_blocking(self.full(src_path), target, target_path)
+
     def incomplete_uploads(self, path: str) -> Iterator[Upload]:
         for upload in self.inner.incomplete_uploads(self.full(path)):
             inner = upload.path

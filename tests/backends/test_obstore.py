@@ -263,6 +263,40 @@ def test_a_missing_bucket_is_still_exit_3_for_a_directory_source(cloud_s3: s3.S3
     assert b"no-such-bucket-here" in done.stderr
 
 
+def test_an_upload_of_small_files_to_a_missing_bucket_is_exit_3(cloud_s3: s3.S3Server, tmp_path: Path) -> None:
+    """The lane checks the bucket once, on the planning thread; the thread path then fails each
+    file with the missing bucket's error (as aws and s5cmd do), and nothing is created."""
+    from tests.cases.cloud import s3_options
+
+    (tmp_path / "up").mkdir()
+    for i in range(5):
+        (tmp_path / "up" / f"{i}.txt").write_bytes(pattern(10 + i))
+    case = Case("gone", "gone", {**s3_options(cloud_s3), "bucket": "no-such-bucket-here"}, tmp_path)
+    done = case.cli("cp", "-r", str(tmp_path / "up") + "/", "gone:d/")
+    assert done.returncode == 3, done.stderr
+    assert b"5 of 5 file(s) failed" in done.stderr
+    assert done.stderr.count(b"no such bucket 'no-such-bucket-here'") == 5, done.stderr
+
+
+def test_the_lane_starts_no_event_loop(case_s3: Case, tmp_path: Path) -> None:
+    """Upload, server copy and download of small files on the lane: no asyncio loop thread is
+    started and asyncio is never imported (~15 ms of start-up)."""
+    import os
+
+    (tmp_path / "up").mkdir()
+    for i in range(4):
+        (tmp_path / "up" / f"{i}.txt").write_bytes(pattern(20 + i))
+    base = case_s3.fresh()
+    env = {**os.environ, **case_s3.env, "GENROSTORE_PROFILE": str(case_s3.profile)}
+    for args in (["cp", "-r", str(tmp_path / "up") + "/", f"{base}/up/"], ["cp", "-r", f"{base}/up/", f"{base}/copy/"],
+                 ["cp", "-r", f"{base}/copy/", str(tmp_path / "down") + "/"]):
+        done = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, *args], capture_output=True, env=env, timeout=120)
+        assert done.returncode == 0, (args, done.stderr[-2000:])
+        modules = done.stderr.decode().split("MODULES:", 1)[1].split(",")
+        assert "asyncio" not in modules, args
+    assert sorted(p.read_bytes() for p in (tmp_path / "down").iterdir()) == sorted(pattern(20 + i) for i in range(4))
+
+
 def test_small_files_on_obstore_are_blocking_requests_on_the_lane(case_s3: Case, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Upload, server copy and download of small files: each one blocking obstore request on

@@ -201,3 +201,19 @@ def test_the_planning_thread_waits_while_jobs_times_four_files_are_queued(
         worker.join(30)
     assert len(submitted) == len(files) - 1  # big.bin is streamed on a thread
     assert not outcomes[0].failures and len(outcomes[0].copied) == len(files)
+
+
+def test_a_relative_mount_of_a_lane_store_takes_the_lane_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(registry.BACKEND_MODULES, "blockmem", __name__)
+    storage = Storage(mounts=[{"name": "b", "type": "blockmem"}, {"name": "sub", "path": "b:inner"},
+                              {"name": "w", "type": "local", "path": str(tmp_path)}])
+    files = _tree(tmp_path / "src", count=4)
+    assert not _copy(storage, "w:src/", "sub:up/").failures
+    assert not _copy(storage, "sub:up/", "sub:copy/").failures
+    assert not _copy(storage, "sub:copy/", "w:down/").failures
+    backend = _backend(storage)
+    small = len(files) - 1
+    assert backend.blocking == {"write": small, "copy": small, "read": small}
+    for name, data in files.items():
+        assert storage.node(f"b:inner/copy/{name}").read_bytes() == data, name
+        assert (tmp_path / "down" / name).read_bytes() == data, name

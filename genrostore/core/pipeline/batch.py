@@ -20,7 +20,6 @@ blocking on 16 threads, bare obstore in both.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -42,6 +41,8 @@ from genrostore.core.pipeline.options import CopyOptions
 from genrostore.core.pipeline.plan import Pair
 
 if TYPE_CHECKING:
+    import asyncio
+
     from genrostore.core.mount import Mount
 
 # Larger files stream in bounded chunks on the thread path; this bounds a batch's memory to
@@ -132,7 +133,7 @@ class Batcher:
         key = id(mount)
         if key not in self._lanes:
             try:
-                self._lanes[key] = mount.blocking_small() and mount.batch_loop() is not None
+                self._lanes[key] = mount.blocking_small()  # no event loop: the lane needs none
             except GenrostoreError:  # e.g. a missing bucket: the thread path reports it per file
                 self._lanes[key] = False
         return self._lanes[key]
@@ -177,6 +178,8 @@ class Batcher:
         return True
 
     def _flush(self, key: int) -> None:
+        import asyncio  # here, not at the top: the blocking lane and local copies never need it
+
         loop, queued = self._queued.pop(key)
         self._running.append(asyncio.run_coroutine_threadsafe(self._run_chunk(queued), loop))
         if len(self._running) > 4:  # a bounded queue: a listing streams in as chunks complete
@@ -214,13 +217,13 @@ class Batcher:
             self._lane.shutdown(wait=False, cancel=True)
 
     async def _run_chunk(self, items: list[tuple[Callable[[], Any], Any]]) -> None:
+        import asyncio
+
         await asyncio.gather(*(self._guarded(make, token) for make, token in items))
 
     async def _guarded(self, make: Callable[[], Any], token: Any) -> None:
         try:
             await make()
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # noqa: BLE001 - recorded against the file, like a worker's failure
             self.finish(token, exc)
             return
@@ -229,6 +232,8 @@ class Batcher:
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         """One of the `jobs` request slots of this loop; held for the requests only, not disk work."""
+        import asyncio
+
         key = id(asyncio.get_running_loop())
         slots = self._slots.get(key)
         if slots is None:  # made on the loop's own thread, where it is used
@@ -294,6 +299,8 @@ class Batcher:
                 work()
             finally:
                 self._count_busy(-1)
+
+        import asyncio
 
         await asyncio.get_running_loop().run_in_executor(self._disk_pool(), counted)
 

@@ -20,7 +20,6 @@ atomic writer, fsynced before it is renamed, refused after Ctrl-C, and fails on 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import stat
@@ -38,6 +37,8 @@ from genrostore.core.pipeline import copying, read, rules
 from genrostore.core.pipeline.options import CopyOptions
 
 if TYPE_CHECKING:
+    import asyncio
+
     from genrostore.core.node import Node
 
 # At most this many temp files are open at once (a file descriptor each).
@@ -79,6 +80,8 @@ class DiskStage:
 
     async def write(self, dst: Node, data: bytes, mtime: datetime | None) -> None:
         """Publish `data` at `dst` atomically; returns when it is on disk under its name."""
+        import asyncio  # here, not at the top: the blocking lane and local copies never need it
+
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._enqueue(_Item(dst, data, mtime, loop=loop, future=future))
