@@ -164,6 +164,34 @@ def test_stored_mtimes_of_many_batches_stay_with_their_own_files(case_s3: Case, 
         assert seen == datetime.fromtimestamp(1_000_000_000 + 3600 * i, UTC), record
 
 
+def test_stored_mtimes_past_the_first_head_pool_stay_with_their_own_files(case_s3: Case, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree's first batches are HEADed on a small pool, the rest on the full one: across the
+    switch every file keeps its own stored mtime, in listing order."""
+    import os
+    from datetime import UTC, datetime
+
+    from genrostore.backends import s3 as s3_backend
+
+    monkeypatch.setattr(s3_backend, "HEAD_BATCH", 10)
+    monkeypatch.setattr(s3_backend, "OBSTORE_HEADS_RAMP", 2)
+    tree = tmp_path / "many"
+    tree.mkdir()
+    for i in range(75):
+        path = tree / f"f{i:03}.txt"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000_000 + 3600 * i, 1_000_000_000 + 3600 * i))
+    prefix = case_s3.fresh().split(":", 1)[1]
+    storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
+    storage.node("l:many/").copy_to(f"a:{prefix}/many/", recursive=True)
+    backend = storage.mount("a").backend
+    assert isinstance(backend, S3Backend) and backend.obstore is not None
+    entries = sorted(backend.iterdir(f"{prefix}/many"), key=lambda e: e.path)
+    stamped = list(backend.stored_mtimes(iter(entries)))
+    assert [e.path for e in stamped] == [f"{prefix}/many/f{i:03}.txt" for i in range(75)]
+    assert [e.mtime for e in stamped] == [datetime.fromtimestamp(1_000_000_000 + 3600 * i, UTC) for i in range(75)]
+
+
 def test_stamped_entries_keep_every_other_field() -> None:
     """The HEADs' mtimes are put on the listed entries without `dataclasses.replace` (its cost per
     object shows in a sync's profile): every other field, of an Entry or a subclass, survives."""
