@@ -4,7 +4,6 @@ HTTP status mapping. Imports no client library."""
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote
@@ -79,6 +78,8 @@ def status_error(status: int, where: str, reason: str = "") -> GenrostoreError:
 
 def resolve_error(exc: BaseException, where: str) -> GenrostoreError | None:
     """A host name that does not resolve: permanent unless the resolver itself is failing."""
+    import socket  # on an error only: the object stores import this module, and not socket otherwise
+
     if isinstance(exc, socket.gaierror):
         if exc.errno == socket.EAI_AGAIN:
             return TemporaryError(f"{where}: cannot resolve the host name now ({exc.strerror})")

@@ -39,7 +39,6 @@ never reads "use -p".
 from __future__ import annotations
 
 import errno
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -303,7 +302,7 @@ def _translate_builtin(exc: BaseException) -> GenrostoreError:
         return AlreadyExists("already exists")
     if isinstance(exc, PermissionError):
         return NotPermitted("permission denied")
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
         return TemporaryError(f"timed out ({exc})")
     if isinstance(exc, ConnectionError):
         return TemporaryError(f"connection failed ({exc})")
