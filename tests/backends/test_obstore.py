@@ -140,19 +140,25 @@ def test_listing_and_stat_on_the_obstore_path_do_not_import_botocore(case_s3: Ca
         assert not [m for m in modules if m.startswith(("botocore", "s3fs", "aiobotocore"))], args
 
 
+def _dated_tree(tree: Path, count: int, name: str) -> Path:
+    """`count` one-byte files named `name.format(i)`, file i modified at 1e9 s + i hours."""
+    import os
+
+    tree.mkdir()
+    for i in range(count):
+        path = tree / name.format(i)
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000_000 + 3600 * i, 1_000_000_000 + 3600 * i))
+    return tree
+
+
 def test_stored_mtimes_of_many_batches_stay_with_their_own_files(case_s3: Case, tmp_path: Path) -> None:
     """`ls -l -R` reads each object's stored mtime by HEADs, batch after batch with the next
     batch's already running: over three batches every file still shows its own mtime, in order."""
     import json
-    import os
     from datetime import UTC, datetime
 
-    tree = tmp_path / "many"
-    tree.mkdir()
-    for i in range(700):
-        path = tree / f"f{i:04}.txt"
-        path.write_bytes(b"x")
-        os.utime(path, (1_000_000_000 + 3600 * i, 1_000_000_000 + 3600 * i))
+    tree = _dated_tree(tmp_path / "many", 700, "f{:04}.txt")
     base = case_s3.fresh()
     assert case_s3.cli("cp", "-r", str(tree), f"{base}/").returncode == 0
     done = case_s3.cli("ls", "-l", "-R", "--json", f"{base}/many")
@@ -168,19 +174,13 @@ def test_stored_mtimes_past_the_first_head_pool_stay_with_their_own_files(case_s
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A tree's first batches are HEADed on a small pool, the rest on the full one: across the
     switch every file keeps its own stored mtime, in listing order."""
-    import os
     from datetime import UTC, datetime
 
     from genrostore.backends import s3 as s3_backend
 
     monkeypatch.setattr(s3_backend, "HEAD_BATCH", 10)
     monkeypatch.setattr(s3_backend, "OBSTORE_HEADS_RAMP", 2)
-    tree = tmp_path / "many"
-    tree.mkdir()
-    for i in range(75):
-        path = tree / f"f{i:03}.txt"
-        path.write_bytes(b"x")
-        os.utime(path, (1_000_000_000 + 3600 * i, 1_000_000_000 + 3600 * i))
+    _dated_tree(tmp_path / "many", 75, "f{:03}.txt")
     prefix = case_s3.fresh().split(":", 1)[1]
     storage = Storage(mounts=[{"name": "a", **case_s3.mount_options}, {"name": "l", "type": "local", "path": str(tmp_path)}])
     storage.node("l:many/").copy_to(f"a:{prefix}/many/", recursive=True)
