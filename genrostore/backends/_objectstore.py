@@ -219,9 +219,10 @@ class ObjectStoreBackend(FsspecBackend):
     def obstore_md5_attributes(self, md5: str | None) -> dict[str, str]:
         return {}
 
-    def check_multipart_etag(self, key: str, etag: str) -> None:
-        """After a multipart upload whose md5 was stamped at create time: the store's ETag must
-        be the one our parts make (what the md5 self-copy's If-Match checked otherwise)."""
+    def check_multipart_etag(self, key: str, etag: str, md5: str) -> None:
+        """After a multipart upload whose md5 (`md5`, hex) was stamped at create time: the store's
+        ETag must be the one our parts make, or the whole object's md5 (what the md5 self-copy's
+        If-Match checked otherwise)."""
 
     def record_multipart_md5(self, key: str, digest: bytes, size: int, content_type: str, etag: str,
                              metadata: dict[str, str] | None = None) -> None:

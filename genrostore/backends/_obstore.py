@@ -535,7 +535,7 @@ class ObstoreWriter(Writer):
             self.client.backend.record_multipart_md5(self.key, self.digest.digest(), self.size, self.content_type,
                                                      self.multipart_etag(), self.metadata)
         else:
-            self.client.backend.check_multipart_etag(self.key, self.multipart_etag())
+            self.client.backend.check_multipart_etag(self.key, self.multipart_etag(), self.md5_known)
 
     def _abort(self) -> None:
         self.pending = []

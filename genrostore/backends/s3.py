@@ -204,11 +204,11 @@ class S3Backend(ObjectStoreBackend):
         if not self.options.get("disable_checksum"):
             record_md5(self, key, digest, size, content_type, etag, metadata)
 
-    def check_multipart_etag(self, key: str, etag: str) -> None:
+    def check_multipart_etag(self, key: str, etag: str, md5: str) -> None:
         if self.options.get("disable_checksum") or self.obstore is None:
             return
         found = self.obstore.head(key).get("e_tag")
-        if (found or "") != etag:
+        if not names_our_bytes(found, etag, md5):
             print(f"genrostore: warning: {self.name}: {key} was replaced by another writer right after this "
                   f"upload, or the store holds other bytes than were sent (ETag {found}, expected {etag})",
                   file=sys.stderr, flush=True)
@@ -630,6 +630,15 @@ def record_md5(backend: S3Backend, key: str, digest: bytes, size: int, content_t
             raise
         print(f"genrostore: warning: {backend.name}: {key} was replaced or removed by another "
               "writer right after this upload; its md5 metadata was not recorded", file=sys.stderr, flush=True)
+
+
+def names_our_bytes(found: str | None, etag: str, md5: str) -> bool:
+    """Whether the ETag `found` after our multipart upload names our bytes: the parts' ETag
+    (`etag`, as S3, MinIO and Ceph compute it), or the whole object's md5 (`md5`, hex), which
+    stores over a filesystem (rclone serve s3) report instead."""
+    from genrostore.backends._obstore import etag_md5
+
+    return bool(found) and (found == etag or etag_md5(found) == md5.lower())
 
 
 class S3Reader(io.RawIOBase):

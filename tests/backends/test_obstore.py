@@ -711,10 +711,11 @@ def test_gcs_never_hands_obstore_a_chain_that_reaches_the_metadata_server(token:
     assert _obstore.choose(backend) is None  # type: ignore[arg-type]
 
 
-def test_a_server_answering_a_range_with_200_is_read_through_botocore(tmp_path: Path) -> None:
-    """rclone serve s3 answers a ranged GET with 200 and a Content-Range; object_store refuses
-    that ("non-partial response"), so a large download failed outright. The ranges now go
-    through botocore, and --debug says so once."""
+@pytest.fixture(scope="module")
+def rclone_s3(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A `rclone serve s3` over a directory (its ETags differ from AWS's; see the tests below):
+    (the served root's bucket directory, the environment naming a profile with mount `rs`)."""
+    import os
     import shutil
 
     from benchmarks import s3server
@@ -722,20 +723,52 @@ def test_a_server_answering_a_range_with_200_is_read_through_botocore(tmp_path: 
     rclone = shutil.which("rclone")
     if rclone is None:
         pytest.skip("the rclone binary is not installed")
+    tmp_path = tmp_path_factory.mktemp("rclone-s3")
     root = tmp_path / "s3"
-    (root / s3server.BUCKET / "src").mkdir(parents=True)
-    data = pattern(65 * MIB)  # past PARALLEL_THRESHOLD: fetched in parallel ranges
-    (root / s3server.BUCKET / "src" / "big.bin").write_bytes(data)
+    (root / s3server.BUCKET).mkdir(parents=True)
     server = s3server.start(rclone, root)
     try:
         profile = tmp_path / "profile.yaml"
         profile.write_text(server.profile_yaml("rs"))
         profile.chmod(0o600)
-        env = {**__import__("os").environ, "GENROSTORE_PROFILE": str(profile)}
-        done = subprocess.run([sys.executable, "-m", "genrostore", "--debug", "cp", "rs:src/big.bin",
-                               str(tmp_path / "big.bin")], capture_output=True, env=env, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert (tmp_path / "big.bin").read_bytes() == data
-        assert done.stderr.count(b"ranged reads through botocore") == 1
+        yield root / s3server.BUCKET, {**os.environ, "GENROSTORE_PROFILE": str(profile)}
     finally:
         server.stop()
+
+
+def test_a_server_answering_a_range_with_200_is_read_through_botocore(rclone_s3: Any, tmp_path: Path) -> None:
+    """rclone serve s3 answers a ranged GET with 200 and a Content-Range; object_store refuses
+    that ("non-partial response"), so a large download failed outright. The ranges now go
+    through botocore, and --debug says so once."""
+    bucket, env = rclone_s3
+    (bucket / "src").mkdir()
+    data = pattern(65 * MIB)  # past PARALLEL_THRESHOLD: fetched in parallel ranges
+    (bucket / "src" / "big.bin").write_bytes(data)
+    done = subprocess.run([sys.executable, "-m", "genrostore", "--debug", "cp", "rs:src/big.bin",
+                           str(tmp_path / "big.bin")], capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "big.bin").read_bytes() == data
+    assert done.stderr.count(b"ranged reads through botocore") == 1
+
+
+def test_a_store_naming_a_multipart_object_by_its_whole_md5_is_not_taken_for_another_writer(
+        rclone_s3: Any, tmp_path: Path) -> None:
+    """rclone serve s3 gives a multipart upload the ETag of the whole object's md5, not the
+    parts' `md5-of-md5s-N`. The HEAD after a multipart upload whose md5 was stamped at create
+    time took that for a replacement by another writer, and warned of it."""
+    bucket, env = rclone_s3
+    data = pattern(20 * MIB + 3)
+    (tmp_path / "big.bin").write_bytes(data)
+    source, address = "file", "rs:whole-md5/file.bin"
+    done = subprocess.run([sys.executable, "-m", "genrostore", "cp", str(tmp_path / "big.bin"), address],
+                          capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert b"warning" not in done.stderr, done.stderr
+    assert (bucket / "whole-md5" / f"{source}.bin").read_bytes() == data
+    md5 = subprocess.run([sys.executable, "-m", "genrostore", "md5", address], capture_output=True, env=env,
+                         timeout=120)
+    assert md5.stdout.split()[0].decode() == hashlib.md5(data).hexdigest()
+    head = Storage.from_profile(env["GENROSTORE_PROFILE"]).mount("rs").backend
+    assert isinstance(head, S3Backend)
+    stored = head.call("head_object", Bucket=head.bucket, Key=head.key(f"whole-md5/{source}.bin"))
+    assert base64.b64decode(stored["Metadata"]["md5chksum"]).hex() == hashlib.md5(data).hexdigest()
