@@ -477,6 +477,37 @@ class S3Backend(ObjectStoreBackend):
     # A server that answers a ranged GET with 200 and a Content-Range (rclone serve s3 does)
     # is refused by object_store ("non-partial response"); botocore reads it as the range it is.
     _ranges_refused = False
+    _range_client: Any = None
+    _range_client_lock = threading.Lock()
+
+    def range_client(self) -> Any:
+        """A blocking botocore client for those ranges, read on the range thread that asked.
+
+        Measured (1 GiB, 4 ranges of 32 MiB at once, rclone serve s3): through s3fs's event loop
+        2.8–3.9 s with 1.8–3.1 s of system time, each MiB gathered on the loop's thread and
+        written by another; read where it is written, 1.6–1.8 s with 0.6–0.7 s. Built as
+        `make_filesystem` builds s3fs's: the same credentials, endpoint, TLS check, time-outs,
+        and one attempt per call (the core retries).
+        """
+        with self._range_client_lock:
+            if self._range_client is None:
+                botocore_session = require("botocore.session", "s3")
+                config_class = require("botocore.config", "s3").Config
+                unsigned = require("botocore", "s3").UNSIGNED
+
+                o = self.options
+                config = config_class(connect_timeout=self.timeout, read_timeout=self.timeout,
+                                      retries={"total_max_attempts": 1, "mode": "standard"},
+                                      max_pool_connections=POOL_CONNECTIONS,
+                                      s3={"addressing_style": "path" if self.endpoint_url else "auto"},
+                                      **({"signature_version": unsigned} if o.get("anon") else {}))
+                session = botocore_session.Session(profile=o.get("profile"))
+                self._range_client = session.create_client(
+                    "s3", endpoint_url=self.endpoint_url, region_name=o.get("region") or None,
+                    verify=self.verify_ssl, aws_access_key_id=o.get("access_key"),
+                    aws_secret_access_key=o.get("secret_key"), aws_session_token=o.get("session_token"),
+                    config=config)
+            return self._range_client
 
     def _range_refused(self, exc: BaseException) -> bool:
         """Whether `exc` is object_store refusing such an answer; ranges go through botocore from then on."""
@@ -504,7 +535,10 @@ class S3Backend(ObjectStoreBackend):
                                    "Range": f"bytes={offset}-{offset + length - 1}"}
         if version:
             request["IfMatch"] = version
+        refused = self._ranges_refused
         try:
+            if refused:
+                return self.range_client().get_object(**request)["Body"]  # a botocore StreamingBody: read(n) and close()
             response = self.call("get_object", **request)
         except Exception as exc:
             if version and error_code(exc) == "PreconditionFailed":
