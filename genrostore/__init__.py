@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
+
+# A library stays silent unless its caller configures logging (the CLI shows these with
+# --debug): without a handler, Python's last-resort one prints every warning on stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from genrostore.core.errors import GenrostoreError

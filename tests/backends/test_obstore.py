@@ -72,6 +72,25 @@ def test_debug_says_which_client_a_mount_uses_and_why(cloud_s3: s3.S3Server, tmp
     assert b"data path" not in quiet.stderr
 
 
+def test_the_python_api_prints_nothing_of_its_own_on_stderr(cloud_s3: s3.S3Server, tmp_path: Path) -> None:
+    """Which client serves a mount is logged for --debug; a library caller who configured no
+    logging must not see it (Python's last-resort handler printed every warning on stderr)."""
+    import json
+
+    from tests.cases.cloud import s3_options
+
+    options = {"name": "s3api", **s3_options(cloud_s3)}
+    script = ("import json, sys\nfrom genrostore import Storage\n"
+              "storage = Storage(mounts=[json.loads(sys.argv[1])])\n"
+              "storage.node('s3api:api/a.txt').write(b'a')\n"
+              "sys.stdout.write(storage.node('s3api:api/a.txt').read_bytes().decode())\n")
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(options)], capture_output=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"a"
+    assert done.stderr == b""
+
+
 def test_an_unknown_client_is_a_configuration_error(cloud_s3: s3.S3Server, tmp_path: Path) -> None:
     from tests.cases.cloud import s3_options
 
