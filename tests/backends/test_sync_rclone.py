@@ -10,7 +10,6 @@ directory.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,6 @@ import pytest
 from tests.backends.test_mtime_rclone import _s3_remote, _sftp_remote
 from tests.cases._base import Case
 
-pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="the rclone binary is not installed")
 
 BASE = datetime(2004, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 TREE = {
