@@ -143,17 +143,23 @@ class S3Backend(ObjectStoreBackend):
             profile=options.get("profile"),
             endpoint_url=self.endpoint_url,
             client_kwargs=client_kwargs,
-            # One request per call: the core retries with backoff, botocore's own retries would
-            # multiply the wait (`max_attempts` counts retries, `total_max_attempts` requests).
-            config_kwargs={"connect_timeout": self.timeout, "read_timeout": self.timeout,
-                           "retries": {"total_max_attempts": 1, "mode": "standard"},
-                           "max_pool_connections": POOL_CONNECTIONS},
+            config_kwargs=self.botocore_config(),
             use_listings_cache=False,
             skip_instance_cache=True,
         )
         fs.retries = 1
         self.warn_if_unverified(self.endpoint_url or "https://s3.amazonaws.com")
         return fs
+
+    def botocore_config(self) -> dict[str, Any]:
+        """botocore's Config for every client of this mount (s3fs's, the range client).
+
+        One request per call: the core retries with backoff, botocore's own retries would
+        multiply the wait (`max_attempts` counts retries, `total_max_attempts` requests).
+        """
+        return {"connect_timeout": self.timeout, "read_timeout": self.timeout,
+                "retries": {"total_max_attempts": 1, "mode": "standard"},
+                "max_pool_connections": POOL_CONNECTIONS}
 
     # -- the obstore data path (backends/_obstore.py) ---------------------------------------------
     def obstore_unsupported(self) -> str | None:
@@ -486,8 +492,8 @@ class S3Backend(ObjectStoreBackend):
         Measured (1 GiB, 4 ranges of 32 MiB at once, rclone serve s3): through s3fs's event loop
         2.8–3.9 s with 1.8–3.1 s of system time, each MiB gathered on the loop's thread and
         written by another; read where it is written, 1.6–1.8 s with 0.6–0.7 s. Built as
-        `make_filesystem` builds s3fs's: the same credentials, endpoint, TLS check, time-outs,
-        and one attempt per call (the core retries).
+        `make_filesystem` builds s3fs's: the same credentials, endpoint, TLS check and
+        `botocore_config` (time-outs, one attempt per call: the core retries).
         """
         with self._range_client_lock:
             if self._range_client is None:
@@ -496,9 +502,7 @@ class S3Backend(ObjectStoreBackend):
                 unsigned = require("botocore", "s3").UNSIGNED
 
                 o = self.options
-                config = config_class(connect_timeout=self.timeout, read_timeout=self.timeout,
-                                      retries={"total_max_attempts": 1, "mode": "standard"},
-                                      max_pool_connections=POOL_CONNECTIONS,
+                config = config_class(**self.botocore_config(),
                                       s3={"addressing_style": "path" if self.endpoint_url else "auto"},
                                       **({"signature_version": unsigned} if o.get("anon") else {}))
                 session = botocore_session.Session(profile=o.get("profile"))
