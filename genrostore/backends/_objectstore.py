@@ -12,7 +12,6 @@ import dataclasses
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar
 
 from genrostore.backends._fsspec import FsspecBackend
@@ -790,6 +789,8 @@ def s3_mtime_from_metadata(metadata: dict[str, Any] | None) -> datetime | None:
     value = _get(metadata, S3_MTIME)
     if value is None:
         return None
+    from decimal import Decimal  # here: decimal's import is 1.5 ms of every command's start-up
+
     try:
         exact = Decimal(value.strip())
         if not exact.is_finite():

@@ -43,7 +43,8 @@ _POSIX_CLASSES = {
     "punct": "!-/:-@[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_",
     "xdigit": "0-9A-Fa-f",
 }
-_POSIX_CLASS = re.compile(r"\[:(\^?)([a-z]+):\]")
+# Patterns as strings, compiled (and cached by `re`) when a rule is parsed: most commands parse none.
+_POSIX_CLASS = r"\[:(\^?)([a-z]+):\]"
 
 
 @dataclass(frozen=True)
@@ -168,16 +169,16 @@ def _to_python(text: str) -> str:
             raise FilterError(f"unknown character class [:{negate}{name}:]")
         return _POSIX_CLASSES[name]
 
-    return _scoped_flags(_POSIX_CLASS.sub(posix, text))
+    return _scoped_flags(re.sub(_POSIX_CLASS, posix, text))
 
 
-_INLINE_FLAGS = re.compile(r"(?<=.)\(\?([aiLmsux]+)\)")
+_INLINE_FLAGS = r"(?<=.)\(\?([aiLmsux]+)\)"
 
 
 def _scoped_flags(text: str) -> str:
     """RE2 lets `(?i)` start any group (`*.{{(?i)jpg}}`); Python only at the very start, so
     `((?i)jpg)` becomes `((?i:jpg))`: the flags scoped to the rest of the enclosing group."""
-    while (found := _INLINE_FLAGS.search(text)) is not None:
+    while (found := re.search(_INLINE_FLAGS, text)) is not None:
         start, end = found.span()
         depth, index = 0, end
         while index < len(text):
@@ -193,16 +194,16 @@ def _scoped_flags(text: str) -> str:
     return text
 
 
-_TOO_HARD = re.compile(r"({[^{}]*(\*\*|/)[^{}]*})|\{\{|\}\}|\{[^{}]*\{")
-_SLASHES = re.compile(r"/{2,}")
+_TOO_HARD = r"({[^{}]*(\*\*|/)[^{}]*})|\{\{|\}\}|\{[^{}]*\{"
+_SLASHES = r"/{2,}"
 
 
 def dir_globs(glob: str) -> list[str]:
     """rclone's `globToDirGlobs`: the directory globs a file glob can lie below, so an include
     rule lets the walk enter only the directories that may hold a match."""
-    if _TOO_HARD.search(glob):
+    if re.search(_TOO_HARD, glob):
         return ["/**"]
-    glob = _SLASHES.sub("/", glob)
+    glob = re.sub(_SLASHES, "/", glob)
     out: list[str] = []
     while True:
         slash, stars = glob.rfind("/"), glob.rfind("**")
@@ -262,12 +263,12 @@ def rule_lines(lines: Iterable[str]) -> Iterable[str]:
 # -- sizes, ages, shards -----------------------------------------------------------------------
 
 _SIZE_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50, "e": 1 << 60}
-_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([bkmgtpe]?)(i?b?)", re.IGNORECASE)
+_SIZE = r"(\d+(?:\.\d*)?|\.\d+)([bkmgtpe]?)(i?b?)"
 
 
 def parse_size(text: str) -> int:
     """rclone's size: `10k`, `1.5M`, `2Gi`, `3GiB`, `100b`; base 1024; a bare number is KiB."""
-    match = _SIZE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE, text.strip(), re.IGNORECASE)
     if match is None or (match.group(3) and not match.group(2)):
         raise FilterError(f"bad size {text!r}", hint="a number with an optional unit: 100b, 10k, 1M, 2G, 1T (base 1024; no unit: KiB)")
     number, unit, _ = match.groups()
@@ -286,8 +287,8 @@ def size_text(size: int) -> str:
 
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_GO_DURATION = re.compile(r"((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_GO_DURATION = r"((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+"
+_GO_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"
 _DAY = 86400
 _SUFFIXES = (("d", _DAY), ("w", 7 * _DAY), ("M", 30 * _DAY), ("y", 365 * _DAY), ("", 1))
 _DATES = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
@@ -299,8 +300,8 @@ def parse_age(text: str, now: datetime) -> timedelta:
     text = text.strip()
     sign = -1 if text.startswith("-") else 1
     body = text.lstrip("+-")
-    if body == "0" or _GO_DURATION.fullmatch(body):
-        seconds = sum(float(n) * _GO_UNITS[u] for n, u in _GO_PART.findall(body))
+    if body == "0" or re.fullmatch(_GO_DURATION, body):
+        seconds = sum(float(n) * _GO_UNITS[u] for n, u in re.findall(_GO_PART, body))
         return timedelta(seconds=sign * seconds)
     for suffix, unit in _SUFFIXES:
         if text.endswith(suffix):

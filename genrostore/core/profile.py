@@ -127,7 +127,11 @@ def ignored_keys_message(configs: list[MountConfig], source: str) -> str | None:
 def _loader() -> type:
     import yaml
 
-    class LineLoader(yaml.SafeLoader):
+    # libyaml's parser where PyYAML was built with it (the wheels are): the same safe
+    # constructors, nodes with the same marks, a fifth of the pure-Python parser's time.
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class LineLoader(base):
         def construct_mapping(self, node: Any, deep: bool = False) -> _LineDict:
             mapping = super().construct_mapping(node, deep=deep)
             lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}

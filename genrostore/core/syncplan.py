@@ -542,7 +542,7 @@ def check_gates(deletes: DeleteSet, tally: Tally, options: SyncOptions, src: str
     limit = options.max_delete
     if limit is not None and deletes.count > limit.allowed(tally.dst_files):
         share = f" ({limit.allowed(tally.dst_files)} of {tally.dst_files} files in DST)" if limit.percent is not None else ""
-        raise Refused(f"the sync would delete {deletes.count} files, more than --max-delete {limit}{share}: "
+        raise Refused(f"the sync would delete {deletes.count} file{'' if deletes.count == 1 else 's'}, more than --max-delete {limit}{share}: "
                       "nothing deleted", hint="raise --max-delete if that many deletes are expected")
     if options.max_delete_size is not None and deletes.bytes > options.max_delete_size:
         raise Refused(f"the sync would delete {deletes.bytes} bytes, more than --max-delete-size "
