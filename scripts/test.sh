@@ -38,6 +38,9 @@ SCRIPTS="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))'
 export PATH="$SCRIPTS:$PATH"
 # Both cores (pytest-xdist): each worker starts its own servers once; a module that starts a Dask
 # cluster runs whole on one worker (xdist_group, tests/conftest.py). TEST_WORKERS=0 runs serially.
+# A worker that dies (a segfault) ends the run at once with the dead test named: xdist 3.8's
+# loadgroup scheduler hangs after replacing a crashed worker (pytest-dev/pytest-xdist#1378), which
+# would spend CI's whole time limit and print nothing.
 WORKERS="${TEST_WORKERS:-2}"
-say "pytest -n $WORKERS --dist loadgroup $*"
-exec "$PYTHON" -m pytest -q -p no:cacheprovider -n "$WORKERS" --dist loadgroup --durations=25 "$@"
+say "pytest -n $WORKERS --dist loadgroup --max-worker-restart 0 $*"
+exec "$PYTHON" -m pytest -q -p no:cacheprovider -n "$WORKERS" --dist loadgroup --max-worker-restart 0 --durations=25 "$@"

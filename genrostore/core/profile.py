@@ -124,12 +124,24 @@ def ignored_keys_message(configs: list[MountConfig], source: str) -> str | None:
 
 
 # -- YAML with line numbers ---------------------------------------------------------------
-def _loader() -> type:
+# libyaml's composer (PyYAML's _yaml.pyx) recurses in C with no depth check: 25,000 nested
+# collections overflow an 8 MiB stack (about 350 bytes a level) and kill the process with SIGSEGV,
+# where the pure-Python composer raises RecursionError (exit 7). Every collection node needs an
+# indicator character ([ { - : ?), so a text with fewer of them than this cannot nest deeper: it
+# fits a 512 KiB thread stack. A larger profile (a hundred mounts or so) takes the Python parser.
+_C_NESTING_BOUND = 1000
+
+
+def _may_nest_deeply(text: str) -> bool:
+    return sum(text.count(c) for c in "[{-:?") >= _C_NESTING_BOUND
+
+
+def _loader(text: str) -> type:
     import yaml
 
     # libyaml's parser where PyYAML was built with it (the wheels are): the same safe
     # constructors, nodes with the same marks, a fifth of the pure-Python parser's time.
-    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: Any = yaml.SafeLoader if _may_nest_deeply(text) else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class LineLoader(base):
         def construct_mapping(self, node: Any, deep: bool = False) -> _LineDict:
@@ -162,7 +174,7 @@ def _load_file(file: Path, env: dict[str, str]) -> list[MountConfig]:
     if file.suffix.lower() == ".json":
         return list(_mounts_in_document(_parse_json(text, file), file, env))
     try:
-        document = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_loader(text))  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)

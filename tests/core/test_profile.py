@@ -176,6 +176,23 @@ def test_a_small_profile_from_a_pipe_loads(run) -> None:
     assert result.returncode == 0 and b"piped:" in result.stdout, result.stderr
 
 
+# -- libyaml's parser is used only where it cannot overflow the C stack ------------------------
+@pytest.mark.parametrize("depth", [25_000, 100_000])
+def test_a_profile_nested_past_the_c_stack_exits_7_not_a_crash(run, depth: int) -> None:
+    text = ("mounts: " + "[" * depth + "]" * depth + "\n").encode()
+    result = run("--profile", "/dev/stdin", "mounts", input=text, timeout=60)
+    assert result.returncode == 7 and b"nests too deeply" in result.stderr, (result.returncode, result.stderr[-300:])
+
+
+def test_a_profile_of_many_mounts_loads_and_names_lines(tmp_path: Path) -> None:
+    many = "".join(f"  m{i}:\n    type: memory\n    readonly: false\n" for i in range(400))
+    assert many.count(":") > 1000  # past the bound: the pure-Python parser, same marks
+    path = _write(tmp_path, "mounts:\n" + many + "  w:\n    type: local\n    path: /tmp\n    readonly: maybe\n")
+    error = _first_error(path)
+    assert "expected true or false" in str(error) and f"{path}:{2 + 3 * 400 + 3}" in str(error)
+    assert len(load_profile(_write(tmp_path, "mounts:\n" + many)).mounts) >= 400
+
+
 # -- genro-storage profiles run unchanged (issue 18) ---------------------------------------------
 def test_storage_manager_json_profile_loads(tmp_path: Path) -> None:
     """json.dump(..., indent="\\t") with `\\/` escapes: valid JSON that YAML rejects."""
