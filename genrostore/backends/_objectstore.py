@@ -9,6 +9,7 @@ objects made by other tools (consoles, gcsfuse) are tolerated: they are never sh
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -92,13 +93,16 @@ def _code_and_status(exc: BaseException) -> tuple[str | None, int | None]:
 
 def _tls_error(exc: BaseException, where: str) -> NotPermitted | None:
     """A refused certificate is permanent: retrying cannot help, only the mount's settings can."""
-    import ssl  # only once something failed: not on every command's start-up path
-
+    # Not imported here: an SSLError exists only once something imported ssl, and the 404 of
+    # every copy to a new key comes through here (ssl's import is ~5 ms of a one-file copy).
+    ssl = sys.modules.get("ssl")
+    ssl_error: tuple[type, ...] = (ssl.SSLError,) if ssl else ()
+    verify_error: tuple[type, ...] = (ssl.SSLCertVerificationError,) if ssl else ()
     links = list(_chain(exc))
-    if not any(isinstance(link, ssl.SSLError) or type(link).__name__ in _TLS_TYPES for link in links):
+    if not any(isinstance(link, ssl_error) or type(link).__name__ in _TLS_TYPES for link in links):
         return None
     hint = "fix the store's certificate (or its CA bundle), or set verify_ssl: false on the mount"
-    if any(isinstance(link, ssl.SSLCertVerificationError) or type(link).__name__ in
+    if any(isinstance(link, verify_error) or type(link).__name__ in
            ("SSLCertVerificationError", "ClientConnectorCertificateError") for link in links):
         return NotPermitted(f"{where}: TLS certificate verification failed", hint=hint)
     return NotPermitted(f"{where}: TLS handshake failed ({type(exc).__name__})", hint=hint)

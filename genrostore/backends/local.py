@@ -99,13 +99,16 @@ class AtomicFileWriter(Writer):
     def _commit(self) -> None:
         try:
             self._file.flush()
-            written = self._stat or os.fstat(self._file.fileno())
-            if not self.flushed_by_syncfs:
-                durable.make_durable(self._file.fileno(), written.st_dev)  # with the files finishing beside it
-            self._file.close()
-            os.chmod(self.temp, self._mode())
+            fd = self._file.fileno()
+            written = self._stat or os.fstat(fd)
+            # Mode and time through the open descriptor (no path lookups), before the flush so
+            # an fsync makes them durable with the bytes.
+            os.chmod(fd, self._mode())
             if self.mtime is not None:
-                os.utime(self.temp, ns=(written.st_atime_ns, mtime_ns(self.mtime)))
+                os.utime(fd, ns=(written.st_atime_ns, mtime_ns(self.mtime)))
+            if not self.flushed_by_syncfs:
+                durable.make_durable(fd, written.st_dev)  # with the files finishing beside it
+            self._file.close()
             signals.refuse_publish()
             os.replace(self.temp, self.target)
         except BaseException:
