@@ -76,7 +76,7 @@ class _EncodingWriter(Writer):
 class Base64Backend(Backend):
     """No storage at all: reads decode the path, writes return the new path."""
 
-    features = Features(dirs=False, raw_paths=True)
+    features = Features(dirs=False, raw_paths=True, no_delete=True)
 
 
     def __init__(self, options: dict[str, Any], **kwargs: Any) -> None:

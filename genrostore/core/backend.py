@@ -58,6 +58,9 @@ class Features:
     local_disk: bool = False  # `local_path` answers for every path (this machine's disk: kernel fast paths)
     network: bool = False  # every operation is a request to a server: more parallel transfers pay off
     stream: bool = False  # one sequential stream, read or written once (stdin/stdout: `-`)
+    # Files cannot be removed by design (base64: the data is the path): `mv` from here refuses
+    # before copying anything (exit 6), rather than copying and then failing to remove.
+    no_delete: bool = False
 
 
 @dataclass(frozen=True)

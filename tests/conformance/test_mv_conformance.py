@@ -211,3 +211,27 @@ def test_cli_mv_from_a_readonly_mount_exits_6_and_copies_nothing(case: Case, tmp
     assert result.returncode == 6, result.stderr
     assert not (tmp_path / "moved").exists()
     assert case.cli("cat", join(base, "dir/a.txt")).stdout == b"a\n"
+
+
+# A source of each backend that declares no_delete (a new one needs its address here).
+NO_DELETE_SOURCES = {"base64": "data:text/plain;base64,aGkK"}
+
+
+def _no_delete_types() -> list[str]:
+    from genrostore.core.registry import BACKEND_MODULES, backend_class, spec_for
+
+    return [name for name in BACKEND_MODULES if backend_class(spec_for(name)).features.no_delete]
+
+
+@exercises("no_delete")
+@pytest.mark.parametrize("kind", _no_delete_types())
+def test_cli_mv_from_a_backend_that_cannot_remove_exits_6_and_copies_nothing(kind: str, tmp_path: Path) -> None:
+    source = NO_DELETE_SOURCES[kind]
+    for args in (["mv", source, str(tmp_path / "moved.txt")], ["mv", "-r", source, str(tmp_path / "tree")]):
+        result = subprocess.run([sys.executable, "-m", "genrostore", *args], capture_output=True, timeout=120)
+        assert result.returncode == 6, result.stderr
+        assert b"cannot be removed" in result.stderr and b"use cp" in result.stderr
+        assert list(tmp_path.iterdir()) == []
+    copied = subprocess.run([sys.executable, "-m", "genrostore", "cp", source, str(tmp_path / "copied.txt")],
+                            capture_output=True, timeout=120)
+    assert copied.returncode == 0 and (tmp_path / "copied.txt").read_bytes() == b"hi\n", copied.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from genrostore.core.errors import Unsupported
 from genrostore.core.filters import NO_FILTER, Filter, FilterOptions
 from genrostore.core.pipeline.copying import copy_file
 from genrostore.core.pipeline.decide import move_or_skip
@@ -45,6 +46,9 @@ def move_nodes(sources: list[Node], dst: Node, options: CopyOptions, *, recursiv
     """
     for source in sources:
         source.mount.refuse_if_readonly("move", source.path)
+        if source.mount.backend.features.no_delete:
+            raise Unsupported(f"{source.mount.name}: cannot move: the {source.mount.spec.type} backend's files "
+                              "cannot be removed (the data is the path)", hint="use cp to copy it")
         if not source.mount.may_delete:
             source.mount.permit(f"move {source.fullpath}", source.path, delete=True)  # raises
     dry_run = dst.mount.settings.dry_run or any(s.mount.settings.dry_run for s in sources)
