@@ -101,7 +101,7 @@ class AtomicFileWriter(Writer):
             self._file.flush()
             fd = self._file.fileno()
             written = self._stat or os.fstat(fd)
-            # Mode and time through the open descriptor (no path lookups), before the flush so
+            # Mode and time through the open descriptor (no path lookups), before the fsync so
             # an fsync makes them durable with the bytes.
             os.chmod(fd, self._mode())
             if self.mtime is not None:
